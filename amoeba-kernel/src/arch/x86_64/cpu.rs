@@ -1,0 +1,66 @@
+//! Single instructions and control registers the rest of the kernel needs.
+
+use core::arch::asm;
+
+/// The time-stamp counter (Intel SDM vol. 3B, 18.17).
+#[inline]
+pub fn rdtsc() -> u64 {
+    // SAFETY: RDTSC only reads a counter; CR4.TSD is clear, so it is allowed at any privilege.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// The faulting linear address of the last page fault.
+pub fn cr2() -> u64 {
+    let value: u64;
+    // SAFETY: reading CR2 has no side effect; we run in ring 0.
+    unsafe { asm!("mov {}, cr2", out(reg) value, options(nomem, nostack, preserves_flags)) };
+    value
+}
+
+/// The current page-table root.
+pub fn cr3() -> u64 {
+    let value: u64;
+    // SAFETY: reading CR3 has no side effect; we run in ring 0.
+    unsafe { asm!("mov {}, cr3", out(reg) value, options(nomem, nostack, preserves_flags)) };
+    value
+}
+
+/// Switches to the page tables rooted at `root`.
+///
+/// # Safety
+/// The tables must map the running code, its stack and every structure still in use.
+pub unsafe fn write_cr3(root: u64) {
+    // SAFETY: the caller guarantees the new tables keep everything in use mapped.
+    unsafe { asm!("mov cr3, {}", in(reg) root, options(nostack, preserves_flags)) };
+}
+
+/// Stops the CPU for good: interrupts off, then halt in a loop (an NMI could wake it).
+pub fn halt_forever() -> ! {
+    loop {
+        // SAFETY: disabling interrupts and halting touch no memory; this CPU does nothing more.
+        unsafe { asm!("cli", "hlt", options(nomem, nostack)) };
+    }
+}
+
+/// Waits for the next interrupt with interrupts enabled: an idle CPU uses no cycles.
+pub fn wait_for_interrupt() {
+    // SAFETY: `sti; hlt` is the architectural idiom for an atomic enable-and-wait; handlers are
+    // installed before the first call.
+    unsafe { asm!("sti", "hlt", options(nomem, nostack)) };
+}
+
+/// The CPU's vendor and brand string, for the boot log.
+pub fn brand(buffer: &mut [u8; 48]) -> &str {
+    for (index, leaf) in (0x8000_0002u32..=0x8000_0004).enumerate() {
+        // Leaves 0x80000002..4 exist on every CPU with long mode, which the entry code checked.
+        let r = core::arch::x86_64::__cpuid(leaf);
+        for (word_index, word) in [r.eax, r.ebx, r.ecx, r.edx].into_iter().enumerate() {
+            let at = index * 16 + word_index * 4;
+            buffer[at..at + 4].copy_from_slice(&word.to_le_bytes());
+        }
+    }
+    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+    core::str::from_utf8(&buffer[..end])
+        .unwrap_or("unknown CPU")
+        .trim()
+}

@@ -1,0 +1,27 @@
+//! Everything specific to x86-64: boot entry, descriptor tables, traps, paging, timers, ports.
+
+pub mod cpu;
+pub mod crash;
+pub mod gdt;
+pub mod idt;
+pub mod mem;
+pub mod multiboot;
+pub mod paging;
+pub mod pic;
+pub mod port;
+pub mod power;
+pub mod stacks;
+pub mod traps;
+pub mod tsc;
+
+core::arch::global_asm!(include_str!("multiboot_header.s"), options(att_syntax));
+core::arch::global_asm!(include_str!("boot.s"), options(att_syntax));
+core::arch::global_asm!(include_str!("trap_entry.s"), options(att_syntax));
+
+/// Brings the CPU into the kernel's steady state: descriptor tables, silenced legacy interrupt
+/// controllers. Interrupts stay disabled.
+pub fn init_cpu() {
+    gdt::init();
+    idt::init();
+    pic::remap_and_mask();
+}

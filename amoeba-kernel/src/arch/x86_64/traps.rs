@@ -1,0 +1,149 @@
+//! What the kernel does when a vector fires: CPU exceptions are reported and stop the node.
+//!
+//! The frame layout is fixed by `trap_entry.s` (general registers in push order, then the vector
+//! and error code the stub pushed, then the CPU's interrupt frame; Intel SDM vol. 3A, 6.14.2).
+
+use super::{cpu, power, stacks};
+use crate::console;
+use core::mem::size_of;
+use libamoeba::boot::ExitCode;
+
+/// Distance between two entry stubs in `trap_entry.s`.
+pub const STUB_SIZE: usize = 16;
+
+/// Exception vectors (Intel SDM vol. 3A, table 6-1).
+pub mod exception {
+    pub const NMI: usize = 2;
+    pub const DOUBLE_FAULT: usize = 8;
+    pub const PAGE_FAULT: usize = 14;
+    pub const MACHINE_CHECK: usize = 18;
+    /// Vectors below this are exceptions; the rest are interrupts.
+    pub const COUNT: usize = 32;
+}
+
+/// The registers of the interrupted code, as the entry stub left them on the stack.
+#[repr(C)]
+pub struct TrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    pub vector: u64,
+    pub error_code: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+const _: () = assert!(size_of::<TrapFrame>() == 22 * 8);
+
+/// Mnemonic and name of each exception vector.
+const EXCEPTION_NAMES: [(&str, &str); 22] = [
+    ("#DE", "divide error"),
+    ("#DB", "debug"),
+    ("NMI", "non-maskable interrupt"),
+    ("#BP", "breakpoint"),
+    ("#OF", "overflow"),
+    ("#BR", "bound range exceeded"),
+    ("#UD", "invalid opcode"),
+    ("#NM", "device not available"),
+    ("#DF", "double fault"),
+    ("#MF", "coprocessor segment overrun"),
+    ("#TS", "invalid TSS"),
+    ("#NP", "segment not present"),
+    ("#SS", "stack-segment fault"),
+    ("#GP", "general protection"),
+    ("#PF", "page fault"),
+    ("--", "reserved"),
+    ("#MF", "x87 floating-point error"),
+    ("#AC", "alignment check"),
+    ("#MC", "machine check"),
+    ("#XM", "SIMD floating-point exception"),
+    ("#VE", "virtualization exception"),
+    ("#CP", "control protection"),
+];
+
+fn exception_name(vector: usize) -> (&'static str, &'static str) {
+    EXCEPTION_NAMES
+        .get(vector)
+        .copied()
+        .unwrap_or(("--", "reserved"))
+}
+
+/// Called by `trap_common` for every vector.
+#[unsafe(no_mangle)]
+extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    let vector = frame.vector as usize;
+    if vector < exception::COUNT {
+        kernel_exception(frame);
+    }
+    // No interrupt line is unmasked yet; anything arriving here is spurious.
+    log::warn!("spurious interrupt on vector {vector:#x}");
+}
+
+fn kernel_exception(frame: &TrapFrame) -> ! {
+    let vector = frame.vector as usize;
+    let (mnemonic, name) = exception_name(vector);
+    let cr2 = cpu::cr2();
+    console::emergency(format_args!(
+        "\nkernel: CPU exception {vector} ({mnemonic} {name}) error={:#x} rip={:#018x} cr2={cr2:#018x}\n",
+        frame.error_code, frame.rip
+    ));
+    if vector == exception::PAGE_FAULT {
+        explain_page_fault(frame.error_code, cr2);
+    }
+    dump_registers(frame);
+    console::emergency(format_args!("kernel: stopping the node\n"));
+    power::exit(ExitCode::CpuException)
+}
+
+fn explain_page_fault(error_code: u64, cr2: u64) {
+    let access = match (error_code & 0x2 != 0, error_code & 0x10 != 0) {
+        (_, true) => "instruction fetch",
+        (true, false) => "write",
+        (false, false) => "read",
+    };
+    let cause = if error_code & 0x1 != 0 {
+        "protection violation"
+    } else {
+        "page not present"
+    };
+    console::emergency(format_args!(
+        "kernel: page fault: {access} at {cr2:#x}, {cause}\n"
+    ));
+    if let Some(guard) = stacks::guard_page_at(cr2 as usize) {
+        console::emergency(format_args!(
+            "kernel: stack overflow: the {} stack ran into its guard page at {:#x}\n",
+            guard.stack, guard.address
+        ));
+    }
+}
+
+fn dump_registers(f: &TrapFrame) {
+    let rows = [
+        [("rax", f.rax), ("rbx", f.rbx), ("rcx", f.rcx)],
+        [("rdx", f.rdx), ("rsi", f.rsi), ("rdi", f.rdi)],
+        [("rbp", f.rbp), ("rsp", f.rsp), ("r8 ", f.r8)],
+        [("r9 ", f.r9), ("r10", f.r10), ("r11", f.r11)],
+        [("r12", f.r12), ("r13", f.r13), ("r14", f.r14)],
+        [("r15", f.r15), ("rfl", f.rflags), ("cr3", cpu::cr3())],
+    ];
+    for [(n0, v0), (n1, v1), (n2, v2)] in rows {
+        console::emergency(format_args!(
+            "  {n0}={v0:#018x} {n1}={v1:#018x} {n2}={v2:#018x}\n"
+        ));
+    }
+    console::emergency(format_args!("  cs={:#x} ss={:#x}\n", f.cs, f.ss));
+}

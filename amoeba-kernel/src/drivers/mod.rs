@@ -1,0 +1,18 @@
+//! Device drivers. The console UART and QEMU's fw_cfg are always present; every other driver is
+//! compiled in only when the node's profile selects it (Cargo feature `driver-NAME`).
+
+pub mod fw_cfg;
+pub mod serial;
+
+#[cfg(feature = "driver-pci")]
+pub mod pci;
+#[cfg(feature = "driver-rtc")]
+pub mod rtc;
+
+/// Starts every driver compiled into this image.
+pub fn init_selected() {
+    #[cfg(feature = "driver-pci")]
+    pci::init();
+    #[cfg(feature = "driver-rtc")]
+    rtc::init();
+}

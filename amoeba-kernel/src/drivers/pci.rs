@@ -1,0 +1,139 @@
+//! PCI enumeration through configuration mechanism #1 (ports 0xCF8/0xCFC).
+//!
+//! Layouts: PCI Local Bus Specification 3.0, 3.2.2.3.2 (the CONFIG_ADDRESS register) and 6.1
+//! (the configuration header: vendor/device at 0x00, class at 0x08, header type at 0x0E,
+//! a bridge's secondary bus at 0x19). The scan starts at bus 0 and follows PCI-to-PCI bridges,
+//! so it touches only buses that exist.
+
+use crate::arch::port::{inl, outl};
+
+const CONFIG_ADDRESS: u16 = 0xCF8;
+const CONFIG_DATA: u16 = 0xCFC;
+const NO_DEVICE: u16 = 0xFFFF;
+const MULTI_FUNCTION: u8 = 0x80;
+const CLASS_BRIDGE: u8 = 0x06;
+const SUBCLASS_PCI_TO_PCI: u8 = 0x04;
+/// Bridges nest at most this deep; a deeper chain is a malformed topology, not followed.
+const MAX_BRIDGE_DEPTH: u8 = 8;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Address {
+    pub bus: u8,
+    pub device: u8,
+    pub function: u8,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Device {
+    pub address: Address,
+    pub vendor_id: u16,
+    pub device_id: u16,
+    pub class: u8,
+    pub subclass: u8,
+}
+
+/// Reads the 32-bit configuration register at `offset` (a multiple of 4).
+fn read_config(address: Address, offset: u8) -> u32 {
+    let selector = 1 << 31
+        | u32::from(address.bus) << 16
+        | u32::from(address.device) << 11
+        | u32::from(address.function) << 8
+        | u32::from(offset & 0xFC);
+    // SAFETY: 0xCF8/0xCFC are the PCI configuration ports, owned by this module; a configuration
+    // read has no side effect on the devices we enumerate.
+    unsafe {
+        outl(CONFIG_ADDRESS, selector);
+        inl(CONFIG_DATA)
+    }
+}
+
+fn read_device(address: Address) -> Option<Device> {
+    let id = read_config(address, 0x00);
+    let vendor_id = id as u16;
+    if vendor_id == NO_DEVICE {
+        return None;
+    }
+    let class = read_config(address, 0x08);
+    Some(Device {
+        address,
+        vendor_id,
+        device_id: (id >> 16) as u16,
+        class: (class >> 24) as u8,
+        subclass: (class >> 16) as u8,
+    })
+}
+
+fn header_type(address: Address) -> u8 {
+    (read_config(address, 0x0C) >> 16) as u8
+}
+
+fn scan_bus(bus: u8, depth: u8, visit: &mut impl FnMut(&Device)) {
+    for device in 0..32 {
+        let first = Address {
+            bus,
+            device,
+            function: 0,
+        };
+        if read_device(first).is_none() {
+            continue;
+        }
+        let functions = if header_type(first) & MULTI_FUNCTION != 0 {
+            8
+        } else {
+            1
+        };
+        for function in 0..functions {
+            let Some(found_device) = read_device(Address {
+                bus,
+                device,
+                function,
+            }) else {
+                continue;
+            };
+            visit(&found_device);
+            let is_bridge =
+                found_device.class == CLASS_BRIDGE && found_device.subclass == SUBCLASS_PCI_TO_PCI;
+            if is_bridge && depth < MAX_BRIDGE_DEPTH {
+                let secondary = (read_config(found_device.address, 0x18) >> 8) as u8;
+                scan_bus(secondary, depth + 1, visit);
+            }
+        }
+    }
+}
+
+fn class_name(class: u8) -> &'static str {
+    match class {
+        0x01 => "storage controller",
+        0x02 => "network controller",
+        0x03 => "display controller",
+        0x04 => "multimedia controller",
+        0x05 => "memory controller",
+        0x06 => "bridge",
+        0x07 => "communication controller",
+        0x08 => "system peripheral",
+        0x0C => "serial bus controller",
+        _ => "other device",
+    }
+}
+
+/// Calls `visit` for every PCI function present.
+pub fn for_each_device(mut visit: impl FnMut(&Device)) {
+    scan_bus(0, 0, &mut visit);
+}
+
+/// Enumerates every PCI function and logs it.
+pub fn init() {
+    for_each_device(|d| {
+        log::info!(
+            "pci: {:02x}:{:02x}.{} {:04x}:{:04x} class {:02x}.{:02x} ({})",
+            d.address.bus,
+            d.address.device,
+            d.address.function,
+            d.vendor_id,
+            d.device_id,
+            d.class,
+            d.subclass,
+            class_name(d.class)
+        );
+    });
+}

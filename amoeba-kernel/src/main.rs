@@ -1,0 +1,97 @@
+//! amoeba-kernel: the Amoeba node microkernel.
+//!
+//! Booted by Multiboot 1 (QEMU `-kernel`) or Multiboot 2 (GRUB, from an ISO or over PXE), it
+//! brings the machine into a known state, reports what it found and which servers and drivers
+//! its profile compiled in, and announces `amoeba: node NAME ready` on the serial console.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod arch;
+mod build_info;
+mod console;
+mod drivers;
+mod logger;
+mod mm;
+mod node_config;
+mod panic;
+
+use arch::{cpu, tsc};
+use libamoeba::boot::{ExitCode, OnReady};
+use node_config::NodeConfig;
+
+/// Rust entry point, called by `boot.s` in 64-bit mode with the loader's EAX and EBX.
+#[unsafe(no_mangle)]
+extern "C" fn kernel_main(magic: u32, info_address: u32) -> ! {
+    console::init();
+    logger::init();
+    arch::init_cpu();
+    // SAFETY: these are the loader's EAX and EBX, passed through unchanged by boot.s, and nothing
+    // has been allocated yet that could overwrite the loader's structures.
+    let boot = match unsafe { arch::multiboot::parse(magic, info_address as usize) } {
+        Ok(boot) => boot,
+        Err(error) => {
+            log::error!("{error}");
+            arch::power::exit(ExitCode::BadBoot);
+        }
+    };
+    let config = NodeConfig::from_boot(&boot);
+    let tsc_hz = tsc::calibrate();
+    let memory = mm::init(&boot);
+    config.run_requested_crash();
+    drivers::init_selected();
+    print_banner(&config, &boot, tsc_hz, &memory);
+    announce_ready(&config);
+    match config.on_ready {
+        OnReady::Exit => arch::power::exit(ExitCode::Success),
+        OnReady::Idle => loop {
+            cpu::wait_for_interrupt();
+        },
+    }
+}
+
+fn print_banner(
+    config: &NodeConfig,
+    boot: &arch::multiboot::BootInfo,
+    tsc_hz: u64,
+    memory: &mm::MemoryReport,
+) {
+    let mut brand = [0; 48];
+    kprintln!(
+        "amoeba-kernel {} (profile {})",
+        build_info::VERSION,
+        build_info::PROFILE
+    );
+    kprintln!("  node:     {}", config.node_name());
+    kprintln!("  boot:     {} from {}", boot.protocol, loader_name(boot));
+    kprintln!("  cmdline:  {}", config.cmdline());
+    kprintln!(
+        "  cpu:      {}, TSC {}.{:03} MHz",
+        cpu::brand(&mut brand),
+        tsc_hz / 1_000_000,
+        tsc_hz / 1000 % 1000
+    );
+    kprintln!(
+        "  memory:   {} MiB usable, {} MiB free, heap {} KiB",
+        memory.usable_bytes >> 20,
+        memory.free_bytes >> 20,
+        memory.heap_bytes >> 10
+    );
+    kprintln!("  servers:  {}", build_info::list(build_info::SERVERS));
+    kprintln!("  drivers:  {}", build_info::list(build_info::DRIVERS));
+}
+
+fn loader_name(boot: &arch::multiboot::BootInfo) -> &str {
+    match boot.loader.as_str() {
+        "" => "an unnamed loader",
+        name => name,
+    }
+}
+
+fn announce_ready(config: &NodeConfig) {
+    let tsc = cpu::rdtsc();
+    let micros = tsc::nanos_since_reset().unwrap_or(0) / 1000;
+    kprintln!("boot: ready at tsc={tsc} ({micros} us since reset)");
+    kprintln!("amoeba: node {} ready", config.node_name());
+}

@@ -1,0 +1,68 @@
+//! The node's settings, from the boot loader's command line plus any words QEMU passed through
+//! fw_cfg; later words win, so a test can override what the image's boot entry says.
+
+use crate::arch::multiboot::{BootInfo, BootText};
+use crate::build_info;
+use crate::drivers::fw_cfg;
+use crate::logger;
+use libamoeba::boot::cmdline::{self, BootArg, CrashKind, OnReady};
+
+pub struct NodeConfig {
+    cmdline: BootText<2048>,
+    node_name: BootText<{ cmdline::MAX_NODE_NAME }>,
+    pub on_ready: OnReady,
+    crash: Option<CrashKind>,
+}
+
+impl NodeConfig {
+    pub fn from_boot(boot: &BootInfo) -> Self {
+        let mut config = NodeConfig {
+            cmdline: BootText::new(),
+            node_name: BootText::new(),
+            on_ready: OnReady::Idle,
+            crash: None,
+        };
+        config.cmdline.push_str(boot.cmdline.as_str());
+        if boot.cmdline.truncated {
+            log::warn!(
+                "cmdline: longer than {} bytes; the rest is ignored",
+                boot.cmdline.as_str().len()
+            );
+        }
+        let mut extra = [0; 512];
+        if let Some(words) = fw_cfg::extra_cmdline(&mut extra) {
+            config.cmdline.push_str(" ");
+            config.cmdline.push_str(words);
+        }
+        config.apply_cmdline();
+        config
+    }
+
+    fn apply_cmdline(&mut self) {
+        let mut node = build_info::DEFAULT_NODE_NAME;
+        for arg in cmdline::parse(self.cmdline.as_str()) {
+            match arg {
+                Ok(BootArg::Node(name)) => node = name,
+                Ok(BootArg::Log(level)) => logger::set_level(level),
+                Ok(BootArg::Ready(on_ready)) => self.on_ready = on_ready,
+                Ok(BootArg::Crash(kind)) => self.crash = Some(kind),
+                Err(problem) => log::warn!("cmdline: {problem}"),
+            }
+        }
+        self.node_name.push_str(node);
+    }
+
+    pub fn cmdline(&self) -> &str {
+        self.cmdline.as_str().trim()
+    }
+
+    pub fn node_name(&self) -> &str {
+        self.node_name.as_str()
+    }
+
+    pub fn run_requested_crash(&self) {
+        if let Some(kind) = self.crash {
+            crate::arch::x86_64::crash::crash(kind);
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The kernel command line: `key=value` words separated by blanks.
+//!
+//! Known keys:
+//! - `node=NAME`: the node's name (letters, digits, `-`, `_`; at most [`MAX_NODE_NAME`] bytes);
+//! - `log=LEVEL`: the most verbose level printed (`error`, `warn`, `info`, `debug`, `trace`);
+//! - `ready=idle|exit`: what the node does after its ready line (`exit` stops QEMU cleanly);
+//! - `crash=KIND`: a deliberate kernel fault for testing the fault paths (see [`CrashKind`]).
+//!
+//! Parsing never fails as a whole: each word yields a [`BootArg`] or a [`CmdlineError`] the
+//! kernel reports and skips, so a typo on the command line costs a warning, not the boot.
+
+/// Longest node name accepted, in bytes.
+pub const MAX_NODE_NAME: usize = 32;
+
+/// Log verbosity, most severe first (the order of the `log` crate's levels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub const NAMES: &'static str = "error, warn, info, debug, trace";
+
+    pub fn parse(word: &str) -> Option<Self> {
+        Some(match word {
+            "error" => Self::Error,
+            "warn" => Self::Warn,
+            "info" => Self::Info,
+            "debug" => Self::Debug,
+            "trace" => Self::Trace,
+            _ => return None,
+        })
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warn => "warn",
+            Self::Info => "info",
+            Self::Debug => "debug",
+            Self::Trace => "trace",
+        }
+    }
+}
+
+/// What the node does once it has printed its ready line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnReady {
+    /// Keep running, waiting for interrupts (the normal life of a node).
+    #[default]
+    Idle,
+    /// Stop the machine with [`crate::boot::ExitCode::Success`] (tests and benchmarks).
+    Exit,
+}
+
+/// Deliberate kernel faults, so tests can show that each fault path reports and stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashKind {
+    /// `panic!` in the kernel.
+    Panic,
+    /// Integer division by zero (#DE).
+    Divide,
+    /// A read through a null pointer (#PF on the unmapped first page).
+    PageFault,
+    /// Unbounded recursion until the stack's guard page is hit.
+    StackOverflow,
+    /// Spin forever before the ready line, as a hung kernel would.
+    Hang,
+}
+
+impl CrashKind {
+    pub const NAMES: &'static str = "panic, divide, page-fault, stack-overflow, hang";
+
+    pub fn parse(word: &str) -> Option<Self> {
+        Some(match word {
+            "panic" => Self::Panic,
+            "divide" => Self::Divide,
+            "page-fault" => Self::PageFault,
+            "stack-overflow" => Self::StackOverflow,
+            "hang" => Self::Hang,
+            _ => return None,
+        })
+    }
+}
+
+/// One understood word of the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BootArg<'a> {
+    Node(&'a str),
+    Log(LogLevel),
+    Ready(OnReady),
+    Crash(CrashKind),
+}
+
+/// A word the kernel could not use; it is reported and skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmdlineError<'a> {
+    UnknownKey(&'a str),
+    MissingValue(&'a str),
+    BadValue {
+        key: &'a str,
+        value: &'a str,
+        expected: &'static str,
+    },
+}
+
+impl core::fmt::Display for CmdlineError<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::UnknownKey(word) => write!(f, "unknown key in `{word}` (ignored)"),
+            Self::MissingValue(key) => write!(f, "`{key}` needs a value: `{key}=...` (ignored)"),
+            Self::BadValue {
+                key,
+                value,
+                expected,
+            } => {
+                write!(
+                    f,
+                    "bad value `{value}` for `{key}`; expected {expected} (ignored)"
+                )
+            }
+        }
+    }
+}
+
+/// Parses the command line word by word.
+pub fn parse(cmdline: &str) -> impl Iterator<Item = Result<BootArg<'_>, CmdlineError<'_>>> {
+    cmdline.split_ascii_whitespace().map(parse_word)
+}
+
+fn parse_word(word: &str) -> Result<BootArg<'_>, CmdlineError<'_>> {
+    let Some((key, value)) = word.split_once('=') else {
+        return Err(if is_known_key(word) {
+            CmdlineError::MissingValue(word)
+        } else {
+            CmdlineError::UnknownKey(word)
+        });
+    };
+    let bad = |expected| CmdlineError::BadValue {
+        key,
+        value,
+        expected,
+    };
+    match key {
+        "node" if is_valid_node_name(value) => Ok(BootArg::Node(value)),
+        "node" => Err(bad("1 to 32 letters, digits, `-` or `_`")),
+        "log" => LogLevel::parse(value)
+            .map(BootArg::Log)
+            .ok_or(bad(LogLevel::NAMES)),
+        "ready" => match value {
+            "idle" => Ok(BootArg::Ready(OnReady::Idle)),
+            "exit" => Ok(BootArg::Ready(OnReady::Exit)),
+            _ => Err(bad("idle, exit")),
+        },
+        "crash" => CrashKind::parse(value)
+            .map(BootArg::Crash)
+            .ok_or(bad(CrashKind::NAMES)),
+        _ => Err(CmdlineError::UnknownKey(word)),
+    }
+}
+
+fn is_known_key(word: &str) -> bool {
+    matches!(word, "node" | "log" | "ready" | "crash")
+}
+
+/// Node names travel on command lines and in file names: keep them to a safe alphabet.
+pub fn is_valid_node_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NODE_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(cmdline: &str) -> Vec<Result<BootArg<'_>, CmdlineError<'_>>> {
+        parse(cmdline).collect()
+    }
+
+    #[test]
+    fn known_keys_are_understood() {
+        assert_eq!(
+            all("node=pool-1 log=debug ready=exit crash=divide"),
+            [
+                Ok(BootArg::Node("pool-1")),
+                Ok(BootArg::Log(LogLevel::Debug)),
+                Ok(BootArg::Ready(OnReady::Exit)),
+                Ok(BootArg::Crash(CrashKind::Divide)),
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_and_blank_lines_give_nothing() {
+        assert!(all("").is_empty());
+        assert!(all("  \t ").is_empty());
+    }
+
+    #[test]
+    fn unknown_and_malformed_words_are_reported_not_fatal() {
+        assert_eq!(
+            all("quiet colour=red node log=loud node= node=a/b log=info"),
+            [
+                Err(CmdlineError::UnknownKey("quiet")),
+                Err(CmdlineError::UnknownKey("colour=red")),
+                Err(CmdlineError::MissingValue("node")),
+                Err(CmdlineError::BadValue {
+                    key: "log",
+                    value: "loud",
+                    expected: LogLevel::NAMES
+                }),
+                Err(CmdlineError::BadValue {
+                    key: "node",
+                    value: "",
+                    expected: "1 to 32 letters, digits, `-` or `_`"
+                }),
+                Err(CmdlineError::BadValue {
+                    key: "node",
+                    value: "a/b",
+                    expected: "1 to 32 letters, digits, `-` or `_`"
+                }),
+                Ok(BootArg::Log(LogLevel::Info)),
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_explain_themselves() {
+        let text = CmdlineError::BadValue {
+            key: "ready",
+            value: "now",
+            expected: "idle, exit",
+        };
+        assert_eq!(
+            text.to_string(),
+            "bad value `now` for `ready`; expected idle, exit (ignored)"
+        );
+    }
+
+    #[test]
+    fn node_names_are_bounded() {
+        assert!(is_valid_node_name(&"a".repeat(MAX_NODE_NAME)));
+        assert!(!is_valid_node_name(&"a".repeat(MAX_NODE_NAME + 1)));
+        assert!(!is_valid_node_name("pool 1"));
+    }
+}
