@@ -24,6 +24,7 @@ use node_config::NodeConfig;
 /// Rust entry point, called by `boot.s` in 64-bit mode with the loader's EAX and EBX.
 #[unsafe(no_mangle)]
 extern "C" fn kernel_main(magic: u32, info_address: u32) -> ! {
+    let entry_tsc = cpu::rdtsc();
     console::init();
     logger::init();
     arch::init_cpu();
@@ -36,13 +37,13 @@ extern "C" fn kernel_main(magic: u32, info_address: u32) -> ! {
             arch::power::exit(ExitCode::BadBoot);
         }
     };
-    let config = NodeConfig::from_boot(&boot);
     let tsc_hz = tsc::calibrate();
     let memory = mm::init(&boot);
+    let config = NodeConfig::from_boot(&boot);
     config.run_requested_crash();
     drivers::init_selected();
     print_banner(&config, &boot, tsc_hz, &memory);
-    announce_ready(&config);
+    announce_ready(&config, entry_tsc);
     match config.on_ready {
         OnReady::Exit => arch::power::exit(ExitCode::Success),
         OnReady::Idle => loop {
@@ -89,9 +90,15 @@ fn loader_name(boot: &arch::multiboot::BootInfo) -> &str {
     }
 }
 
-fn announce_ready(config: &NodeConfig) {
-    let tsc = cpu::rdtsc();
-    let micros = tsc::nanos_since_reset().unwrap_or(0) / 1000;
-    kprintln!("boot: ready at tsc={tsc} ({micros} us since reset)");
+/// The ready line tests wait for, after the figures the boot benchmark reads: the TSC counts from
+/// machine reset, so `entry` is the firmware's and loader's share and the rest is the kernel's.
+fn announce_ready(config: &NodeConfig, entry_tsc: u64) {
+    let ready_tsc = cpu::rdtsc();
+    let micros = |ticks: u64| u128::from(ticks) * 1_000_000 / u128::from(tsc::frequency().max(1));
+    kprintln!(
+        "boot: kernel entry at tsc={entry_tsc} ({} us), ready at tsc={ready_tsc} ({} us)",
+        micros(entry_tsc),
+        micros(ready_tsc)
+    );
     kprintln!("amoeba: node {} ready", config.node_name());
 }

@@ -1,15 +1,17 @@
 //! The node's settings, from the boot loader's command line plus any words QEMU passed through
 //! fw_cfg; later words win, so a test can override what the image's boot entry says.
+//! Read once the heap is up: the command line has no fixed bound.
 
-use crate::arch::multiboot::{BootInfo, BootText};
+use crate::arch::multiboot::BootInfo;
+use alloc::string::String;
 use crate::build_info;
 use crate::drivers::fw_cfg;
 use crate::logger;
 use libamoeba::boot::cmdline::{self, BootArg, CrashKind, OnReady};
 
 pub struct NodeConfig {
-    cmdline: BootText<2048>,
-    node_name: BootText<{ cmdline::MAX_NODE_NAME }>,
+    cmdline: String,
+    node_name: String,
     pub on_ready: OnReady,
     crash: Option<CrashKind>,
 }
@@ -17,8 +19,8 @@ pub struct NodeConfig {
 impl NodeConfig {
     pub fn from_boot(boot: &BootInfo) -> Self {
         let mut config = NodeConfig {
-            cmdline: BootText::new(),
-            node_name: BootText::new(),
+            cmdline: String::from(boot.cmdline.as_str()),
+            node_name: String::new(),
             on_ready: OnReady::Idle,
             crash: None,
         };
@@ -40,7 +42,7 @@ impl NodeConfig {
 
     fn apply_cmdline(&mut self) {
         let mut node = build_info::DEFAULT_NODE_NAME;
-        for arg in cmdline::parse(self.cmdline.as_str()) {
+        for arg in cmdline::parse(&self.cmdline) {
             match arg {
                 Ok(BootArg::Node(name)) => node = name,
                 Ok(BootArg::Log(level)) => logger::set_level(level),
@@ -53,11 +55,11 @@ impl NodeConfig {
     }
 
     pub fn cmdline(&self) -> &str {
-        self.cmdline.as_str().trim()
+        self.cmdline.trim()
     }
 
     pub fn node_name(&self) -> &str {
-        self.node_name.as_str()
+        &self.node_name
     }
 
     pub fn run_requested_crash(&self) {
