@@ -3,10 +3,10 @@
 //! Read once the heap is up: the command line has no fixed bound.
 
 use crate::arch::multiboot::BootInfo;
-use alloc::string::String;
 use crate::build_info;
 use crate::drivers::fw_cfg;
 use crate::logger;
+use alloc::string::String;
 use libamoeba::boot::cmdline::{self, BootArg, CrashKind, OnReady};
 
 pub struct NodeConfig {
@@ -24,11 +24,10 @@ impl NodeConfig {
             on_ready: OnReady::Idle,
             crash: None,
         };
-        config.cmdline.push_str(boot.cmdline.as_str());
         if boot.cmdline.truncated {
             log::warn!(
                 "cmdline: longer than {} bytes; the rest is ignored",
-                boot.cmdline.as_str().len()
+                config.cmdline.len()
             );
         }
         let mut extra = [0; 512];
