@@ -32,7 +32,7 @@ impl NodeConfig {
         }
         let mut extra = [0; 512];
         if let Some(words) = fw_cfg::extra_cmdline(&mut extra) {
-            config.cmdline.push_str(" ");
+            config.cmdline.push(' ');
             config.cmdline.push_str(words);
         }
         config.apply_cmdline();

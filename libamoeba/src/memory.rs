@@ -115,6 +115,10 @@ impl<const N: usize> RegionSet<N> {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::single_range_in_vec_init,
+    reason = "a set of one range is what these tests expect"
+)]
 mod tests {
     use super::*;
 

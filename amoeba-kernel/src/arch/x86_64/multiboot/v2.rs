@@ -24,7 +24,7 @@ pub unsafe fn parse(address: usize) -> Result<BootInfo, BootInfoError> {
     }
     let map = info.memory_map_tag().ok_or(BootInfoError::NoMemoryMap)?;
     for area in map.memory_areas() {
-        if MemoryAreaType::from(area.typ()) == MemoryAreaType::Available {
+        if area.typ() == MemoryAreaType::Available {
             boot.usable.add(area.start_address()..area.end_address());
         }
     }

@@ -1,0 +1,206 @@
+//! The components a profile can select: kernel servers and drivers, what each needs, and
+//! whether it exists yet. Validation takes a [`Catalog`] as a parameter so rules the real
+//! table does not exercise yet (conflicts) can be tested with a table of the test's own.
+
+use std::fmt;
+
+/// Whether a component is a kernel server or a driver; decides its profile key and feature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Server,
+    Driver,
+}
+
+impl Kind {
+    /// The word used in messages: "server", "driver".
+    pub const fn word(self) -> &'static str {
+        match self {
+            Self::Server => "server",
+            Self::Driver => "driver",
+        }
+    }
+
+    /// The key under `[kernel]` that lists components of this kind.
+    pub const fn profile_key(self) -> &'static str {
+        match self {
+            Self::Server => "servers",
+            Self::Driver => "drivers",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+/// Whether the kernel has the component's code yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Implemented,
+    /// Not written yet; the issue that will bring it.
+    Planned {
+        issue: u32,
+    },
+}
+
+/// One selectable server or driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Component {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub description: &'static str,
+    /// Names of components (of either kind) that must be selected too.
+    pub requires: &'static [&'static str],
+    /// Names of components that must not be selected together with this one.
+    pub conflicts: &'static [&'static str],
+    pub status: Status,
+}
+
+impl Component {
+    /// The `amoeba-kernel` Cargo feature that compiles this component in.
+    pub fn feature(&self) -> String {
+        crate::features::feature(self.kind, self.name)
+    }
+}
+
+/// A table of components; names are unique across both kinds.
+#[derive(Clone, Copy, Debug)]
+pub struct Catalog<'a> {
+    components: &'a [Component],
+}
+
+impl<'a> Catalog<'a> {
+    pub const fn new(components: &'a [Component]) -> Self {
+        Self { components }
+    }
+
+    /// The components the kernel knows about.
+    pub const fn builtin() -> Catalog<'static> {
+        Catalog::new(BUILTIN)
+    }
+
+    pub fn components(&self) -> &'a [Component] {
+        self.components
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'a Component> {
+        self.components.iter().find(|c| c.name == name)
+    }
+
+    /// Components of one kind, in table order.
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &'a Component> {
+        self.components.iter().filter(move |c| c.kind == kind)
+    }
+}
+
+const fn driver(
+    name: &'static str,
+    description: &'static str,
+    requires: &'static [&'static str],
+    status: Status,
+) -> Component {
+    Component {
+        name,
+        kind: Kind::Driver,
+        description,
+        requires,
+        conflicts: &[],
+        status,
+    }
+}
+
+const fn server(
+    name: &'static str,
+    description: &'static str,
+    requires: &'static [&'static str],
+    status: Status,
+) -> Component {
+    Component {
+        name,
+        kind: Kind::Server,
+        description,
+        requires,
+        conflicts: &[],
+        status,
+    }
+}
+
+const fn planned(issue: u32) -> Status {
+    Status::Planned { issue }
+}
+
+const IMPLEMENTED: Status = Status::Implemented;
+
+// Keep in step with the `[features]` of amoeba-kernel/Cargo.toml: an Implemented entry must
+// have its feature there (a test checks it). One line per component reads best as a table.
+#[rustfmt::skip]
+static BUILTIN: &[Component] = &[
+    driver("pci", "PCI enumeration over config ports 0xCF8/0xCFC; devices in the boot log", &[], IMPLEMENTED),
+    driver("rtc", "CMOS real-time clock, read at boot", &[], IMPLEMENTED),
+    driver("virtio-net", "virtio network card (QEMU virtio-net-pci)", &["pci"], planned(5)),
+    driver("ne2000", "NE2000-compatible network card (QEMU ne2k_pci)", &["pci"], planned(5)),
+    driver("virtio-blk", "virtio block device (QEMU virtio-blk-pci)", &["pci"], planned(6)),
+    server("dir", "directory server: names to capabilities", &[], planned(4)),
+    server("sys", "system server: node status and statistics", &["dir"], planned(4)),
+    server("tod", "time-of-day server", &["dir", "rtc"], planned(4)),
+    server("random", "random number server", &["dir"], planned(4)),
+    server("proc", "process server: exec, stop, migrate processes", &["dir"], planned(4)),
+    server("tty", "terminal server on the serial console", &["dir"], planned(4)),
+    server("vdisk", "virtual disk server over block devices", &["dir", "virtio-blk"], planned(6)),
+    server("bullet", "Bullet file server: immutable files", &["vdisk"], planned(6)),
+    server("soap", "SOAP directory server, stored on Bullet", &["bullet"], planned(6)),
+    server("run", "run server: picks a pool processor for a new process", &["proc"], planned(7)),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_are_unique_and_references_resolve() {
+        let catalog = Catalog::builtin();
+        let mut seen = HashSet::new();
+        for c in catalog.components() {
+            assert!(seen.insert(c.name), "duplicate component {}", c.name);
+            for other in c.requires.iter().chain(c.conflicts) {
+                assert!(
+                    catalog.get(other).is_some(),
+                    "{} names unknown {other}",
+                    c.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn implemented_components_have_kernel_features() {
+        let manifest = include_str!("../../amoeba-kernel/Cargo.toml");
+        let table: toml::Table = toml::from_str(manifest).expect("kernel manifest parses");
+        let features = table["features"].as_table().expect("kernel has [features]");
+        for c in Catalog::builtin().components() {
+            if c.status == Status::Implemented {
+                assert!(
+                    features.contains_key(&c.feature()),
+                    "kernel lacks {}",
+                    c.feature()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn features_are_named_by_kind() {
+        let catalog = Catalog::builtin();
+        assert_eq!(
+            catalog.get("pci").map(Component::feature).as_deref(),
+            Some("driver-pci")
+        );
+        assert_eq!(
+            catalog.get("tod").map(Component::feature).as_deref(),
+            Some("server-tod")
+        );
+    }
+}

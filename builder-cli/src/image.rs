@@ -1,0 +1,347 @@
+//! Building one profile into `images/NAME/`: check the profile, build the kernel with its
+//! features, check the ELF, then the ISO, the PXE tree and the manifest.
+//!
+//! A build holds an exclusive lock on `images/NAME/.lock` from start to end, so parallel
+//! builds of one profile (tests run in threads and processes) take turns instead of writing
+//! the same files at once; builds of different profiles run side by side.
+
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::catalog::Catalog;
+use crate::digest::{self, file_digest, tree_digest};
+use crate::elf_check::{self, ElfCheckError};
+use crate::features::features;
+use crate::grub::{self, GrubError, GrubTools, IsoRequest, PxeRequest};
+use crate::kernel_build::{self, KERNEL_BIN, KernelBuildError, KernelRequest};
+use crate::manifest::{FORMAT, FileOutput, IsoOutput, Manifest, Outputs, PxeOutput};
+use crate::profile::{Profile, ProfileError, load_profile};
+use crate::progress;
+use crate::source_date::source_date_epoch;
+use crate::template::{self, TemplateError};
+use crate::validate::{NodeSpec, validate};
+use crate::workspace::Workspace;
+
+pub const KERNEL_FILE: &str = "kernel.elf";
+pub const MANIFEST_FILE: &str = "manifest.json";
+pub const PXE_DIR: &str = "pxe";
+const LOCK_FILE: &str = ".lock";
+
+/// Which outputs besides the kernel to make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuildOptions {
+    pub iso: bool,
+    pub pxe: bool,
+}
+
+impl Default for BuildOptions {
+    /// Everything.
+    fn default() -> Self {
+        Self {
+            iso: true,
+            pxe: true,
+        }
+    }
+}
+
+/// A finished image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuiltImage {
+    /// `images/NAME/`.
+    pub dir: PathBuf,
+    pub kernel_elf: PathBuf,
+    /// `images/NAME/NAME.iso`, when made.
+    pub iso: Option<PathBuf>,
+    /// `images/NAME/pxe/`, when made.
+    pub pxe: Option<PathBuf>,
+    pub manifest: Manifest,
+    /// The validated profile: node name, command line, memory, selection.
+    pub spec: NodeSpec,
+}
+
+impl BuiltImage {
+    pub fn node(&self) -> &str {
+        &self.spec.node
+    }
+
+    /// The kernel command line baked into the boot configs.
+    pub fn cmdline(&self) -> String {
+        self.spec.cmdline()
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error("cannot lock {path} (needed so parallel builds of one profile take turns)")]
+    Lock {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Kernel(#[from] KernelBuildError),
+    #[error("{file} cannot boot")]
+    BadKernel {
+        file: String,
+        #[source]
+        source: ElfCheckError,
+    },
+    #[error("cannot read template {file}")]
+    ReadTemplate {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(transparent)]
+    Grub(#[from] GrubError),
+    #[error("cannot write {file}")]
+    Write {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Loads and validates a profile (by name in `node-profiles/` or by path).
+pub fn check_profile(
+    ws: &Workspace,
+    name_or_path: &str,
+) -> Result<(Profile, NodeSpec), ProfileError> {
+    let profile = load_profile(ws, name_or_path)?;
+    let spec = validate(&profile, &Catalog::builtin())?;
+    Ok((profile, spec))
+}
+
+/// Builds a profile into `images/NAME/`; see the module documentation.
+pub fn build_profile(
+    ws: &Workspace,
+    name_or_path: &str,
+    options: &BuildOptions,
+) -> Result<BuiltImage, BuildError> {
+    let (profile, spec) = check_profile(ws, name_or_path)?;
+    let dir = ws.image_dir(&spec.profile);
+    let _lock = lock(ws, &dir)?;
+    progress(&format!(
+        "{}: node {}, servers [{}], drivers [{}]",
+        profile.file,
+        spec.node,
+        spec.servers.join(", "),
+        spec.drivers.join(", ")
+    ));
+    let kernel_elf = build_kernel(ws, &spec, &dir)?;
+    let tools = GrubTools::find();
+    let epoch = source_date_epoch();
+    let (iso, iso_output) = iso_output(
+        ws,
+        &spec,
+        &dir,
+        &kernel_elf,
+        options.iso.then_some(&tools),
+        epoch,
+    )?;
+    let (pxe, pxe_output) =
+        pxe_output(ws, &spec, &dir, &kernel_elf, options.pxe.then_some(&tools))?;
+    let kernel_digest = file_digest(&kernel_elf).map_err(write_error(ws, &kernel_elf))?;
+    let manifest = Manifest {
+        format: FORMAT,
+        profile: spec.profile.clone(),
+        profile_sha256: digest::sha256_hex(&profile.source),
+        node: spec.node.clone(),
+        cmdline: spec.cmdline(),
+        servers: spec.servers.clone(),
+        drivers: spec.drivers.clone(),
+        features: features(&spec),
+        toolchain: kernel_build::toolchain_version(ws)?,
+        outputs: Outputs {
+            kernel_elf: FileOutput::new(KERNEL_FILE, kernel_digest),
+            iso: iso_output,
+            pxe: pxe_output,
+        },
+    };
+    write_atomically(ws, &dir.join(MANIFEST_FILE), manifest.to_json().as_bytes())?;
+    progress(&format!("wrote {}/", ws.display(&dir)));
+    Ok(BuiltImage {
+        dir,
+        kernel_elf,
+        iso,
+        pxe,
+        manifest,
+        spec,
+    })
+}
+
+/// Held until dropped; the OS releases it if the build dies.
+fn lock(ws: &Workspace, dir: &Path) -> Result<File, BuildError> {
+    let path = dir.join(LOCK_FILE);
+    let lock_error = |source| BuildError::Lock {
+        path: ws.display(&path),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(lock_error)?;
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(lock_error)?;
+    file.lock().map_err(lock_error)?;
+    Ok(file)
+}
+
+/// Builds the kernel and checks it before it becomes `kernel.elf`, so a kernel that cannot
+/// boot never stands in the image directory.
+fn build_kernel(ws: &Workspace, spec: &NodeSpec, dir: &Path) -> Result<PathBuf, BuildError> {
+    let request = KernelRequest {
+        bin: KERNEL_BIN,
+        features: features(spec),
+        target: spec.profile.clone(),
+        profile: spec.profile.clone(),
+        node: spec.node.clone(),
+    };
+    progress(&format!(
+        "building the kernel with features [{}]",
+        request.features.join(", ")
+    ));
+    let built = kernel_build::build(ws, &request)?;
+    let bytes = fs::read(&built).map_err(write_error(ws, &built))?;
+    let headers = elf_check::check_kernel(&bytes).map_err(|source| BuildError::BadKernel {
+        file: ws.display(&built),
+        source,
+    })?;
+    progress(&format!(
+        "kernel checked: entry {:#x}, Multiboot 1 header at {:#x}, Multiboot 2 header at {:#x}",
+        headers.entry, headers.multiboot1.offset, headers.multiboot2.offset
+    ));
+    let kernel_elf = dir.join(KERNEL_FILE);
+    write_atomically(ws, &kernel_elf, &bytes)?;
+    Ok(kernel_elf)
+}
+
+fn render_template(ws: &Workspace, name: &str, spec: &NodeSpec) -> Result<String, BuildError> {
+    let path = ws.templates_dir().join(name);
+    let file = ws.display(&path);
+    let text = fs::read_to_string(&path).map_err(|source| BuildError::ReadTemplate {
+        file: file.clone(),
+        source,
+    })?;
+    let cmdline = spec.cmdline();
+    let values = [
+        ("node", spec.node.as_str()),
+        ("profile", spec.profile.as_str()),
+        ("cmdline", cmdline.as_str()),
+    ];
+    Ok(template::render(&file, &text, &values)?)
+}
+
+/// The ISO when asked for and possible; otherwise why not, with any stale ISO removed so the
+/// directory matches its manifest.
+fn iso_output(
+    ws: &Workspace,
+    spec: &NodeSpec,
+    dir: &Path,
+    kernel: &Path,
+    tools: Option<&GrubTools>,
+    epoch: u64,
+) -> Result<(Option<PathBuf>, IsoOutput), BuildError> {
+    let file = format!("{}.iso", spec.profile);
+    let output = dir.join(&file);
+    let skipped = |reason: String| -> Result<_, BuildError> {
+        remove_file(ws, &output)?;
+        Ok((None, IsoOutput::Skipped { reason }))
+    };
+    let Some(tools) = tools else {
+        return skipped("not requested".into());
+    };
+    let missing = tools.missing_for_iso();
+    if !missing.is_empty() {
+        let reason = grub::missing_reason(&missing);
+        progress(&format!("warning: no ISO: {reason}"));
+        return skipped(reason);
+    }
+    let grub_cfg = render_template(ws, "grub-iso.cfg", spec)?;
+    let staging = ws.kernel_target_dir(&spec.profile).join("iso-staging");
+    let request = IsoRequest {
+        kernel,
+        grub_cfg: &grub_cfg,
+        staging: &staging,
+        output: &output,
+        epoch,
+    };
+    let tool_versions = grub::make_iso(tools, &request)?;
+    let digest = file_digest(&output).map_err(write_error(ws, &output))?;
+    let record = IsoOutput::Built {
+        file,
+        reproducible: true,
+        size: Some(digest.size),
+        sha256: Some(digest.sha256),
+        tools: tool_versions,
+    };
+    Ok((Some(output), record))
+}
+
+fn pxe_output(
+    ws: &Workspace,
+    spec: &NodeSpec,
+    dir: &Path,
+    kernel: &Path,
+    tools: Option<&GrubTools>,
+) -> Result<(Option<PathBuf>, PxeOutput), BuildError> {
+    let output = dir.join(PXE_DIR);
+    let skipped = |reason: String| -> Result<_, BuildError> {
+        if output.exists() {
+            fs::remove_dir_all(&output).map_err(write_error(ws, &output))?;
+        }
+        Ok((None, PxeOutput::Skipped { reason }))
+    };
+    let Some(tools) = tools else {
+        return skipped("not requested".into());
+    };
+    let missing = tools.missing_for_pxe();
+    if !missing.is_empty() {
+        let reason = grub::missing_reason(&missing);
+        progress(&format!("warning: no PXE tree: {reason}"));
+        return skipped(reason);
+    }
+    let grub_cfg = render_template(ws, "grub-pxe.cfg", spec)?;
+    grub::make_pxe(
+        tools,
+        &PxeRequest {
+            kernel,
+            grub_cfg: &grub_cfg,
+            output: &output,
+        },
+    )?;
+    let digest = tree_digest(&output).map_err(write_error(ws, &output))?;
+    Ok((Some(output), PxeOutput::built(PXE_DIR, digest)))
+}
+
+/// Writes beside the target and renames, so a reader (or a VM booting the previous image)
+/// never sees a half-written file.
+fn write_atomically(ws: &Workspace, path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+    let partial = path.with_extension("partial");
+    fs::write(&partial, bytes).map_err(write_error(ws, &partial))?;
+    fs::rename(&partial, path).map_err(write_error(ws, path))
+}
+
+fn remove_file(ws: &Workspace, path: &Path) -> Result<(), BuildError> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(write_error(ws, path)(e)),
+        _ => Ok(()),
+    }
+}
+
+fn write_error<'a>(
+    ws: &'a Workspace,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> BuildError + 'a {
+    move |source| BuildError::Write {
+        file: ws.display(path),
+        source,
+    }
+}

@@ -1,0 +1,313 @@
+//! `amoeba-build`: build node images from profiles, check profiles, list them, boot them.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use amoeba_build::problem::ProfileProblems;
+use amoeba_build::profile::profile_names;
+use amoeba_build::qemu::{self, Outcome};
+use amoeba_build::{
+    Accel, Boot, BuildOptions, Nic, Profile, QemuSpec, Serial, Workspace, build_profile,
+    check_profile, kvm, progress,
+};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Turns a node profile (node-profiles/NAME.toml) into a bootable Amoeba node image in
+/// images/NAME/: kernel.elf, NAME.iso, pxe/ and manifest.json.
+#[derive(Parser)]
+#[command(name = "amoeba-build", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(flatten)]
+    build: TopLevelBuild,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// `amoeba-build --profile NAME` is short for `amoeba-build build --profile NAME`.
+#[derive(Args)]
+struct TopLevelBuild {
+    /// Profile to build: a name in node-profiles/ or a path to a .toml file
+    #[arg(long, value_name = "NAME|PATH")]
+    profile: Option<String>,
+    #[command(flatten)]
+    outputs: OutputArgs,
+}
+
+#[derive(Args, Clone, Copy)]
+struct OutputArgs {
+    /// Do not make the ISO
+    #[arg(long)]
+    no_iso: bool,
+    /// Do not make the PXE tree
+    #[arg(long)]
+    no_pxe: bool,
+}
+
+impl OutputArgs {
+    fn options(self) -> BuildOptions {
+        BuildOptions {
+            iso: !self.no_iso,
+            pxe: !self.no_pxe,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a profile into images/NAME/
+    Build {
+        /// Profile to build: a name in node-profiles/ or a path to a .toml file
+        #[arg(long, value_name = "NAME|PATH")]
+        profile: String,
+        #[command(flatten)]
+        outputs: OutputArgs,
+    },
+    /// List the profiles in node-profiles/ with their descriptions
+    List,
+    /// Check a profile without building anything
+    Check {
+        /// Profile to check: a name in node-profiles/ or a path to a .toml file
+        #[arg(long, value_name = "NAME|PATH")]
+        profile: String,
+    },
+    /// Build a profile if needed, then boot it in QEMU with the console on this terminal
+    /// (Ctrl-C stops the VM)
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Profile to run: a name in node-profiles/ or a path to a .toml file
+    #[arg(long, value_name = "NAME|PATH")]
+    profile: String,
+    /// How to boot: QEMU loads the kernel itself, GRUB from the ISO, or GRUB over PXE
+    #[arg(long, value_enum, default_value_t = BootArg::Kernel)]
+    boot: BootArg,
+    /// Network card (none by default; PXE boots use virtio unless told ne2000)
+    #[arg(long, value_enum)]
+    nic: Option<NicArg>,
+    /// Accelerator: auto picks KVM only where it really works, else TCG
+    #[arg(long, value_enum, default_value_t = AccelArg::Auto)]
+    accel: AccelArg,
+    /// Extra kernel command-line words, e.g. "ready=exit"
+    #[arg(long, value_name = "WORDS", allow_hyphen_values = true)]
+    append: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BootArg {
+    Kernel,
+    Iso,
+    Pxe,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum NicArg {
+    Virtio,
+    Ne2000,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AccelArg {
+    Auto,
+    Tcg,
+    Kvm,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            report(&error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match (cli.command, cli.build.profile) {
+        (Some(Command::Build { profile, outputs }), _) => build(&profile, outputs.options()),
+        (None, Some(profile)) => build(&profile, cli.build.outputs.options()),
+        (Some(Command::List), _) => list(),
+        (Some(Command::Check { profile }), _) => check(&profile),
+        (Some(Command::Run(args)), _) => boot(&args),
+        (None, None) => {
+            let mut help = <Cli as clap::CommandFactory>::command();
+            eprintln!("{}", help.render_help());
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn workspace() -> Result<Workspace> {
+    Ok(Workspace::locate()?)
+}
+
+fn build(profile: &str, options: BuildOptions) -> Result<ExitCode> {
+    let ws = workspace()?;
+    build_profile(&ws, profile, &options).with_context(|| format!("building profile {profile}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list() -> Result<ExitCode> {
+    let ws = workspace()?;
+    let names = profile_names(&ws.profiles_dir());
+    if names.is_empty() {
+        bail!("no profiles in {}/", ws.display(&ws.profiles_dir()));
+    }
+    let width = names.iter().map(String::len).max().unwrap_or(0);
+    for name in names {
+        let description = match amoeba_build::load_profile(&ws, &name) {
+            Ok(Profile { description, .. }) => description.value,
+            Err(e) => format!("(unreadable: {})", first_line(&e.to_string())),
+        };
+        println!("{name:width$}  {description}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(profile: &str) -> Result<ExitCode> {
+    let ws = workspace()?;
+    let (profile, spec) = check_profile(&ws, profile)?;
+    let none = |list: &[String]| {
+        if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.join(", ")
+        }
+    };
+    println!(
+        "ok: {}: node {}, servers: {}, drivers: {}, features: {}, cmdline: {}",
+        profile.file,
+        spec.node,
+        none(&spec.servers),
+        none(&spec.drivers),
+        none(&amoeba_build::features::features(&spec)),
+        spec.cmdline()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn boot(args: &RunArgs) -> Result<ExitCode> {
+    let ws = workspace()?;
+    let image = build_profile(&ws, &args.profile, &BuildOptions::default())
+        .with_context(|| format!("building profile {}", args.profile))?;
+    let append: Vec<String> = args
+        .append
+        .iter()
+        .flat_map(|a| a.split_whitespace())
+        .map(String::from)
+        .collect();
+    warn_about_words(&append);
+    let spec = QemuSpec {
+        boot: match args.boot {
+            BootArg::Kernel => Boot::Kernel,
+            BootArg::Iso => Boot::Iso,
+            BootArg::Pxe => Boot::Pxe,
+        },
+        nic: args.nic.map(|nic| match nic {
+            NicArg::Virtio => Nic::Virtio,
+            NicArg::Ne2000 => Nic::Ne2000,
+        }),
+        accel: accel(args.accel, &image.kernel_elf),
+        append,
+        serial: Serial::Stdio,
+        interactive: std::io::stdin().is_terminal(),
+        ..QemuSpec::for_image(&image)
+    };
+    let boot_file = qemu::boot_file(&spec);
+    if !boot_file.exists() {
+        bail!(
+            "{} is missing: this machine cannot make it (see the warnings above)",
+            ws.display(&boot_file)
+        );
+    }
+    run_qemu(&ws, &spec)
+}
+
+fn accel(choice: AccelArg, kernel: &std::path::Path) -> Accel {
+    match choice {
+        AccelArg::Tcg => Accel::Tcg,
+        AccelArg::Kvm => Accel::Kvm,
+        AccelArg::Auto => {
+            let (accel, reason) = kvm::choose_accel(kernel);
+            if let Some(reason) = reason {
+                progress(&format!("using TCG: KVM is not usable here ({reason})"));
+            }
+            accel
+        }
+    }
+}
+
+/// The kernel skips words it does not understand, and a test may want exactly that, so
+/// unknown words are only warned about.
+fn warn_about_words(words: &[String]) {
+    for result in libamoeba::boot::cmdline::parse(&words.join(" ")) {
+        if let Err(e) = result {
+            progress(&format!("warning: --append: {e}"));
+        }
+    }
+}
+
+/// Runs QEMU to the end. Ctrl-C reaches QEMU (same terminal, same process group), which then
+/// stops the VM; amoeba-build ignores it meanwhile so it can wait and report.
+fn run_qemu(ws: &Workspace, spec: &QemuSpec) -> Result<ExitCode> {
+    ctrlc::set_handler(|| {}).context("cannot install the Ctrl-C handler")?;
+    let mut cmd = qemu::command(spec);
+    progress(&format!(
+        "booting {} ({} boot; Ctrl-C stops the VM)",
+        spec.node,
+        spec.boot.name()
+    ));
+    progress(&format!(
+        "in {}: {}",
+        ws.display(&spec.image_dir),
+        amoeba_build::describe_command(&cmd)
+    ));
+    let status = cmd.status().with_context(|| {
+        format!(
+            "cannot start {} (install qemu-system-x86: scripts/setup)",
+            qemu::QEMU
+        )
+    })?;
+    let outcome = Outcome::from_status(status);
+    progress(&format!("node {}: {outcome}", spec.node));
+    Ok(if outcome.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Profile problems are printed one per line, each starting with FILE:LINE so editors can jump
+/// to them; other errors as `amoeba-build: error: ...` with their causes.
+fn report(error: &anyhow::Error) {
+    if let Some(problems) = error
+        .chain()
+        .find_map(|e| e.downcast_ref::<ProfileProblems>())
+    {
+        for problem in problems.problems() {
+            eprintln!("{problem}");
+        }
+        let count = problems.problems().len();
+        let file = problems
+            .problems()
+            .first()
+            .map_or("the profile", |p| p.file.as_str());
+        eprintln!(
+            "amoeba-build: error: {file}: {count} problem{}; nothing was built",
+            if count == 1 { "" } else { "s" }
+        );
+        return;
+    }
+    eprintln!("amoeba-build: error: {error}");
+    for cause in error.chain().skip(1) {
+        eprintln!("  caused by: {}", cause.to_string().replace('\n', "\n    "));
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}

@@ -1,0 +1,119 @@
+//! `images/NAME/manifest.json`: what went into an image and what came out.
+//!
+//! Two builds of the same profile from the same sources must give byte-identical manifests,
+//! so it holds no timestamps, no absolute paths and no host names, its keys come in struct
+//! order, and every output it describes is itself reproducible (or described without bytes).
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::{FileDigest, TreeDigest};
+
+/// Bumped when the shape changes incompatibly.
+pub const FORMAT: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: u32,
+    pub profile: String,
+    /// SHA-256 of the profile file's bytes.
+    pub profile_sha256: String,
+    pub node: String,
+    /// The kernel command line baked into the boot configs and used for `-kernel` boots.
+    pub cmdline: String,
+    pub servers: Vec<String>,
+    pub drivers: Vec<String>,
+    pub features: Vec<String>,
+    /// `rustc --version` of the compiler that built the kernel.
+    pub toolchain: String,
+    pub outputs: Outputs,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outputs {
+    pub kernel_elf: FileOutput,
+    pub iso: IsoOutput,
+    pub pxe: PxeOutput,
+}
+
+/// A file in the image directory (path relative to it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileOutput {
+    pub file: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+impl FileOutput {
+    pub fn new(file: &str, digest: FileDigest) -> Self {
+        Self {
+            file: file.into(),
+            size: digest.size,
+            sha256: digest.sha256,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum IsoOutput {
+    Built {
+        file: String,
+        /// Whether two builds give the same bytes; size and digest are recorded only if so.
+        reproducible: bool,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        size: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        sha256: Option<String>,
+        /// Versions of the tools whose output the ISO is (GRUB, xorriso).
+        tools: Vec<String>,
+    },
+    Skipped {
+        reason: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum PxeOutput {
+    Built {
+        dir: String,
+        files: usize,
+        size: u64,
+        /// See [`TreeDigest::sha256`] for what is hashed.
+        sha256: String,
+    },
+    Skipped {
+        reason: String,
+    },
+}
+
+impl PxeOutput {
+    pub fn built(dir: &str, digest: TreeDigest) -> Self {
+        Self::Built {
+            dir: dir.into(),
+            files: digest.files,
+            size: digest.size,
+            sha256: digest.sha256,
+        }
+    }
+}
+
+impl Manifest {
+    /// Pretty JSON with a final newline.
+    pub fn to_json(&self) -> String {
+        // Serializing plain structs of strings and numbers to a String cannot fail.
+        let mut json = serde_json::to_string_pretty(self).unwrap_or_default();
+        json.push('\n');
+        json
+    }
+
+    pub fn from_json(text: &str) -> serde_json::Result<Self> {
+        serde_json::from_str(text)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,117 @@
+use super::*;
+
+fn sample(iso: IsoOutput, pxe: PxeOutput) -> Manifest {
+    Manifest {
+        format: FORMAT,
+        profile: "pool".into(),
+        profile_sha256: "ab".repeat(32),
+        node: "pool".into(),
+        cmdline: "node=pool log=info".into(),
+        servers: vec![],
+        drivers: vec!["pci".into(), "rtc".into()],
+        features: vec!["driver-pci".into(), "driver-rtc".into()],
+        toolchain: "rustc 1.95.0 (59807616e 2026-04-14)".into(),
+        outputs: Outputs {
+            kernel_elf: FileOutput {
+                file: "kernel.elf".into(),
+                size: 4096,
+                sha256: "cd".repeat(32),
+            },
+            iso,
+            pxe,
+        },
+    }
+}
+
+fn built() -> Manifest {
+    sample(
+        IsoOutput::Built {
+            file: "pool.iso".into(),
+            reproducible: true,
+            size: Some(2048),
+            sha256: Some("ef".repeat(32)),
+            tools: vec!["grub-mkimage (GRUB) 2.06".into(), "xorriso 1.5.4".into()],
+        },
+        PxeOutput::Built {
+            dir: "pxe".into(),
+            files: 330,
+            size: 1 << 20,
+            sha256: "01".repeat(32),
+        },
+    )
+}
+
+#[test]
+fn serialization_is_deterministic_and_round_trips() {
+    let json = built().to_json();
+    assert_eq!(json, built().to_json());
+    assert!(json.ends_with("}\n"));
+    assert_eq!(Manifest::from_json(&json).expect("reads back"), built());
+}
+
+#[test]
+fn keys_come_in_a_fixed_order() {
+    let json = built().to_json();
+    let keys = [
+        "\"format\"",
+        "\"profile\"",
+        "\"profile_sha256\"",
+        "\"node\"",
+        "\"cmdline\"",
+        "\"servers\"",
+        "\"drivers\"",
+        "\"features\"",
+        "\"toolchain\"",
+        "\"outputs\"",
+        "\"kernel_elf\"",
+        "\"iso\"",
+        "\"pxe\"",
+    ];
+    let positions: Vec<usize> = keys
+        .iter()
+        .map(|k| json.find(k).unwrap_or(usize::MAX))
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{json}");
+}
+
+#[test]
+fn shape_of_built_outputs() {
+    let value: serde_json::Value = serde_json::from_str(&built().to_json()).expect("json");
+    assert_eq!(value["outputs"]["iso"]["status"], "built");
+    assert_eq!(value["outputs"]["iso"]["reproducible"], true);
+    assert_eq!(value["outputs"]["iso"]["size"], 2048);
+    assert_eq!(value["outputs"]["pxe"]["files"], 330);
+    assert_eq!(value["outputs"]["kernel_elf"]["file"], "kernel.elf");
+    assert_eq!(value["drivers"], serde_json::json!(["pci", "rtc"]));
+}
+
+#[test]
+fn an_unreproducible_iso_has_no_bytes_recorded() {
+    let iso = IsoOutput::Built {
+        file: "x.iso".into(),
+        reproducible: false,
+        size: None,
+        sha256: None,
+        tools: vec![],
+    };
+    let json = sample(iso, PxeOutput::Skipped { reason: "r".into() }).to_json();
+    assert!(
+        json.contains("\"reproducible\": false") && !json.contains("\"size\": 2048"),
+        "{json}"
+    );
+    let value: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert!(value["outputs"]["iso"].get("sha256").is_none());
+    assert_eq!(
+        value["outputs"]["pxe"],
+        serde_json::json!({"status": "skipped", "reason": "r"})
+    );
+}
+
+#[test]
+fn no_absolute_paths_or_times() {
+    let json = built().to_json();
+    assert!(!json.contains(": \"/"), "{json}");
+    for word in ["time", "date", "host"] {
+        assert!(!json.contains(word), "{word} in {json}");
+    }
+}

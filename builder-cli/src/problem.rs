@@ -1,0 +1,171 @@
+//! What can be wrong with a profile, and how each problem is told to the user:
+//! `FILE:LINE: KEY: what is wrong; how to fix it`, one line per problem, all problems at once.
+
+use std::fmt;
+
+use thiserror::Error;
+
+use crate::catalog::Kind;
+
+/// One thing wrong with a profile, without its location.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum Problem {
+    /// The file is not TOML of the profile schema (syntax, unknown key, wrong type); the
+    /// message comes from the TOML parser.
+    #[error("{0}")]
+    Syntax(String),
+    #[error("must be one non-empty line of text")]
+    BadDescription,
+    #[error(
+        "profile name {name:?} (the file name) must be 1 to 32 letters, digits, `-` or `_`, \
+         since it names images/{name}/; rename the file"
+    )]
+    BadProfileName { name: String },
+    #[error("bad node name {name:?}; use 1 to 32 letters, digits, `-` or `_`")]
+    BadNodeName { name: String },
+    #[error("unknown log level {level:?}; use one of {valid}")]
+    BadLogLevel { level: String, valid: &'static str },
+    #[error("bad kernel command-line word {word:?}: {reason}; remove or correct it")]
+    BadCmdlineWord { word: String, reason: String },
+    #[error("`{word_key}=` is set by amoeba-build from [node] {profile_key}; set it there instead")]
+    ReservedCmdlineWord {
+        word_key: &'static str,
+        profile_key: &'static str,
+    },
+    #[error("{mib} MiB is too little memory; use at least {min}")]
+    TooLittleMemory { mib: u32, min: u32 },
+    #[error("unknown {kind} {name:?}; valid {kind}s: {valid}")]
+    UnknownComponent {
+        kind: Kind,
+        name: String,
+        valid: String,
+    },
+    #[error(
+        "`{name}` is a {actual}, not a {kind}; move it to [kernel] {}", actual.profile_key()
+    )]
+    WrongKind {
+        kind: Kind,
+        name: String,
+        actual: Kind,
+    },
+    #[error("{kind} `{name}` is listed twice (first on line {first_line}); remove one")]
+    Duplicate {
+        kind: Kind,
+        name: String,
+        first_line: usize,
+    },
+    #[error(
+        "{kind} `{name}` is not implemented yet (planned in issue {issue}); \
+         remove it from [kernel] {}", kind.profile_key()
+    )]
+    Planned {
+        kind: Kind,
+        name: String,
+        issue: u32,
+    },
+    #[error(
+        "{kind} `{name}` requires {needed_kind} `{needed}`; add \"{needed}\" to [kernel] {}",
+        needed_kind.profile_key()
+    )]
+    MissingDependency {
+        kind: Kind,
+        name: String,
+        needed_kind: Kind,
+        needed: String,
+    },
+    #[error(
+        "{kind} `{name}` conflicts with {other_kind} `{other}` (line {other_line}); remove one of them"
+    )]
+    Conflict {
+        kind: Kind,
+        name: String,
+        other_kind: Kind,
+        other: String,
+        other_line: usize,
+    },
+}
+
+/// A [`Problem`] with the place it was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileProblem {
+    /// The profile file as shown to the user (relative to the workspace when inside it).
+    pub file: String,
+    /// 1-based line; `None` for problems of the file as a whole.
+    pub line: Option<usize>,
+    /// The profile key, e.g. `[kernel] drivers`; `None` when no single key is at fault.
+    pub key: Option<String>,
+    pub problem: Problem,
+}
+
+impl fmt::Display for ProfileProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": {key}")?;
+        }
+        write!(f, ": {}", self.problem)
+    }
+}
+
+/// Every problem found in one profile (never empty), in file order.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub struct ProfileProblems(pub Vec<ProfileProblem>);
+
+impl ProfileProblems {
+    pub fn problems(&self) -> &[ProfileProblem] {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProfileProblems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_file_line_key_and_fix() {
+        let problem = ProfileProblem {
+            file: "node-profiles/x.toml".into(),
+            line: Some(12),
+            key: Some("[kernel] drivers".into()),
+            problem: Problem::UnknownComponent {
+                kind: Kind::Driver,
+                name: "virtio".into(),
+                valid: "pci, rtc".into(),
+            },
+        };
+        assert_eq!(
+            problem.to_string(),
+            "node-profiles/x.toml:12: [kernel] drivers: unknown driver \"virtio\"; valid drivers: pci, rtc"
+        );
+    }
+
+    #[test]
+    fn file_level_problems_have_no_line() {
+        let problem = ProfileProblem {
+            file: "a b.toml".into(),
+            line: None,
+            key: None,
+            problem: Problem::BadProfileName { name: "a b".into() },
+        };
+        assert!(
+            problem
+                .to_string()
+                .starts_with("a b.toml: profile name \"a b\"")
+        );
+    }
+}

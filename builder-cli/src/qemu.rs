@@ -1,0 +1,303 @@
+//! QEMU command lines for booting an image, and what QEMU's exit status means.
+//!
+//! QEMU runs in the image directory and is given relative paths (`kernel.elf`, `pxe`): with
+//! `-kernel`, QEMU puts the file name it was given in front of the Multiboot command line,
+//! so a relative name keeps host paths out of the guest.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+
+use libamoeba::boot::ExitCode;
+use libamoeba::boot::exit::DEBUG_EXIT_DEVICE;
+
+use crate::grub::PXE_BOOTFILE;
+use crate::image::{BuiltImage, KERNEL_FILE, PXE_DIR};
+
+/// The QEMU binary, unless `AMOEBA_QEMU` names another.
+pub const QEMU: &str = "qemu-system-x86_64";
+/// The fw_cfg file whose contents the kernel appends to its command line.
+pub const FW_CFG_CMDLINE: &str = "opt/amoeba/cmdline";
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Boot {
+    /// QEMU loads `kernel.elf` itself (Multiboot 1): the fastest path.
+    #[default]
+    Kernel,
+    /// GRUB from the ISO, as a CD.
+    Iso,
+    /// GRUB over the network from the PXE tree, served by QEMU's own DHCP/TFTP.
+    Pxe,
+}
+
+impl Boot {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Kernel => "kernel",
+            Self::Iso => "iso",
+            Self::Pxe => "pxe",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nic {
+    /// `virtio-net-pci`.
+    Virtio,
+    /// `ne2k_pci`, NE2000-compatible.
+    Ne2000,
+}
+
+impl Nic {
+    pub const fn device(self) -> &'static str {
+        match self {
+            Self::Virtio => "virtio-net-pci",
+            Self::Ne2000 => "ne2k_pci",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Accel {
+    #[default]
+    Tcg,
+    Kvm,
+}
+
+impl Accel {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Tcg => "tcg",
+            Self::Kvm => "kvm",
+        }
+    }
+}
+
+/// Where the node's serial console goes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Serial {
+    /// QEMU's own stdin/stdout (a terminal, for people).
+    #[default]
+    Stdio,
+    /// Appended to a file.
+    File(PathBuf),
+    /// QEMU's stdout as a pipe the caller reads (`Child::stdout`); stdin is closed.
+    Pipe,
+}
+
+/// Everything about one boot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QemuSpec {
+    /// `images/NAME/`: holds `kernel.elf`, `NAME.iso` and `pxe/`.
+    pub image_dir: PathBuf,
+    /// Names the ISO (`NAME.iso`).
+    pub profile: String,
+    /// Names the VM (`-name`).
+    pub node: String,
+    /// The image's command line, for `-kernel` boots (ISO and PXE have it in grub.cfg).
+    pub cmdline: String,
+    pub boot: Boot,
+    /// None: no network card (the default for kernel and ISO boots; PXE needs one and takes
+    /// virtio-net then).
+    pub nic: Option<Nic>,
+    pub accel: Accel,
+    pub memory_mib: u32,
+    /// Extra command-line words, for every boot path (through fw_cfg).
+    pub append: Vec<String>,
+    pub serial: Serial,
+    /// `-icount shift=0`: guest time follows executed instructions, for repeatable timings.
+    pub icount: bool,
+    /// A person at a terminal: QEMU's monitor is reachable with Ctrl-A c on the console.
+    pub interactive: bool,
+}
+
+impl QemuSpec {
+    /// A non-interactive kernel boot of `image` with its profile's memory, TCG, console on a
+    /// pipe; change fields as needed.
+    pub fn for_image(image: &BuiltImage) -> Self {
+        Self {
+            image_dir: image.dir.clone(),
+            profile: image.spec.profile.clone(),
+            node: image.spec.node.clone(),
+            cmdline: image.cmdline(),
+            boot: Boot::Kernel,
+            nic: None,
+            accel: Accel::Tcg,
+            memory_mib: image.spec.memory_mib,
+            append: Vec::new(),
+            serial: Serial::Pipe,
+            icount: false,
+            interactive: false,
+        }
+    }
+}
+
+/// The QEMU command for `spec`, with its working directory, stdin and stdout set; stderr
+/// is inherited (QEMU's own complaints).
+pub fn command(spec: &QemuSpec) -> Command {
+    let qemu = std::env::var_os("AMOEBA_QEMU").unwrap_or_else(|| QEMU.into());
+    let mut cmd = Command::new(qemu);
+    cmd.current_dir(&spec.image_dir);
+    cmd.args([
+        "-name",
+        &spec.node,
+        "-accel",
+        spec.accel.name(),
+        "-m",
+        &spec.memory_mib.to_string(),
+    ]);
+    cmd.args([
+        "-display",
+        "none",
+        "-no-reboot",
+        "-device",
+        DEBUG_EXIT_DEVICE,
+    ]);
+    serial_args(&mut cmd, spec);
+    boot_args(&mut cmd, spec);
+    if !spec.append.is_empty() {
+        // QEMU option values escape a comma by doubling it.
+        let words = spec.append.join(" ").replace(',', ",,");
+        cmd.arg("-fw_cfg")
+            .arg(format!("name={FW_CFG_CMDLINE},string={words}"));
+    }
+    if spec.icount {
+        cmd.args(["-icount", "shift=0"]);
+    }
+    cmd
+}
+
+fn serial_args(cmd: &mut Command, spec: &QemuSpec) {
+    match (&spec.serial, spec.interactive) {
+        // One stdio backend shared by console and monitor; signal=on keeps Ctrl-C a signal
+        // that stops QEMU rather than a byte for the guest.
+        (Serial::Stdio, true) => {
+            cmd.args(["-chardev", "stdio,id=console,mux=on,signal=on"]);
+            cmd.args([
+                "-serial",
+                "chardev:console",
+                "-mon",
+                "chardev=console,mode=readline",
+            ]);
+        }
+        (Serial::Stdio, false) => {
+            cmd.args(["-serial", "stdio", "-monitor", "none"]);
+        }
+        (Serial::File(path), _) => {
+            let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            let mut arg = OsString::from("file:");
+            arg.push(path);
+            cmd.arg("-serial")
+                .arg(arg)
+                .args(["-monitor", "none"])
+                .stdin(Stdio::null());
+        }
+        (Serial::Pipe, _) => {
+            cmd.args(["-serial", "stdio", "-monitor", "none"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped());
+        }
+    }
+}
+
+fn boot_args(cmd: &mut Command, spec: &QemuSpec) {
+    match spec.boot {
+        Boot::Kernel => {
+            cmd.args(["-kernel", KERNEL_FILE, "-append", &spec.cmdline]);
+            nic_args(cmd, spec.nic, "user,id=n0");
+        }
+        Boot::Iso => {
+            cmd.args(["-cdrom", &format!("{}.iso", spec.profile), "-boot", "d"]);
+            nic_args(cmd, spec.nic, "user,id=n0");
+        }
+        Boot::Pxe => {
+            let netdev = format!("user,id=n0,tftp={PXE_DIR},bootfile={PXE_BOOTFILE}");
+            nic_args(cmd, Some(spec.nic.unwrap_or(Nic::Virtio)), &netdev);
+            cmd.args(["-boot", "n"]);
+        }
+    }
+}
+
+/// QEMU adds an e1000 when told nothing, so "no NIC" must be said.
+fn nic_args(cmd: &mut Command, nic: Option<Nic>, netdev: &str) {
+    match nic {
+        None => {
+            cmd.args(["-nic", "none"]);
+        }
+        Some(nic) => {
+            cmd.args([
+                "-netdev",
+                netdev,
+                "-device",
+                &format!("{},netdev=n0", nic.device()),
+            ]);
+        }
+    }
+}
+
+/// How a QEMU run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The kernel reported through isa-debug-exit.
+    Guest(ExitCode),
+    /// QEMU exited 0: stopped by Ctrl-C, SIGTERM or `quit` in the monitor, or the guest reset
+    /// or powered off (`-no-reboot` turns a reset into an exit).
+    Stopped,
+    /// Any other status: a QEMU error (its message is on stderr) or an unknown guest value.
+    Status(i32),
+    /// QEMU was killed by this signal.
+    Signal(i32),
+}
+
+impl Outcome {
+    pub fn from_status(status: ExitStatus) -> Self {
+        use std::os::unix::process::ExitStatusExt;
+        match (status.code(), status.signal()) {
+            (Some(0), _) => Self::Stopped,
+            (Some(code), _) => {
+                ExitCode::from_qemu_status(code).map_or(Self::Status(code), Self::Guest)
+            }
+            (None, Some(signal)) => Self::Signal(signal),
+            (None, None) => Self::Status(-1),
+        }
+    }
+
+    /// Whether this is a normal end: a clean guest stop or a stop asked for by the user.
+    pub fn is_clean(self) -> bool {
+        matches!(self, Self::Guest(ExitCode::Success) | Self::Stopped)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Guest(code) => write!(
+                f,
+                "{} (QEMU status {})",
+                code.describe(),
+                code.qemu_status()
+            ),
+            Self::Stopped => f.write_str(
+                "QEMU stopped (Ctrl-C, monitor quit, or the guest reset or powered off)",
+            ),
+            Self::Status(code) => {
+                write!(f, "QEMU exited with status {code} (not a kernel exit code)")
+            }
+            Self::Signal(signal) => write!(f, "QEMU was killed by signal {signal}"),
+        }
+    }
+}
+
+/// `image_dir` relative paths the spec refers to, for checking they exist before a boot.
+pub fn boot_file(spec: &QemuSpec) -> PathBuf {
+    let name = match spec.boot {
+        Boot::Kernel => KERNEL_FILE.to_string(),
+        Boot::Iso => format!("{}.iso", spec.profile),
+        Boot::Pxe => Path::new(PXE_DIR).join(PXE_BOOTFILE).display().to_string(),
+    };
+    spec.image_dir.join(name)
+}
+
+#[cfg(test)]
+mod tests;

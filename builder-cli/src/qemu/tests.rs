@@ -1,0 +1,230 @@
+use super::*;
+
+fn spec(boot: Boot) -> QemuSpec {
+    QemuSpec {
+        image_dir: PathBuf::from("images/pool"),
+        profile: "pool".into(),
+        node: "pool-1".into(),
+        cmdline: "node=pool-1 log=info".into(),
+        boot,
+        nic: None,
+        accel: Accel::Tcg,
+        memory_mib: 128,
+        append: Vec::new(),
+        serial: Serial::Stdio,
+        icount: false,
+        interactive: false,
+    }
+}
+
+fn args(spec: &QemuSpec) -> Vec<String> {
+    command(spec)
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+fn has(args: &[String], pair: [&str; 2]) -> bool {
+    args.windows(2).any(|w| w[0] == pair[0] && w[1] == pair[1])
+}
+
+#[test]
+fn kernel_boot() {
+    let a = args(&spec(Boot::Kernel));
+    assert_eq!(
+        a,
+        [
+            "-name",
+            "pool-1",
+            "-accel",
+            "tcg",
+            "-m",
+            "128",
+            "-display",
+            "none",
+            "-no-reboot",
+            "-device",
+            "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-serial",
+            "stdio",
+            "-monitor",
+            "none",
+            "-kernel",
+            "kernel.elf",
+            "-append",
+            "node=pool-1 log=info",
+            "-nic",
+            "none",
+        ]
+    );
+    assert_eq!(
+        command(&spec(Boot::Kernel)).get_current_dir(),
+        Some(Path::new("images/pool"))
+    );
+}
+
+#[test]
+fn iso_boot() {
+    let a = args(&spec(Boot::Iso));
+    assert!(
+        has(&a, ["-cdrom", "pool.iso"]) && has(&a, ["-boot", "d"]),
+        "{a:?}"
+    );
+    assert!(!a.contains(&"-kernel".to_string()) && !a.contains(&"-append".to_string()));
+    assert!(has(&a, ["-nic", "none"]));
+}
+
+#[test]
+fn pxe_boot_gets_a_virtio_nic_by_default() {
+    let a = args(&spec(Boot::Pxe));
+    assert!(
+        has(
+            &a,
+            [
+                "-netdev",
+                "user,id=n0,tftp=pxe,bootfile=boot/grub/i386-pc/core.0"
+            ]
+        ),
+        "{a:?}"
+    );
+    assert!(
+        has(&a, ["-device", "virtio-net-pci,netdev=n0"]) && has(&a, ["-boot", "n"]),
+        "{a:?}"
+    );
+    assert!(!has(&a, ["-nic", "none"]));
+}
+
+#[test]
+fn pxe_boot_with_ne2000() {
+    let a = args(&QemuSpec {
+        nic: Some(Nic::Ne2000),
+        ..spec(Boot::Pxe)
+    });
+    assert!(has(&a, ["-device", "ne2k_pci,netdev=n0"]), "{a:?}");
+}
+
+#[test]
+fn a_nic_on_a_kernel_boot() {
+    let a = args(&QemuSpec {
+        nic: Some(Nic::Virtio),
+        ..spec(Boot::Kernel)
+    });
+    assert!(
+        has(&a, ["-netdev", "user,id=n0"]) && has(&a, ["-device", "virtio-net-pci,netdev=n0"]),
+        "{a:?}"
+    );
+    assert!(!has(&a, ["-nic", "none"]));
+}
+
+#[test]
+fn extra_words_go_through_fw_cfg_on_every_path() {
+    for boot in [Boot::Kernel, Boot::Iso, Boot::Pxe] {
+        let a = args(&QemuSpec {
+            append: vec!["ready=exit".into(), "x=a,b".into()],
+            ..spec(boot)
+        });
+        assert!(
+            has(
+                &a,
+                [
+                    "-fw_cfg",
+                    "name=opt/amoeba/cmdline,string=ready=exit x=a,,b"
+                ]
+            ),
+            "{a:?}"
+        );
+    }
+    assert!(!args(&spec(Boot::Kernel)).contains(&"-fw_cfg".to_string()));
+}
+
+#[test]
+fn kvm_memory_and_icount() {
+    let a = args(&QemuSpec {
+        accel: Accel::Kvm,
+        memory_mib: 64,
+        icount: true,
+        ..spec(Boot::Kernel)
+    });
+    assert!(
+        has(&a, ["-accel", "kvm"]) && has(&a, ["-m", "64"]) && has(&a, ["-icount", "shift=0"]),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn serial_to_a_file_is_absolute() {
+    let a = args(&QemuSpec {
+        serial: Serial::File("logs/serial.txt".into()),
+        ..spec(Boot::Kernel)
+    });
+    let serial = a
+        .iter()
+        .skip_while(|a| *a != "-serial")
+        .nth(1)
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        serial.starts_with("file:/") && serial.ends_with("logs/serial.txt"),
+        "{serial}"
+    );
+    assert!(has(&a, ["-monitor", "none"]));
+}
+
+#[test]
+fn serial_on_a_pipe() {
+    let a = args(&QemuSpec {
+        serial: Serial::Pipe,
+        ..spec(Boot::Kernel)
+    });
+    assert!(has(&a, ["-serial", "stdio"]) && has(&a, ["-monitor", "none"]));
+}
+
+#[test]
+fn interactive_console_multiplexes_the_monitor() {
+    let a = args(&QemuSpec {
+        interactive: true,
+        ..spec(Boot::Kernel)
+    });
+    assert!(
+        has(&a, ["-chardev", "stdio,id=console,mux=on,signal=on"]),
+        "{a:?}"
+    );
+    assert!(has(&a, ["-serial", "chardev:console"]) && !a.contains(&"-monitor".to_string()));
+}
+
+#[test]
+fn outcomes_read_qemu_statuses() {
+    use std::os::unix::process::ExitStatusExt;
+    let status = |code: i32| ExitStatus::from_raw(code << 8);
+    assert_eq!(
+        Outcome::from_status(status(33)),
+        Outcome::Guest(ExitCode::Success)
+    );
+    assert_eq!(
+        Outcome::from_status(status(35)),
+        Outcome::Guest(ExitCode::Panic)
+    );
+    assert_eq!(Outcome::from_status(status(0)), Outcome::Stopped);
+    assert_eq!(Outcome::from_status(status(1)), Outcome::Status(1));
+    assert_eq!(
+        Outcome::from_status(ExitStatus::from_raw(9)),
+        Outcome::Signal(9)
+    );
+    assert!(Outcome::Stopped.is_clean() && !Outcome::Guest(ExitCode::Panic).is_clean());
+    assert_eq!(
+        Outcome::Guest(ExitCode::Panic).to_string(),
+        "kernel panic (QEMU status 35)"
+    );
+}
+
+#[test]
+fn boot_files() {
+    assert_eq!(
+        boot_file(&spec(Boot::Iso)),
+        Path::new("images/pool/pool.iso")
+    );
+    assert_eq!(
+        boot_file(&spec(Boot::Pxe)),
+        Path::new("images/pool/pxe/boot/grub/i386-pc/core.0")
+    );
+}

@@ -1,0 +1,322 @@
+//! Checking what a profile means: names, levels, command-line words and the component
+//! selection against a [`Catalog`]. Every problem is collected, so one run shows them all.
+
+use std::collections::HashMap;
+
+use libamoeba::boot::LogLevel;
+use libamoeba::boot::cmdline::{self, BootArg, is_valid_node_name};
+
+use crate::catalog::{Catalog, Component, Kind, Status};
+use crate::problem::{Problem, ProfileProblem, ProfileProblems};
+use crate::profile::{Located, Profile};
+
+/// RAM given to a node when its profile does not say.
+pub const DEFAULT_MEMORY_MIB: u32 = 128;
+/// Less than this cannot hold the kernel, its heap and a few processes.
+pub const MIN_MEMORY_MIB: u32 = 32;
+
+/// A profile that passed validation: everything needed to build and boot the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeSpec {
+    pub profile: String,
+    pub description: String,
+    pub node: String,
+    pub log: LogLevel,
+    /// The profile's extra command-line words, in order.
+    pub cmdline_extra: Vec<String>,
+    pub memory_mib: u32,
+    /// Selected servers and drivers, in profile order.
+    pub servers: Vec<String>,
+    pub drivers: Vec<String>,
+}
+
+impl NodeSpec {
+    /// The kernel command line the node boots with: its name and log level, then the
+    /// profile's own words.
+    pub fn cmdline(&self) -> String {
+        let mut words = vec![
+            format!("node={}", self.node),
+            format!("log={}", self.log.name()),
+        ];
+        words.extend(self.cmdline_extra.iter().cloned());
+        words.join(" ")
+    }
+}
+
+/// Checks `profile` against `catalog`; on failure returns every problem found, in file order.
+pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, ProfileProblems> {
+    let mut check = Checker {
+        file: &profile.file,
+        problems: Vec::new(),
+    };
+    let description = check.description(&profile.description);
+    check.profile_name(&profile.name);
+    let node = check.node_name(profile);
+    let log = check.log_level(profile.log.as_ref());
+    let cmdline_extra = check.cmdline(profile.cmdline.as_ref());
+    let memory_mib = check.memory(profile.memory_mib.as_ref());
+    let servers = check.components(catalog, Kind::Server, &profile.servers);
+    let drivers = check.components(catalog, Kind::Driver, &profile.drivers);
+    let selected: Vec<_> = servers.iter().chain(&drivers).copied().collect();
+    check.dependencies(catalog, &selected);
+    check.conflicts(&selected);
+    if !check.problems.is_empty() {
+        check.problems.sort_by_key(|p| p.line);
+        return Err(ProfileProblems(check.problems));
+    }
+    Ok(NodeSpec {
+        profile: profile.name.clone(),
+        description,
+        node,
+        log,
+        cmdline_extra,
+        memory_mib,
+        servers: servers.iter().map(|s| s.name.to_string()).collect(),
+        drivers: drivers.iter().map(|s| s.name.to_string()).collect(),
+    })
+}
+
+/// A selected component and the line naming it.
+#[derive(Clone, Copy)]
+struct Selected<'a> {
+    component: &'a Component,
+    name: &'a str,
+    line: usize,
+}
+
+struct Checker<'f> {
+    file: &'f str,
+    problems: Vec<ProfileProblem>,
+}
+
+impl Checker<'_> {
+    fn report(&mut self, line: Option<usize>, key: Option<&str>, problem: Problem) {
+        let (file, key) = (self.file.to_string(), key.map(str::to_string));
+        self.problems.push(ProfileProblem {
+            file,
+            line,
+            key,
+            problem,
+        });
+    }
+
+    fn description(&mut self, description: &Located<String>) -> String {
+        let text = description.value.trim();
+        if text.is_empty() || text.contains('\n') {
+            self.report(
+                Some(description.line),
+                Some("description"),
+                Problem::BadDescription,
+            );
+        }
+        text.to_string()
+    }
+
+    fn profile_name(&mut self, name: &str) {
+        if !is_valid_node_name(name) {
+            self.report(
+                None,
+                None,
+                Problem::BadProfileName {
+                    name: name.to_string(),
+                },
+            );
+        }
+    }
+
+    /// The node name defaults to the profile name, whose problems are reported on their own.
+    fn node_name(&mut self, profile: &Profile) -> String {
+        let Some(name) = &profile.node_name else {
+            return profile.name.clone();
+        };
+        if !is_valid_node_name(&name.value) {
+            let problem = Problem::BadNodeName {
+                name: name.value.clone(),
+            };
+            self.report(Some(name.line), Some("[node] name"), problem);
+        }
+        name.value.clone()
+    }
+
+    fn log_level(&mut self, log: Option<&Located<String>>) -> LogLevel {
+        let Some(log) = log else {
+            return LogLevel::Info;
+        };
+        LogLevel::parse(&log.value).unwrap_or_else(|| {
+            let problem = Problem::BadLogLevel {
+                level: log.value.clone(),
+                valid: LogLevel::NAMES,
+            };
+            self.report(Some(log.line), Some("[node] log"), problem);
+            LogLevel::Info
+        })
+    }
+
+    /// Words the kernel would skip with a warning are errors here: a profile is checked
+    /// before anything compiles, so a typo never reaches a booted node.
+    fn cmdline(&mut self, cmdline: Option<&Located<String>>) -> Vec<String> {
+        let Some(cmdline) = cmdline else {
+            return Vec::new();
+        };
+        let mut words = Vec::new();
+        for (word, parsed) in cmdline
+            .value
+            .split_ascii_whitespace()
+            .zip(cmdline::parse(&cmdline.value))
+        {
+            let problem = match parsed {
+                Ok(BootArg::Node(_)) => Problem::ReservedCmdlineWord {
+                    word_key: "node",
+                    profile_key: "name",
+                },
+                Ok(BootArg::Log(_)) => Problem::ReservedCmdlineWord {
+                    word_key: "log",
+                    profile_key: "log",
+                },
+                Ok(_) => {
+                    words.push(word.to_string());
+                    continue;
+                }
+                Err(e) => {
+                    let reason = e.to_string();
+                    let reason = reason.trim_end_matches(" (ignored)").to_string();
+                    Problem::BadCmdlineWord {
+                        word: word.to_string(),
+                        reason,
+                    }
+                }
+            };
+            self.report(Some(cmdline.line), Some("[node] cmdline"), problem);
+        }
+        words
+    }
+
+    fn memory(&mut self, memory: Option<&Located<u32>>) -> u32 {
+        let Some(memory) = memory else {
+            return DEFAULT_MEMORY_MIB;
+        };
+        if memory.value < MIN_MEMORY_MIB {
+            let problem = Problem::TooLittleMemory {
+                mib: memory.value,
+                min: MIN_MEMORY_MIB,
+            };
+            self.report(Some(memory.line), Some("[node] memory_mib"), problem);
+        }
+        memory.value
+    }
+
+    /// Resolves one `[kernel]` list; returns the implemented, first-listed entries.
+    fn components<'c>(
+        &mut self,
+        catalog: &Catalog<'c>,
+        kind: Kind,
+        listed: &'c [Located<String>],
+    ) -> Vec<Selected<'c>> {
+        let key = format!("[kernel] {}", kind.profile_key());
+        let mut first_lines: HashMap<&str, usize> = HashMap::new();
+        let mut selected = Vec::new();
+        for entry in listed {
+            let name = entry.value.as_str();
+            let problem = match catalog.get(name) {
+                _ if first_lines.contains_key(name) => {
+                    let first_line = first_lines[name];
+                    Problem::Duplicate {
+                        kind,
+                        name: name.into(),
+                        first_line,
+                    }
+                }
+                None => Problem::UnknownComponent {
+                    kind,
+                    name: name.into(),
+                    valid: valid_names(catalog, kind),
+                },
+                Some(c) if c.kind != kind => Problem::WrongKind {
+                    kind,
+                    name: name.into(),
+                    actual: c.kind,
+                },
+                Some(c) => match c.status {
+                    Status::Planned { issue } => Problem::Planned {
+                        kind,
+                        name: name.into(),
+                        issue,
+                    },
+                    Status::Implemented => {
+                        first_lines.insert(name, entry.line);
+                        selected.push(Selected {
+                            component: c,
+                            name,
+                            line: entry.line,
+                        });
+                        continue;
+                    }
+                },
+            };
+            first_lines.entry(name).or_insert(entry.line);
+            self.report(Some(entry.line), Some(&key), problem);
+        }
+        selected
+    }
+
+    /// Checked only for implemented components: a planned one is already an error whose fix
+    /// is to remove it, and asking for its dependencies too would point the wrong way.
+    fn dependencies(&mut self, catalog: &Catalog<'_>, selected: &[Selected<'_>]) {
+        for s in selected {
+            for &needed in s.component.requires {
+                if selected.iter().any(|other| other.name == needed) {
+                    continue;
+                }
+                let needed_kind = catalog.get(needed).map_or(s.component.kind, |c| c.kind);
+                let problem = Problem::MissingDependency {
+                    kind: s.component.kind,
+                    name: s.name.into(),
+                    needed_kind,
+                    needed: needed.into(),
+                };
+                self.report(Some(s.line), Some(&key_of(s.component.kind)), problem);
+            }
+        }
+    }
+
+    /// A conflict is reported once, at the later of the two lines.
+    fn conflicts(&mut self, selected: &[Selected<'_>]) {
+        for (i, a) in selected.iter().enumerate() {
+            for b in &selected[i + 1..] {
+                let clash = a.component.conflicts.contains(&b.name)
+                    || b.component.conflicts.contains(&a.name);
+                if !clash {
+                    continue;
+                }
+                let (later, earlier) = if a.line >= b.line { (a, b) } else { (b, a) };
+                let problem = Problem::Conflict {
+                    kind: later.component.kind,
+                    name: later.name.into(),
+                    other_kind: earlier.component.kind,
+                    other: earlier.name.into(),
+                    other_line: earlier.line,
+                };
+                self.report(
+                    Some(later.line),
+                    Some(&key_of(later.component.kind)),
+                    problem,
+                );
+            }
+        }
+    }
+}
+
+fn key_of(kind: Kind) -> String {
+    format!("[kernel] {}", kind.profile_key())
+}
+
+fn valid_names(catalog: &Catalog<'_>, kind: Kind) -> String {
+    catalog
+        .of_kind(kind)
+        .map(|c| c.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,253 @@
+use super::*;
+use crate::catalog::{Component, Status};
+
+const FILE: &str = "node-profiles/x.toml";
+
+fn profile(text: &str) -> Profile {
+    Profile::parse("x", FILE, text.as_bytes().to_vec()).expect("the test profile parses")
+}
+
+fn check(text: &str) -> Result<NodeSpec, ProfileProblems> {
+    validate(&profile(text), &Catalog::builtin())
+}
+
+/// The rendered problems, one per line.
+fn problems_with(catalog: &Catalog<'_>, text: &str) -> Vec<String> {
+    match validate(&profile(text), catalog) {
+        Ok(spec) => panic!("should not validate: {spec:?}"),
+        Err(problems) => problems.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn problems(text: &str) -> Vec<String> {
+    problems_with(&Catalog::builtin(), text)
+}
+
+/// Implemented components with the relations the builtin table does not have yet.
+static TEST_COMPONENTS: &[Component] = &[
+    Component {
+        name: "a",
+        kind: Kind::Driver,
+        description: "",
+        requires: &[],
+        conflicts: &[],
+        status: Status::Implemented,
+    },
+    Component {
+        name: "b",
+        kind: Kind::Driver,
+        description: "",
+        requires: &["a"],
+        conflicts: &[],
+        status: Status::Implemented,
+    },
+    Component {
+        name: "x",
+        kind: Kind::Driver,
+        description: "",
+        requires: &[],
+        conflicts: &["y"],
+        status: Status::Implemented,
+    },
+    Component {
+        name: "y",
+        kind: Kind::Driver,
+        description: "",
+        requires: &[],
+        conflicts: &[],
+        status: Status::Implemented,
+    },
+    Component {
+        name: "s",
+        kind: Kind::Server,
+        description: "",
+        requires: &["a"],
+        conflicts: &["y"],
+        status: Status::Implemented,
+    },
+];
+
+const TEST_CATALOG: Catalog<'static> = Catalog::new(TEST_COMPONENTS);
+
+#[test]
+fn a_minimal_profile_gets_the_defaults() {
+    let spec = check("description = \"nothing\"\n").expect("valid");
+    assert_eq!(spec.node, "x");
+    assert_eq!(spec.log, LogLevel::Info);
+    assert_eq!(spec.memory_mib, DEFAULT_MEMORY_MIB);
+    assert!(spec.servers.is_empty() && spec.drivers.is_empty());
+    assert_eq!(spec.cmdline(), "node=x log=info");
+}
+
+#[test]
+fn a_full_profile_is_taken_as_written() {
+    let text = "description = \"p\"\n[node]\nname = \"pool-1\"\nlog = \"debug\"\ncmdline = \"ready=exit\"\nmemory_mib = 64\n[kernel]\ndrivers = [\"rtc\", \"pci\"]\n";
+    let spec = check(text).expect("valid");
+    assert_eq!(spec.node, "pool-1");
+    assert_eq!(spec.drivers, ["rtc", "pci"]);
+    assert_eq!(spec.memory_mib, 64);
+    assert_eq!(spec.cmdline(), "node=pool-1 log=debug ready=exit");
+}
+
+#[test]
+fn unknown_component_lists_the_valid_ones_of_its_kind() {
+    let text = "description = \"d\"\n[kernel]\ndrivers = [\"pci\", \"virtio\"]\n";
+    assert_eq!(
+        problems(text),
+        [
+            "node-profiles/x.toml:3: [kernel] drivers: unknown driver \"virtio\"; valid drivers: pci, rtc, virtio-net, ne2000, virtio-blk"
+        ]
+    );
+}
+
+#[test]
+fn a_component_of_the_other_kind_is_moved() {
+    let text = "description = \"d\"\n[kernel]\ndrivers = [\"dir\"]\n";
+    assert_eq!(
+        problems(text),
+        [
+            "node-profiles/x.toml:3: [kernel] drivers: `dir` is a server, not a driver; move it to [kernel] servers"
+        ]
+    );
+}
+
+#[test]
+fn planned_components_are_refused_with_their_issue() {
+    let text = "description = \"d\"\n[kernel]\nservers = [\"tod\"]\ndrivers = [\"rtc\"]\n";
+    assert_eq!(
+        problems(text),
+        [
+            "node-profiles/x.toml:3: [kernel] servers: server `tod` is not implemented yet (planned in issue 4); remove it from [kernel] servers"
+        ]
+    );
+}
+
+#[test]
+fn duplicates_point_at_the_first_entry() {
+    let text = "description = \"d\"\n[kernel]\ndrivers = [\n  \"pci\",\n  \"pci\",\n]\n";
+    assert_eq!(
+        problems(text),
+        [
+            "node-profiles/x.toml:5: [kernel] drivers: driver `pci` is listed twice (first on line 4); remove one"
+        ]
+    );
+}
+
+#[test]
+fn missing_dependencies_say_what_to_add() {
+    let text = "description = \"d\"\n[kernel]\nservers = [\"s\"]\ndrivers = [\"b\"]\n";
+    assert_eq!(
+        problems_with(&TEST_CATALOG, text),
+        [
+            "node-profiles/x.toml:3: [kernel] servers: server `s` requires driver `a`; add \"a\" to [kernel] drivers",
+            "node-profiles/x.toml:4: [kernel] drivers: driver `b` requires driver `a`; add \"a\" to [kernel] drivers",
+        ]
+    );
+    let satisfied = "description = \"d\"\n[kernel]\nservers = [\"s\"]\ndrivers = [\"b\", \"a\"]\n";
+    assert!(validate(&profile(satisfied), &TEST_CATALOG).is_ok());
+}
+
+#[test]
+fn conflicts_are_reported_once_at_the_later_line() {
+    let text =
+        "description = \"d\"\n[kernel]\nservers = [\"s\"]\ndrivers = [\"a\", \"x\",\n  \"y\"]\n";
+    assert_eq!(
+        problems_with(&TEST_CATALOG, text),
+        [
+            "node-profiles/x.toml:5: [kernel] drivers: driver `y` conflicts with server `s` (line 3); remove one of them",
+            "node-profiles/x.toml:5: [kernel] drivers: driver `y` conflicts with driver `x` (line 4); remove one of them",
+        ]
+    );
+}
+
+#[test]
+fn bad_node_name() {
+    let text = "description = \"d\"\n[node]\nname = \"pool 1\"\n";
+    assert_eq!(
+        problems(text),
+        [
+            "node-profiles/x.toml:3: [node] name: bad node name \"pool 1\"; use 1 to 32 letters, digits, `-` or `_`"
+        ]
+    );
+}
+
+#[test]
+fn bad_profile_name() {
+    let bad = Profile::parse("my pool", "my pool.toml", b"description = \"d\"\n".to_vec())
+        .expect("parses");
+    let message = validate(&bad, &Catalog::builtin())
+        .expect_err("invalid")
+        .to_string();
+    assert!(
+        message.starts_with("my pool.toml: profile name \"my pool\" (the file name) must be"),
+        "{message}"
+    );
+}
+
+#[test]
+fn bad_log_level() {
+    let text = "description = \"d\"\n[node]\nlog = \"loud\"\n";
+    assert_eq!(
+        problems(text),
+        [
+            "node-profiles/x.toml:3: [node] log: unknown log level \"loud\"; use one of error, warn, info, debug, trace"
+        ]
+    );
+}
+
+#[test]
+fn bad_cmdline_words_are_each_reported() {
+    let text = "description = \"d\"\n[node]\ncmdline = \"quiet ready=now ready=exit\"\n";
+    assert_eq!(
+        problems(text),
+        [
+            "node-profiles/x.toml:3: [node] cmdline: bad kernel command-line word \"quiet\": unknown key in `quiet`; remove or correct it",
+            "node-profiles/x.toml:3: [node] cmdline: bad kernel command-line word \"ready=now\": bad value `now` for `ready`; expected idle, exit; remove or correct it",
+        ]
+    );
+}
+
+#[test]
+fn node_and_log_belong_in_their_own_keys() {
+    let text = "description = \"d\"\n[node]\ncmdline = \"node=other\"\n";
+    assert_eq!(
+        problems(text),
+        [
+            "node-profiles/x.toml:3: [node] cmdline: `node=` is set by amoeba-build from [node] name; set it there instead"
+        ]
+    );
+}
+
+#[test]
+fn too_little_memory() {
+    let text = "description = \"d\"\n[node]\nmemory_mib = 16\n";
+    assert_eq!(
+        problems(text),
+        ["node-profiles/x.toml:3: [node] memory_mib: 16 MiB is too little memory; use at least 32"]
+    );
+}
+
+#[test]
+fn empty_description() {
+    assert_eq!(
+        problems("description = \" \"\n"),
+        ["node-profiles/x.toml:1: description: must be one non-empty line of text"]
+    );
+}
+
+#[test]
+fn all_problems_are_reported_in_file_order() {
+    let text = "description = \"d\"\n[kernel]\nservers = [\"nope\"]\ndrivers = [\"virtio-net\"]\n[node]\nlog = \"loud\"\n";
+    let lines: Vec<String> = problems(text)
+        .iter()
+        .map(|p| p.split(": ").next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "node-profiles/x.toml:3",
+            "node-profiles/x.toml:4",
+            "node-profiles/x.toml:6"
+        ]
+    );
+}

@@ -1,0 +1,54 @@
+//! Each profile is built once per test process and shared by every test that boots it; the
+//! builder's lock on `images/NAME/` serializes builds across test processes, and Cargo's own
+//! freshness check makes the second process's build a quick no-op.
+
+use amoeba_build::image::{BuildOptions, BuiltImage, build_profile};
+use amoeba_build::qemu::{self, Boot, QemuSpec};
+use amoeba_build::workspace::Workspace;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The shipped profiles every boot test covers.
+pub const PROFILES: [&str; 3] = ["minimal", "pool", "fileserver"];
+
+pub type BuiltProfile = Arc<BuiltImage>;
+
+type Cache = Mutex<HashMap<String, Arc<OnceLock<Result<BuiltProfile, String>>>>>;
+
+pub fn workspace() -> Workspace {
+    Workspace::locate().unwrap_or_else(|e| panic!("tests run inside the workspace: {e}"))
+}
+
+/// The built image of `profile` (building it on first use); panics with the builder's full
+/// error when the build fails, which fails the calling test.
+pub fn built(profile: &str) -> BuiltProfile {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let slot = {
+        let mut cache = CACHE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        Arc::clone(cache.entry(profile.to_string()).or_default())
+    };
+    let result = slot.get_or_init(|| {
+        build_profile(&workspace(), profile, &BuildOptions::default())
+            .map(Arc::new)
+            .map_err(|e| format!("{:#}", anyhow::Error::new(e)))
+    });
+    match result {
+        Ok(image) => Arc::clone(image),
+        Err(message) => panic!("building profile {profile} failed: {message}"),
+    }
+}
+
+/// A boot of `image` by `boot`, the node told to stop cleanly after its ready line.
+pub fn boot_spec(image: &BuiltImage, boot: Boot) -> QemuSpec {
+    let mut spec = QemuSpec::for_image(image);
+    spec.boot = boot;
+    spec.append.push("ready=exit".into());
+    spec
+}
+
+pub fn command(spec: &QemuSpec) -> std::process::Command {
+    qemu::command(spec)
+}
