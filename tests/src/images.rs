@@ -52,3 +52,24 @@ pub fn boot_spec(image: &BuiltImage, boot: Boot) -> QemuSpec {
 pub fn command(spec: &QemuSpec) -> std::process::Command {
     qemu::command(spec)
 }
+
+/// Copies the sources of the workspace at `from` (what git tracks or would track; not target/
+/// or images/) to `to`, for builds that must start from nothing.
+pub fn copy_sources(from: &std::path::Path, to: &std::path::Path) {
+    let listing = std::process::Command::new("git")
+        .arg("-C")
+        .arg(from)
+        .args(["ls-files", "-co", "--exclude-standard"])
+        .output()
+        .unwrap_or_else(|e| panic!("git lists the sources: {e}"));
+    for name in String::from_utf8_lossy(&listing.stdout).lines() {
+        let (source, target) = (from.join(name), to.join(name));
+        if !source.is_file() {
+            continue;
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{}: {e}", parent.display()));
+        }
+        std::fs::copy(&source, &target).unwrap_or_else(|e| panic!("copy {name}: {e}"));
+    }
+}

@@ -118,31 +118,13 @@ fn the_manifest_is_true_to_the_files() {
     }
 }
 
-/// Copies the sources a build needs (not target/ or images/) to `to`.
-fn copy_sources(from: &Path, to: &Path) {
-    let files = Command::new("git")
-        .arg("-C")
-        .arg(from)
-        .args(["ls-files", "-co", "--exclude-standard"])
-        .output();
-    let files = files.expect("git lists the sources");
-    for name in String::from_utf8_lossy(&files.stdout).lines() {
-        let (source, target) = (from.join(name), to.join(name));
-        if !source.is_file() {
-            continue;
-        }
-        std::fs::create_dir_all(target.parent().expect("a file has a parent")).expect("mkdir");
-        std::fs::copy(&source, &target).unwrap_or_else(|e| panic!("copy {name}: {e}"));
-    }
-}
-
 #[test]
 fn a_fresh_build_elsewhere_gives_identical_kernel_and_manifest() {
     let here = built("minimal");
     let ws = amoeba_tests::images::workspace();
     let elsewhere = std::env::temp_dir().join(format!("amoeba-repro-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&elsewhere);
-    copy_sources(ws.root(), &elsewhere);
+    amoeba_tests::images::copy_sources(ws.root(), &elsewhere);
     let other_ws = Workspace::at(&elsewhere).expect("the copy is a workspace");
     let there = build_profile(&other_ws, "minimal", &BuildOptions::default());
     let there =
