@@ -2,15 +2,22 @@
 //!
 //! Layouts: Intel SDM vol. 3A, 3.4.5 (segment descriptors), 7.2.3 (the 16-byte TSS descriptor of
 //! long mode) and 7.7 (the 64-bit TSS, whose interrupt stack table gives every IDT vector a known
-//! good stack). Selectors match the boot GDT of `boot.s`, so reloading changes no segment.
+//! good stack). Kernel selectors match the boot GDT of `boot.s`, so reloading changes no segment.
+//! The user selectors follow the order SYSRET requires (Intel SDM vol. 2B, SYSRET: user SS is
+//! STAR[63:48] + 8 and user CS is STAR[63:48] + 16), with the kernel data selector as that base.
 
 use super::stacks::{IST_COUNT, ist_top};
 use core::arch::asm;
 use core::mem::size_of;
+use core::cell::UnsafeCell;
 use spin::Once;
 
 pub const KERNEL_CODE_SELECTOR: u16 = 0x08;
-const TSS_SELECTOR: u16 = 0x18;
+pub const KERNEL_DATA_SELECTOR: u16 = 0x10;
+/// Ring-3 selectors (requested privilege level 3 in the low bits).
+pub const USER_DATA_SELECTOR: u16 = 0x18 | 3;
+pub const USER_CODE_SELECTOR: u16 = 0x20 | 3;
+const TSS_SELECTOR: u16 = 0x28;
 
 /// The 64-bit task-state segment (Intel SDM vol. 3A, figure 7-11).
 #[repr(C, packed(4))]
@@ -26,7 +33,12 @@ pub struct TaskStateSegment {
 const _: () = assert!(size_of::<TaskStateSegment>() == 104);
 
 #[repr(C, align(8))]
-struct Gdt([u64; 5]);
+struct Gdt([u64; 7]);
+
+const KERNEL_CODE: u64 = 0x00AF_9A00_0000_FFFF;
+const KERNEL_DATA: u64 = 0x00CF_9200_0000_FFFF;
+const USER_DATA: u64 = 0x00CF_F200_0000_FFFF;
+const USER_CODE: u64 = 0x00AF_FA00_0000_FFFF;
 
 #[repr(C, packed(2))]
 struct DescriptorTablePointer {
@@ -34,24 +46,41 @@ struct DescriptorTablePointer {
     base: u64,
 }
 
-static TSS: Once<TaskStateSegment> = Once::new();
+/// Written once by `init` and then only its RSP0 by `set_kernel_stack`, with interrupts off on
+/// this single CPU; the CPU reads it on every entry from ring 3.
+struct TssCell(UnsafeCell<TaskStateSegment>);
+// SAFETY: one CPU, and every access happens with interrupts disabled (see above).
+unsafe impl Sync for TssCell {}
+
+static TSS: TssCell = TssCell(UnsafeCell::new(TaskStateSegment {
+    reserved0: 0,
+    privilege_stacks: [0; 3],
+    reserved1: 0,
+    interrupt_stacks: [0; 7],
+    reserved2: 0,
+    reserved3: 0,
+    io_map_base: 0,
+}));
 static GDT: Once<Gdt> = Once::new();
 
-fn new_tss() -> TaskStateSegment {
-    let mut interrupt_stacks = [0; 7];
-    for (slot, top) in interrupt_stacks.iter_mut().enumerate().take(IST_COUNT) {
-        *top = ist_top(slot as u8 + 1);
-    }
-    TaskStateSegment {
-        reserved0: 0,
-        privilege_stacks: [0; 3],
-        reserved1: 0,
-        interrupt_stacks,
-        reserved2: 0,
-        reserved3: 0,
+fn init_tss() -> &'static TaskStateSegment {
+    let tss = TSS.0.get();
+    // SAFETY: called once from `init`, before the TSS is loaded and before any interrupt.
+    unsafe {
+        for slot in 1..=IST_COUNT as u8 {
+            (*tss).interrupt_stacks[usize::from(slot) - 1] = ist_top(slot);
+        }
         // No I/O permission bitmap: the base points past the segment's limit.
-        io_map_base: size_of::<TaskStateSegment>() as u16,
+        (*tss).io_map_base = size_of::<TaskStateSegment>() as u16;
+        &*tss
     }
+}
+
+/// The stack the CPU switches to when an interrupt or exception arrives in ring 3: the
+/// running thread's kernel stack. Called on every switch to a thread.
+pub fn set_kernel_stack(top: u64) {
+    // SAFETY: single CPU with interrupts off (see `TssCell`); an aligned u64 store into the TSS.
+    unsafe { core::ptr::addr_of_mut!((*TSS.0.get()).privilege_stacks[0]).write_unaligned(top) };
 }
 
 /// The two 8-byte halves of an available 64-bit TSS descriptor (type 0x9, present).
@@ -68,17 +97,8 @@ fn tss_descriptor(tss: &'static TaskStateSegment) -> [u64; 2] {
 
 /// Loads the kernel GDT and TSS. Called once, early, before the IDT.
 pub fn init() {
-    let tss = TSS.call_once(new_tss);
-    let [tss_low, tss_high] = tss_descriptor(tss);
-    let gdt = GDT.call_once(|| {
-        Gdt([
-            0,
-            0x00AF_9A00_0000_FFFF,
-            0x00CF_9200_0000_FFFF,
-            tss_low,
-            tss_high,
-        ])
-    });
+    let [tss_low, tss_high] = tss_descriptor(init_tss());
+    let gdt = GDT.call_once(|| Gdt([0, KERNEL_CODE, KERNEL_DATA, USER_DATA, USER_CODE, tss_low, tss_high]));
     let pointer = DescriptorTablePointer {
         limit: (size_of::<Gdt>() - 1) as u16,
         base: core::ptr::from_ref(gdt).addr() as u64,

@@ -1,8 +1,11 @@
-//! The interrupt descriptor table: one interrupt gate per vector, each on an IST stack.
+//! The interrupt descriptor table: one interrupt gate per vector.
 //!
-//! Layout: Intel SDM vol. 3A, 6.14.1 (64-bit IDT gate descriptors). Every gate names an IST
-//! slot so the CPU always switches stacks: an interrupt taken on the current stack would
-//! overwrite the 128-byte red zone the precompiled `core` uses below RSP.
+//! Layout: Intel SDM vol. 3A, 6.14.1 (64-bit IDT gate descriptors). From ring 3 the CPU switches
+//! to the thread's kernel stack (TSS.RSP0). In ring 0 an interrupt would land on the current
+//! stack and overwrite the 128-byte red zone the precompiled `core` uses below RSP, so the kernel
+//! runs with interrupts disabled and enables them only inside `sti; hlt` asm blocks, which the
+//! compiler treats as using the stack (no red-zone data is live across them). Exceptions in ring
+//! 0 stop the node anyway; those that may find the stack unusable get IST stacks.
 
 use super::gdt::KERNEL_CODE_SELECTOR;
 use super::stacks::ist;
@@ -64,9 +67,7 @@ fn ist_for(vector: usize) -> u8 {
         exception::DOUBLE_FAULT => ist::DOUBLE_FAULT,
         exception::NMI => ist::NMI,
         exception::MACHINE_CHECK => ist::MACHINE_CHECK,
-        exception::PAGE_FAULT => ist::PAGE_FAULT,
-        0..exception::COUNT => ist::GENERAL,
-        _ => ist::INTERRUPT,
+        _ => 0,
     }
 }
 

@@ -11,19 +11,16 @@ const BOOT_STACK_PAGES: usize = 16;
 const IST_STACK_PAGES: usize = 4;
 
 /// Interrupt stack table slots in use: the TSS has seven (Intel SDM vol. 3A, 7.7).
-pub const IST_COUNT: usize = 6;
+pub const IST_COUNT: usize = 3;
 
-/// Which IST slot (1-based, as in an IDT gate) serves which kind of vector.
+/// Which IST slot (1-based, as in an IDT gate) serves which vector. Only the exceptions that can
+/// strike when the current stack is unusable get one: a double fault (the page fault of a stack
+/// overflow becomes one, as the CPU cannot push onto the guard page), NMI and machine check.
+/// Every other vector runs on the interrupted thread's kernel stack (see `idt`).
 pub mod ist {
-    /// Every vector without a slot of its own.
-    pub const GENERAL: u8 = 1;
-    pub const DOUBLE_FAULT: u8 = 2;
-    pub const NMI: u8 = 3;
-    pub const MACHINE_CHECK: u8 = 4;
-    /// Page faults, so that a stack overflow (a fault on a guard page) has a fresh stack.
-    pub const PAGE_FAULT: u8 = 5;
-    /// Hardware interrupts.
-    pub const INTERRUPT: u8 = 6;
+    pub const DOUBLE_FAULT: u8 = 1;
+    pub const NMI: u8 = 2;
+    pub const MACHINE_CHECK: u8 = 3;
 }
 
 #[repr(C, align(4096))]
@@ -91,14 +88,7 @@ pub struct GuardPage {
 
 /// The guard page of every kernel stack.
 pub fn guard_pages() -> impl Iterator<Item = GuardPage> {
-    const IST_NAMES: [&str; IST_COUNT] = [
-        "exception",
-        "double-fault",
-        "nmi",
-        "machine-check",
-        "page-fault",
-        "interrupt",
-    ];
+    const IST_NAMES: [&str; IST_COUNT] = ["double-fault", "nmi", "machine-check"];
     let ist_base = base() + BOOT_STACK_TOP_OFFSET;
     let ist_stride = size_of::<GuardedStack<IST_STACK_PAGES>>();
     core::iter::once(GuardPage {

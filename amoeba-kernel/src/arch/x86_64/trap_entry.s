@@ -5,8 +5,8 @@
  * vol. 3A, table 6-1 lists the vectors that push one) and pushes its vector number. The common
  * path saves the general registers and the SSE state (the precompiled `core` uses SSE, so any
  * Rust handler may clobber it) and passes the resulting `TrapFrame` to `trap_dispatch`.
- * Every gate has an IST stack, so the CPU aligns RSP to 16 before pushing its frame; the
- * 22 quadwords that follow keep that alignment for FXSAVE and the call.
+ * In 64-bit mode the CPU aligns RSP to 16 before pushing its frame (Intel SDM vol. 3A, 6.14.2);
+ * the 22 quadwords that follow keep that alignment for FXSAVE and the call.
  */
 .section .text
 .balign 16

@@ -104,6 +104,9 @@ fn kernel_exception(frame: &TrapFrame) -> ! {
     if vector == exception::PAGE_FAULT {
         explain_page_fault(frame.error_code, cr2);
     }
+    if vector == exception::PAGE_FAULT || vector == exception::DOUBLE_FAULT {
+        explain_stack_overflow(cr2);
+    }
     dump_registers(frame);
     console::emergency(format_args!("kernel: stopping the node\n"));
     power::exit(ExitCode::CpuException)
@@ -120,9 +123,12 @@ fn explain_page_fault(error_code: u64, cr2: u64) {
     } else {
         "page not present"
     };
-    console::emergency(format_args!(
-        "kernel: page fault: {access} at {cr2:#x}, {cause}\n"
-    ));
+    console::emergency(format_args!("kernel: page fault: {access} at {cr2:#x}, {cause}\n"));
+}
+
+/// A fault address on a guard page means a kernel stack overflowed; the CPU then cannot push the
+/// page fault's frame either, and reports a double fault with CR2 still set.
+fn explain_stack_overflow(cr2: u64) {
     if let Some(guard) = stacks::guard_page_at(cr2 as usize) {
         console::emergency(format_args!(
             "kernel: stack overflow: the {} stack ran into its guard page at {:#x}\n",
