@@ -6,6 +6,15 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+extern crate alloc;
+
 pub mod boot;
+pub mod capability;
+pub mod crc32;
+pub mod gzip;
+mod le;
 pub mod memory;
+pub mod priority;
+pub mod process;
+pub mod syscall;
 pub mod time;
