@@ -26,6 +26,22 @@ fn main() {
     println!("cargo:rerun-if-changed=linker.ld");
     println!("cargo:rerun-if-changed=src/arch/x86_64/multiboot_header.s");
     write_build_constants();
+    write_boot_programs();
+}
+
+/// The table of programs the node starts at boot (`libamoeba::process::boot_table`), which
+/// amoeba-build writes for the profile and names in `AMOEBA_BOOT_PROGRAMS`; none without it.
+fn write_boot_programs() {
+    println!("cargo:rerun-if-env-changed=AMOEBA_BOOT_PROGRAMS");
+    let source = match env::var("AMOEBA_BOOT_PROGRAMS") {
+        Ok(path) if !path.is_empty() => {
+            println!("cargo:rerun-if-changed={path}");
+            format!("pub static BOOT_PROGRAMS: &[u8] = include_bytes!({path:?});\n")
+        }
+        _ => "pub static BOOT_PROGRAMS: &[u8] = &[];\n".to_string(),
+    };
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
+    fs::write(out_dir.join("boot_programs.rs"), source).expect("OUT_DIR is writable");
 }
 
 /// The profile and node name amoeba-build passes, and the components compiled in, derived from

@@ -26,3 +26,9 @@ impl core::fmt::Display for List {
         Ok(())
     }
 }
+
+/// The boot-program table embedded by amoeba-build (empty when the profile lists none).
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/boot_programs.rs"));
+}
+pub use embedded::BOOT_PROGRAMS;

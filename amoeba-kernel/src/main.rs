@@ -16,6 +16,8 @@ mod logger;
 mod mm;
 mod node_config;
 mod panic;
+mod sched;
+mod syscalls;
 
 use arch::{cpu, tsc};
 use libamoeba::boot::{ExitCode, OnReady};
@@ -42,15 +44,23 @@ extern "C" fn kernel_main(magic: u32, info_address: u32) -> ! {
     let config = NodeConfig::from_boot(&boot);
     config.run_requested_crash();
     drivers::init_selected();
+    sched::init();
     print_banner(&config, &boot, tsc_hz, &memory);
     announce_ready(&config, entry_tsc);
     match config.on_ready {
-        OnReady::Exit => arch::power::exit(ExitCode::Success),
+        OnReady::Exit => {
+            sched::wait_for_user_processes();
+            arch::power::exit(ExitCode::Success)
+        }
+        // The boot thread has nothing left to do; the node lives on in its other threads.
         OnReady::Idle => loop {
-            cpu::wait_for_interrupt();
+            sched::await_key(PARK_BOOT_THREAD, None);
         },
     }
 }
+
+/// A key no one wakes: the boot thread waits on it for ever, costing nothing.
+const PARK_BOOT_THREAD: u64 = u64::MAX - 1;
 
 fn print_banner(
     config: &NodeConfig,

@@ -60,10 +60,6 @@ pub fn allocate_contiguous(count: u64) -> Option<Range<u64>> {
 }
 
 /// Gives a frame back.
-#[expect(
-    dead_code,
-    reason = "nothing frees frames until processes end (kernel core)"
-)]
 ///
 /// # Safety
 /// `frame` must come from this allocator, be unused from now on, and not be freed twice.

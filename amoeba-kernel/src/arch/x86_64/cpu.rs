@@ -64,3 +64,29 @@ pub fn brand(buffer: &mut [u8; 48]) -> &str {
         .unwrap_or("unknown CPU")
         .trim()
 }
+
+/// Reads a model-specific register.
+pub fn read_msr(msr: u32) -> u64 {
+    let (low, high): (u32, u32);
+    // SAFETY: the kernel reads only architectural MSRs that exist on every x86-64 CPU it boots on
+    // (long mode was checked) or whose presence the caller checked through CPUID.
+    unsafe { asm!("rdmsr", in("ecx") msr, out("eax") low, out("edx") high, options(nomem, nostack, preserves_flags)) };
+    (u64::from(high) << 32) | u64::from(low)
+}
+
+/// Writes a model-specific register.
+///
+/// # Safety
+/// The MSR must exist and the value must keep the machine in a state the kernel expects.
+pub unsafe fn write_msr(msr: u32, value: u64) {
+    // SAFETY: the caller guarantees the MSR and value are valid.
+    unsafe {
+        asm!("wrmsr", in("ecx") msr, in("eax") value as u32, in("edx") (value >> 32) as u32,
+             options(nomem, nostack, preserves_flags));
+    }
+}
+
+/// Whether the local APIC timer offers TSC-deadline mode (CPUID.1:ECX[24]).
+pub fn has_tsc_deadline() -> bool {
+    core::arch::x86_64::__cpuid(1).ecx & (1 << 24) != 0
+}

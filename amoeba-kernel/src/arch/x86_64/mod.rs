@@ -1,9 +1,11 @@
 //! Everything specific to x86-64: boot entry, descriptor tables, traps, paging, timers, ports.
 
+pub mod context;
 pub mod cpu;
 pub mod crash;
 pub mod gdt;
 pub mod idt;
+pub mod lapic;
 pub mod mem;
 pub mod multiboot;
 pub mod paging;
@@ -11,6 +13,7 @@ pub mod pic;
 pub mod port;
 pub mod power;
 pub mod stacks;
+pub mod syscall;
 pub mod traps;
 pub mod tsc;
 

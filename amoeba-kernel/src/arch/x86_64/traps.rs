@@ -3,7 +3,8 @@
 //! The frame layout is fixed by `trap_entry.s` (general registers in push order, then the vector
 //! and error code the stub pushed, then the CPU's interrupt frame; Intel SDM vol. 3A, 6.14.2).
 
-use super::{cpu, power, stacks};
+use super::{cpu, lapic, power, stacks};
+use core::sync::atomic::{AtomicU64, Ordering};
 use crate::console;
 use core::mem::size_of;
 use libamoeba::boot::ExitCode;
@@ -82,15 +83,49 @@ fn exception_name(vector: usize) -> (&'static str, &'static str) {
         .unwrap_or(("--", "reserved"))
 }
 
+static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
+
+/// Interrupts taken since boot (exceptions not counted): an idle node adds none.
+pub fn interrupt_count() -> u64 {
+    INTERRUPTS.load(Ordering::Relaxed)
+}
+
 /// Called by `trap_common` for every vector.
 #[unsafe(no_mangle)]
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     let vector = frame.vector as usize;
     if vector < exception::COUNT {
+        if frame.cs & 3 == 3 {
+            user_exception(frame);
+        }
         kernel_exception(frame);
     }
-    // No interrupt line is unmasked yet; anything arriving here is spurious.
-    log::warn!("spurious interrupt on vector {vector:#x}");
+    INTERRUPTS.fetch_add(1, Ordering::Relaxed);
+    match vector as u8 {
+        lapic::TIMER_VECTOR => {
+            lapic::end_of_interrupt();
+            crate::sched::timer_interrupt();
+        }
+        lapic::SPURIOUS_VECTOR => {}
+        _ => {
+            lapic::end_of_interrupt();
+            log::warn!("unexpected interrupt on vector {vector:#x}");
+        }
+    }
+}
+
+/// A fault in ring 3 ends that process, not the node.
+fn user_exception(frame: &TrapFrame) -> ! {
+    let vector = frame.vector as usize;
+    let (mnemonic, name) = exception_name(vector);
+    let detail = if vector == exception::PAGE_FAULT {
+        let (access, cause) = page_fault_kind(frame.error_code);
+        alloc::format!(": {access} at {:#x}, {cause}", cpu::cr2())
+    } else {
+        alloc::string::String::new()
+    };
+    let reason = alloc::format!("{mnemonic} {name}{detail} at rip={:#x}", frame.rip);
+    crate::sched::abort_current(&reason)
 }
 
 fn kernel_exception(frame: &TrapFrame) -> ! {
@@ -112,17 +147,19 @@ fn kernel_exception(frame: &TrapFrame) -> ! {
     power::exit(ExitCode::CpuException)
 }
 
-fn explain_page_fault(error_code: u64, cr2: u64) {
+/// The access and the cause a page fault's error code describes (Intel SDM vol. 3A, 4.7).
+fn page_fault_kind(error_code: u64) -> (&'static str, &'static str) {
     let access = match (error_code & 0x2 != 0, error_code & 0x10 != 0) {
         (_, true) => "instruction fetch",
         (true, false) => "write",
         (false, false) => "read",
     };
-    let cause = if error_code & 0x1 != 0 {
-        "protection violation"
-    } else {
-        "page not present"
-    };
+    let cause = if error_code & 0x1 != 0 { "protection violation" } else { "page not present" };
+    (access, cause)
+}
+
+fn explain_page_fault(error_code: u64, cr2: u64) {
+    let (access, cause) = page_fault_kind(error_code);
     console::emergency(format_args!("kernel: page fault: {access} at {cr2:#x}, {cause}\n"));
 }
 

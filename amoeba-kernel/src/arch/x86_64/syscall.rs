@@ -1,0 +1,145 @@
+//! The `syscall` entry from ring 3 and the first entry of a thread into ring 3.
+//!
+//! MSRs: Intel SDM vol. 4 and vol. 2B SYSCALL/SYSRET (IA32_STAR 0xC0000081 holds the selector
+//! bases, IA32_LSTAR 0xC0000082 the entry point, IA32_FMASK 0xC0000084 the RFLAGS bits cleared
+//! on entry; IA32_EFER.SCE enables the instructions). SYSCALL leaves RSP as it was in ring 3, so
+//! the entry switches to the running thread's kernel stack (this kernel runs on one CPU, so a
+//! plain variable holds it) before pushing anything.
+
+use super::{cpu, gdt};
+use core::arch::{asm, global_asm};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+const EFER: u32 = 0xC000_0080;
+const STAR: u32 = 0xC000_0081;
+const LSTAR: u32 = 0xC000_0082;
+const FMASK: u32 = 0xC000_0084;
+const EFER_SCE: u64 = 1;
+/// Cleared on entry: interrupts (IF), direction (DF), trap (TF), alignment check (AC).
+const FMASK_BITS: u64 = (1 << 9) | (1 << 10) | (1 << 8) | (1 << 18);
+/// RFLAGS for a thread entering ring 3: interrupts on, reserved bit 1.
+const USER_RFLAGS: u64 = 0x202;
+
+/// The registers of a system call as the entry stub saved them. `rax` carries the call number
+/// in and the result out; the rest return to ring 3 unchanged.
+#[repr(C)]
+pub struct SyscallFrame {
+    pub rax: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub r10: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub user_rip: u64,
+    pub user_rflags: u64,
+    pub user_rsp: u64,
+}
+const _: () = assert!(size_of::<SyscallFrame>() == 10 * 8);
+
+/// Kernel stack top of the running thread, loaded by the entry stub.
+#[unsafe(no_mangle)]
+static SYSCALL_KERNEL_RSP: AtomicU64 = AtomicU64::new(0);
+/// Scratch for the ring-3 stack pointer during the switch.
+#[unsafe(no_mangle)]
+static SYSCALL_USER_RSP: AtomicU64 = AtomicU64::new(0);
+
+global_asm!(
+    ".global syscall_entry",
+    "syscall_entry:",
+    "    mov [rip + SYSCALL_USER_RSP], rsp",
+    "    mov rsp, [rip + SYSCALL_KERNEL_RSP]",
+    "    push [rip + SYSCALL_USER_RSP]",
+    "    push r11",
+    "    push rcx",
+    "    push r9",
+    "    push r8",
+    "    push r10",
+    "    push rdx",
+    "    push rsi",
+    "    push rdi",
+    "    push rax",
+    "    mov rdi, rsp",
+    "    cld",
+    "    call syscall_dispatch",
+    "    pop rax",
+    "    pop rdi",
+    "    pop rsi",
+    "    pop rdx",
+    "    pop r10",
+    "    pop r8",
+    "    pop r9",
+    "    pop rcx",
+    "    pop r11",
+    "    pop rsp",
+    "    sysretq",
+);
+
+unsafe extern "C" {
+    fn syscall_entry();
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn syscall_dispatch(frame: &mut SyscallFrame) {
+    crate::syscalls::dispatch(frame);
+    // SYSRET to a non-canonical address would fault in ring 0 with the user's stack: never let
+    // a frame the kernel edited go back that way.
+    if !is_canonical_user(frame.user_rip) {
+        crate::sched::abort_current("returned to a non-canonical address");
+    }
+}
+
+fn is_canonical_user(address: u64) -> bool {
+    address < 0x0000_8000_0000_0000
+}
+
+/// Enables SYSCALL/SYSRET with the kernel's selectors and entry point.
+pub fn init() {
+    let star = (u64::from(gdt::KERNEL_DATA_SELECTOR) << 48) | (u64::from(gdt::KERNEL_CODE_SELECTOR) << 32);
+    // SAFETY: these MSRs exist on every x86-64 CPU; the selectors match the GDT's layout (user
+    // data then user code after the kernel data selector, as SYSRET computes them) and the entry
+    // point is the stub above, which switches stacks before touching memory through RSP.
+    unsafe {
+        cpu::write_msr(STAR, star);
+        cpu::write_msr(LSTAR, syscall_entry as usize as u64);
+        cpu::write_msr(FMASK, FMASK_BITS);
+        cpu::write_msr(EFER, cpu::read_msr(EFER) | EFER_SCE);
+    }
+}
+
+/// Makes `top` the stack the CPU and the syscall entry switch to when the running thread enters
+/// the kernel from ring 3.
+pub fn set_kernel_stack(top: u64) {
+    gdt::set_kernel_stack(top);
+    SYSCALL_KERNEL_RSP.store(top, Ordering::Relaxed);
+}
+
+/// Leaves the kernel for ring 3 at `rip` with stack `rsp` and `argument` in RDI, every other
+/// register zero.
+///
+/// # Safety
+/// The current address space must map `rip` as user-executable and `rsp` as user-writable; the
+/// thread's kernel stack must be set with [`set_kernel_stack`].
+pub unsafe fn enter_user(rip: u64, rsp: u64, argument: u64) -> ! {
+    // SAFETY: the caller guarantees the user mappings; IRETQ loads ring-3 selectors from the GDT.
+    unsafe {
+        asm!(
+            "push {ss}",
+            "push {rsp}",
+            "push {rflags}",
+            "push {cs}",
+            "push {rip}",
+            "xor eax, eax", "xor ebx, ebx", "xor ecx, ecx", "xor edx, edx", "xor esi, esi",
+            "xor ebp, ebp", "xor r8d, r8d", "xor r9d, r9d", "xor r10d, r10d", "xor r11d, r11d",
+            "xor r12d, r12d", "xor r13d, r13d", "xor r14d, r14d", "xor r15d, r15d",
+            "iretq",
+            ss = in(reg) u64::from(gdt::USER_DATA_SELECTOR),
+            rsp = in(reg) rsp,
+            rflags = in(reg) USER_RFLAGS,
+            cs = in(reg) u64::from(gdt::USER_CODE_SELECTOR),
+            rip = in(reg) rip,
+            in("rdi") argument,
+            options(noreturn),
+        );
+    }
+}

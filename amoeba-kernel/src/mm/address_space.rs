@@ -1,0 +1,242 @@
+//! A user process's address space: its own page tables and the segments mapped in them.
+//!
+//! Segments are mapped in full when created (no demand paging, no swapping), so "is this range
+//! inside a segment with these rights" is all a system call needs to check a user pointer.
+//! Text can be shared: processes running the same program map the same frames read-only.
+
+use crate::arch::paging::{self, NO_EXECUTE, OutOfFrames, USER, USER_SPACE_END, USER_SPACE_START, WRITABLE};
+use crate::mm::frames;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use libamoeba::memory::PAGE_SIZE;
+
+/// Data segments requested at run time (`malloc`'s) go up from here.
+const DATA_AREA_START: u64 = 0x0000_0100_0000_0000;
+/// Thread stacks go down from here, each with an unmapped guard page below.
+const STACK_AREA_TOP: u64 = 0x0000_7F00_0000_0000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Read and execute: program text.
+    Text,
+    ReadOnly,
+    ReadWrite,
+}
+
+impl Access {
+    fn page_flags(self) -> u64 {
+        match self {
+            Access::Text => USER,
+            Access::ReadOnly => USER | NO_EXECUTE,
+            Access::ReadWrite => USER | WRITABLE | NO_EXECUTE,
+        }
+    }
+}
+
+/// Frames of a program's text, shared by every process running it; freed with the last one.
+pub struct SharedFrames(Vec<u64>);
+
+impl SharedFrames {
+    /// Frames holding `contents`, zero-padded to `pages` pages.
+    pub fn with_contents(pages: u64, contents: &[u8]) -> Result<Arc<Self>, MapError> {
+        let frames = allocate_frames(pages)?;
+        fill_frames(&frames, contents);
+        Ok(Arc::new(Self(frames)))
+    }
+}
+
+/// Copies `contents` into consecutive frames (zeroed before), as far as they reach.
+fn fill_frames(frames: &[u64], contents: &[u8]) {
+    for (&frame, chunk) in frames.iter().zip(contents.chunks(PAGE_SIZE as usize)) {
+        // SAFETY: the frames were just allocated for a segment not yet mapped anywhere else; they
+        // are identity mapped and a chunk is at most one page long.
+        unsafe { core::ptr::copy_nonoverlapping(chunk.as_ptr(), frame as *mut u8, chunk.len()) };
+    }
+}
+
+impl Drop for SharedFrames {
+    fn drop(&mut self) {
+        for &frame in &self.0 {
+            // SAFETY: the last process mapping these frames is gone (this is the last Arc).
+            unsafe { frames::free(frame) };
+        }
+    }
+}
+
+enum Frames {
+    Owned(Vec<u64>),
+    Shared(Arc<SharedFrames>),
+}
+
+impl Frames {
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            Frames::Owned(frames) => frames,
+            Frames::Shared(shared) => &shared.0,
+        }
+    }
+}
+
+struct Segment {
+    start: u64,
+    access: Access,
+    frames: Frames,
+}
+
+impl Segment {
+    fn end(&self) -> u64 {
+        self.start + self.frames.as_slice().len() as u64 * PAGE_SIZE
+    }
+}
+
+pub struct AddressSpace {
+    root: u64,
+    segments: Vec<Segment>,
+    next_data: u64,
+    next_stack_top: u64,
+}
+
+#[derive(Debug)]
+pub enum MapError {
+    OutOfMemory,
+    /// Outside user space, not page aligned, or overlapping a segment.
+    BadPlacement,
+}
+
+impl From<OutOfFrames> for MapError {
+    fn from(_: OutOfFrames) -> Self {
+        MapError::OutOfMemory
+    }
+}
+
+/// `count` zeroed frames, or none at all.
+fn allocate_frames(count: u64) -> Result<Vec<u64>, MapError> {
+    let mut taken = Vec::new();
+    for _ in 0..count {
+        match frames::allocate_zeroed() {
+            Some(frame) => taken.push(frame),
+            None => {
+                for frame in taken {
+                    // SAFETY: allocated just above and never used.
+                    unsafe { frames::free(frame) };
+                }
+                return Err(MapError::OutOfMemory);
+            }
+        }
+    }
+    Ok(taken)
+}
+
+impl AddressSpace {
+    pub fn new() -> Result<Self, MapError> {
+        Ok(Self {
+            root: paging::new_user_root()?,
+            segments: Vec::new(),
+            next_data: DATA_AREA_START,
+            next_stack_top: STACK_AREA_TOP,
+        })
+    }
+
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+
+    /// Maps a segment of fresh frames at `start` holding `contents`, zero-filled after it.
+    pub fn map_new(&mut self, start: u64, pages: u64, access: Access, contents: &[u8]) -> Result<(), MapError> {
+        let frames = allocate_frames(pages)?;
+        fill_frames(&frames, contents);
+        self.map_frames(start, access, Frames::Owned(frames)).map(|_| ())
+    }
+
+    /// Maps shared text frames at `start`.
+    pub fn map_shared(&mut self, start: u64, shared: Arc<SharedFrames>) -> Result<(), MapError> {
+        self.map_frames(start, Access::Text, Frames::Shared(shared))
+    }
+
+    fn map_frames(&mut self, start: u64, access: Access, frames: Frames) -> Result<(), MapError> {
+        let end = start + frames.as_slice().len() as u64 * PAGE_SIZE;
+        let fits = start % PAGE_SIZE == 0 && start >= USER_SPACE_START && end <= USER_SPACE_END;
+        if !fits || self.segments.iter().any(|s| start < s.end() && s.start < end) {
+            return Err(MapError::BadPlacement);
+        }
+        // Record the segment first: if mapping fails half way, dropping the address space
+        // unmaps and frees what was mapped.
+        self.segments.push(Segment { start, access, frames });
+        let segment = self.segments.last().ok_or(MapError::BadPlacement)?;
+        for (page, &frame) in segment.frames.as_slice().iter().enumerate() {
+            paging::map(self.root, start + page as u64 * PAGE_SIZE, frame, access.page_flags())?;
+        }
+        Ok(())
+    }
+
+    /// A new read-write data segment of at least `bytes`; returns its address.
+    pub fn allocate_data(&mut self, bytes: u64) -> Result<u64, MapError> {
+        let pages = bytes.div_ceil(PAGE_SIZE).max(1);
+        let start = self.next_data;
+        self.map_new(start, pages, Access::ReadWrite, &[])?;
+        // One unmapped page between data segments: an overrun faults instead of corrupting.
+        self.next_data = start + (pages + 1) * PAGE_SIZE;
+        Ok(start)
+    }
+
+    /// A new thread stack of `pages` with an unmapped guard page below; returns its top.
+    pub fn allocate_stack(&mut self, pages: u64) -> Result<u64, MapError> {
+        let top = self.next_stack_top;
+        let start = top - pages * PAGE_SIZE;
+        self.map_new(start, pages, Access::ReadWrite, &[])?;
+        self.next_stack_top = start - PAGE_SIZE;
+        Ok(top)
+    }
+
+    /// Unmaps and frees the data segment starting at `start`.
+    pub fn free_segment(&mut self, start: u64) -> Result<(), MapError> {
+        let index = self.segments.iter().position(|s| s.start == start && s.access == Access::ReadWrite);
+        let segment = self.segments.remove(index.ok_or(MapError::BadPlacement)?);
+        self.release(segment);
+        Ok(())
+    }
+
+    fn release(&self, segment: Segment) {
+        for page in 0..segment.frames.as_slice().len() as u64 {
+            paging::unmap(self.root, segment.start + page * PAGE_SIZE);
+        }
+        if let Frames::Owned(owned) = segment.frames {
+            for frame in owned {
+                // SAFETY: the frame belonged to this segment alone and is now unmapped.
+                unsafe { frames::free(frame) };
+            }
+        }
+    }
+
+    /// Whether `[address, address + length)` lies inside one segment that allows `write`.
+    pub fn contains(&self, address: u64, length: u64, write: bool) -> bool {
+        let Some(end) = address.checked_add(length) else { return false };
+        self.segments.iter().any(|s| {
+            s.start <= address && end <= s.end() && (!write || s.access == Access::ReadWrite)
+        })
+    }
+}
+
+impl AddressSpace {
+    /// The user memory `[address, address + length)` for reading, if it lies in one segment.
+    /// The address space must be the current one (system calls run in their caller's).
+    pub fn user_bytes(&self, address: u64, length: u64) -> Option<&[u8]> {
+        if !self.contains(address, length, false) || crate::arch::cpu::cr3() & !0xFFF != self.root {
+            return None;
+        }
+        // SAFETY: the range lies inside a segment of this address space, which is current and
+        // maps segments in full; only this process's threads could unmap it, and none of them
+        // runs while the kernel holds this borrow (one CPU, kernel not preemptible).
+        Some(unsafe { core::slice::from_raw_parts(address as *const u8, length as usize) })
+    }
+}
+
+impl Drop for AddressSpace {
+    /// Must run while another address space is current.
+    fn drop(&mut self) {
+        for segment in core::mem::take(&mut self.segments) {
+            self.release(segment);
+        }
+        paging::free_user_root(self.root);
+    }
+}

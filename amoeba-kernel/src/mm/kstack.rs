@@ -1,0 +1,84 @@
+//! Kernel stacks for threads, each with unmapped guard pages below it.
+//!
+//! Stacks live in a region of the kernel's half that no physical memory is identity mapped to
+//! (256 GiB up), in fixed slots: the top [`STACK_PAGES`] pages of a slot are mapped, the rest of
+//! the slot stays unmapped, so an overflow faults instead of running into the next stack. The
+//! region's page tables hang under the kernel's shared PML4 entry, so every address space sees
+//! every kernel stack.
+
+use crate::arch::paging::{self, NO_EXECUTE, OutOfFrames, WRITABLE};
+use crate::mm::frames;
+use alloc::vec::Vec;
+use libamoeba::memory::PAGE_SIZE;
+use spin::Mutex;
+
+/// Start of the stack region; physical memory above this is not supported (see `mm::init`).
+pub const REGION_START: u64 = 256 << 30;
+const SLOT_BYTES: u64 = 64 << 10;
+/// Mapped pages per stack (32 KiB); the other half of the slot is the guard.
+pub const STACK_PAGES: u64 = 8;
+const MAX_SLOTS: u64 = 1 << 14;
+
+struct Slots {
+    next_unused: u64,
+    free: Vec<u64>,
+}
+
+static SLOTS: Mutex<Slots> = Mutex::new(Slots { next_unused: 0, free: Vec::new() });
+
+/// A mapped kernel stack; dropping it unmaps the pages and frees them.
+pub struct KernelStack {
+    slot: u64,
+}
+
+fn slot_top(slot: u64) -> u64 {
+    REGION_START + (slot + 1) * SLOT_BYTES
+}
+
+impl KernelStack {
+    pub fn new() -> Result<Self, OutOfFrames> {
+        let slot = {
+            let mut slots = SLOTS.lock();
+            match slots.free.pop() {
+                Some(slot) => slot,
+                None if slots.next_unused < MAX_SLOTS => {
+                    slots.next_unused += 1;
+                    slots.next_unused - 1
+                }
+                None => return Err(OutOfFrames),
+            }
+        };
+        let stack = KernelStack { slot };
+        for page in 0..STACK_PAGES {
+            let frame = frames::allocate_zeroed().ok_or(OutOfFrames)?;
+            let address = slot_top(slot) - (page + 1) * PAGE_SIZE;
+            paging::map(paging::kernel_root(), address, frame, WRITABLE | NO_EXECUTE)?;
+        }
+        Ok(stack)
+    }
+
+    /// The initial stack pointer (16-byte aligned).
+    pub fn top(&self) -> u64 {
+        slot_top(self.slot)
+    }
+
+    /// Whether `address` lies in this stack's guard area: a kernel stack overflow.
+    pub fn guard_contains(&self, address: u64) -> bool {
+        let base = slot_top(self.slot) - SLOT_BYTES;
+        (base..self.top() - STACK_PAGES * PAGE_SIZE).contains(&address)
+    }
+}
+
+impl Drop for KernelStack {
+    fn drop(&mut self) {
+        for page in 0..STACK_PAGES {
+            let address = slot_top(self.slot) - (page + 1) * PAGE_SIZE;
+            if let Some(frame) = paging::unmap(paging::kernel_root(), address) {
+                // SAFETY: the frame was this stack's page, now unmapped; no thread runs on it
+                // (stacks are dropped only after their thread's last switch away).
+                unsafe { frames::free(frame) };
+            }
+        }
+        SLOTS.lock().free.push(self.slot);
+    }
+}

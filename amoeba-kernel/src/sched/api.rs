@@ -1,0 +1,324 @@
+//! What kernel code and system calls ask of the scheduler: threads, processes, blocking,
+//! synchronization. Kernel threads call these directly; user threads reach them through
+//! `syscalls`, so both see the same operations with the same rules.
+
+use super::sync::WaitOutcome;
+use super::thread::{Process, Thread};
+use super::timer_queue::TimerAction;
+use super::{Scheduler, switch_to_next, ticks, with, KERNEL_PROCESS, ProcessId, Start, State, ThreadId, Wake, WaitTarget};
+use crate::arch::{context, cpu};
+use crate::mm::address_space::AddressSpace;
+use crate::mm::kstack::KernelStack;
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use libamoeba::priority::Level;
+use libamoeba::syscall::{Error, SyncKind};
+
+/// Key the boot thread awaits while user processes run (see [`wait_for_user_processes`]).
+const ALL_PROCESSES_ENDED: u64 = u64::MAX;
+
+fn new_thread(s: &mut Scheduler, process: ProcessId, priority: Level, start: Start) -> Result<ThreadId, Error> {
+    let stack = KernelStack::new().map_err(|_| Error::NoMemory)?;
+    let id = s.next_thread;
+    s.next_thread += 1;
+    let mut thread = Thread::new(id, process, priority, None, start);
+    // SAFETY: the stack was just mapped for this thread alone; its top is page aligned.
+    thread.saved_rsp = unsafe { context::prepare_stack(stack.top(), super::thread_start) };
+    thread.kernel_stack = Some(stack);
+    s.threads.insert(id, Box::new(thread));
+    s.processes.get_mut(&process).ok_or(Error::BadArgument)?.threads.push(id);
+    s.make_ready(id);
+    Ok(id)
+}
+
+/// Starts a kernel thread running `entry(argument)`.
+pub fn spawn_kernel_thread(priority: Level, entry: fn(usize), argument: usize) -> Result<ThreadId, Error> {
+    with(|s| new_thread(s, KERNEL_PROCESS, priority, Start::Kernel { entry, argument }))
+}
+
+/// Creates a user process around `address_space` with a main thread starting at `rip`.
+pub fn spawn_process(
+    name: &str,
+    priority: Level,
+    address_space: AddressSpace,
+    rip: u64,
+    rsp: u64,
+    argument: u64,
+) -> Result<ProcessId, Error> {
+    with(|s| {
+        let id = s.next_process;
+        s.next_process += 1;
+        s.processes.insert(id, Process::new(id, name, priority, Some(address_space)));
+        let main = new_thread(s, id, Level::Norm, Start::User { rip, rsp, argument });
+        if main.is_err() {
+            if let Some(process) = s.processes.remove(&id) {
+                s.dead_processes.push(process);
+            }
+        }
+        main.map(|_| id)
+    })
+}
+
+/// Starts another thread in the calling user process; it gets a fresh stack.
+pub fn spawn_user_thread(rip: u64, argument: u64, priority: Level, stack_pages: u64) -> Result<ThreadId, Error> {
+    with(|s| {
+        let process = s.current_thread().process;
+        let address_space = s.processes.get_mut(&process).and_then(|p| p.address_space.as_mut());
+        let rsp = address_space.ok_or(Error::Denied)?.allocate_stack(stack_pages).map_err(|_| Error::NoMemory)?;
+        // The ABI wants RSP = 16n + 8 at a function's first instruction, as after a call.
+        new_thread(s, process, priority, Start::User { rip, rsp: rsp - 8, argument })
+    })
+}
+
+/// Blocks the running thread after `setup` registered it wherever it waits; returns why it
+/// woke. A `timeout` in nanoseconds of `None` waits for ever.
+fn block(target: WaitTarget, timeout: Option<u64>, setup: impl FnOnce(&mut Scheduler, ThreadId)) -> Wake {
+    with(|s| {
+        let current = s.current;
+        setup(s, current);
+        let deadline = timeout.map(|nanos| cpu::rdtsc().saturating_add(ticks(nanos)));
+        let timer = deadline.map(|d| s.timers.add(d, TimerAction::Wake(current)));
+        let thread = s.current_thread();
+        thread.state = State::Blocked;
+        thread.waiting_on = Some(target);
+        thread.timer = timer;
+        release_turn(s, current);
+        s.reprogram_timer();
+    });
+    switch_to_next();
+    with(|s| s.current_thread().wake)
+}
+
+fn release_turn(s: &mut Scheduler, thread: ThreadId) {
+    if let Some(process) = s.process_of(thread) {
+        if process.turn_holder == Some(thread) {
+            process.turn_holder = None;
+        }
+    }
+}
+
+pub fn sleep(nanos: u64) {
+    block(WaitTarget::Sleep, Some(nanos), |_, _| {});
+}
+
+/// Lets other ready threads of the same or higher priority run.
+pub fn yield_now() {
+    with(|s| {
+        let current = s.current;
+        release_turn(s, current);
+        s.requeue_current();
+    });
+    switch_to_next();
+}
+
+/// Ends the running thread; its process ends with its last thread.
+pub fn exit_thread() -> ! {
+    with(|s| {
+        let current = s.current;
+        let process = s.current_thread().process;
+        end_thread(s, current);
+        if s.processes.get(&process).is_some_and(|p| p.is_user() && p.threads.is_empty()) {
+            end_process(s, process);
+        }
+    });
+    switch_to_next();
+    unreachable!("a dead thread was scheduled again");
+}
+
+/// Ends the calling thread's whole process with `code`.
+pub fn exit_process(code: i64) -> ! {
+    with(|s| {
+        let process = s.current_thread().process;
+        if let Some(p) = s.processes.get_mut(&process) {
+            p.exit_code = code;
+        }
+        end_process(s, process);
+    });
+    switch_to_next();
+    unreachable!("a thread of an ended process was scheduled again");
+}
+
+/// Aborts the running user process after a fault; the node and other processes go on.
+pub fn abort_current(reason: &str) -> ! {
+    with(|s| {
+        let thread = s.current;
+        let process = s.current_thread().process;
+        let name = s.processes.get(&process).map_or("?", |p| p.name.as_str());
+        log::error!("process {name} (pid {process}) aborted: thread {thread}: {reason}");
+        if let Some(p) = s.processes.get_mut(&process) {
+            p.exit_code = -1;
+        }
+        end_process(s, process);
+    });
+    switch_to_next();
+    unreachable!("a thread of an aborted process was scheduled again");
+}
+
+fn end_thread(s: &mut Scheduler, id: ThreadId) {
+    let Some(mut thread) = s.threads.remove(&id) else { return };
+    if let Some(key) = thread.timer.take() {
+        s.timers.cancel(key);
+    }
+    thread.state = State::Dead;
+    s.ready.iter_mut().for_each(|queue| queue.retain(|&t| t != id));
+    release_turn(s, id);
+    if let Some(process) = s.processes.get_mut(&thread.process) {
+        process.threads.retain(|&t| t != id);
+    }
+    if id == s.current {
+        // Still running on this thread's stack: keep its control block alive until the switch.
+        s.dead_threads.push(thread);
+        let placeholder = Thread::new(id, KERNEL_PROCESS, Level::Low, None, Start::AlreadyRunning);
+        s.threads.insert(id, Box::new(Thread { state: State::Dead, ..placeholder }));
+    } else {
+        s.dead_threads.push(thread);
+    }
+}
+
+fn end_process(s: &mut Scheduler, id: ProcessId) {
+    let threads = s.processes.get(&id).map(|p| p.threads.clone()).unwrap_or_default();
+    for thread in threads {
+        end_thread(s, thread);
+    }
+    if let Some(process) = s.processes.remove(&id) {
+        log::info!("process {} (pid {id}) ended with code {}", process.name, process.exit_code);
+        s.dead_processes.push(process);
+    }
+    if !s.processes.values().any(Process::is_user) {
+        wake_awaiting(s, KERNEL_PROCESS, ALL_PROCESSES_ENDED);
+    }
+}
+
+/// Blocks the (kernel) caller until no user process is left.
+pub fn wait_for_user_processes() {
+    loop {
+        let any_left = with(|s| s.processes.values().any(Process::is_user));
+        if !any_left {
+            return;
+        }
+        await_key(ALL_PROCESSES_ENDED, None);
+    }
+}
+
+/// The id of the calling thread.
+pub fn current_thread() -> ThreadId {
+    with(|s| s.current)
+}
+
+/// Runs `f` on the calling process's address space (`None` for the kernel).
+pub fn with_address_space<R>(f: impl FnOnce(Option<&mut AddressSpace>) -> R) -> R {
+    with(|s| {
+        let process = s.current_thread().process;
+        f(s.processes.get_mut(&process).and_then(|p| p.address_space.as_mut()))
+    })
+}
+
+pub fn set_preemptive_threads(preemptive: bool) {
+    with(|s| {
+        let current = s.current;
+        if let Some(process) = s.process_of(current) {
+            process.preemptive_threads = preemptive;
+        }
+    });
+}
+
+/// Creates a mutex, semaphore or barrier in the calling process.
+pub fn sync_create(kind: SyncKind, argument: u64) -> Result<u64, Error> {
+    with(|s| {
+        let current = s.current;
+        s.process_of(current).ok_or(Error::BadArgument)?.sync.create(kind, argument)
+    })
+}
+
+/// Mutex lock, semaphore down or barrier wait, with an optional timeout in nanoseconds.
+pub fn sync_wait(handle: u64, timeout: Option<u64>) -> Result<(), Error> {
+    let outcome = with(|s| {
+        let current = s.current;
+        let outcome = s.process_of(current).ok_or(Error::BadArgument)?.sync.wait(handle, current)?;
+        if let WaitOutcome::ProceedAndWake(ref others) = outcome {
+            for &other in others {
+                s.wake(other, Wake::Signaled);
+            }
+        }
+        Ok(outcome)
+    })?;
+    match outcome {
+        WaitOutcome::Proceed | WaitOutcome::ProceedAndWake(_) => Ok(()),
+        WaitOutcome::Block => match block(WaitTarget::Sync(handle), timeout, |_, _| {}) {
+            Wake::Signaled => Ok(()),
+            Wake::TimedOut => Err(Error::TimedOut),
+        },
+    }
+}
+
+/// Mutex unlock or semaphore up.
+pub fn sync_signal(handle: u64) -> Result<(), Error> {
+    with(|s| {
+        let current = s.current;
+        let woken = s.process_of(current).ok_or(Error::BadArgument)?.sync.signal(handle, current)?;
+        if let Some(thread) = woken {
+            s.wake(thread, Wake::Signaled);
+        }
+        Ok(())
+    })
+}
+
+/// Blocks until [`wakeup`] on `key` in the same process, or the timeout.
+pub fn await_key(key: u64, timeout: Option<u64>) -> Wake {
+    block(WaitTarget::Await(key), timeout, |s, current| {
+        if let Some(process) = s.process_of(current) {
+            process.awaiting.entry(key).or_insert_with(VecDeque::new).push_back(current);
+        }
+    })
+}
+
+/// Wakes every thread of the calling process awaiting `key`; returns how many.
+pub fn wakeup(key: u64) -> u64 {
+    with(|s| {
+        let process = s.current_thread().process;
+        wake_awaiting(s, process, key)
+    })
+}
+
+fn wake_awaiting(s: &mut Scheduler, process: ProcessId, key: u64) -> u64 {
+    let waiters = s.processes.get_mut(&process).and_then(|p| p.awaiting.remove(&key)).unwrap_or_default();
+    waiters.into_iter().filter(|&t| s.wake(t, Wake::Signaled)).count() as u64
+}
+
+/// Raises `signals` on `thread`, which must belong to the calling process.
+pub fn signal_send(thread: ThreadId, signals: u64) -> Result<(), Error> {
+    with(|s| {
+        let process = s.current_thread().process;
+        let target = s.threads.get_mut(&thread).filter(|t| t.process == process && t.state != State::Dead);
+        let target = target.ok_or(Error::BadArgument)?;
+        target.pending_signals |= signals;
+        let deliver = target.state == State::Blocked && target.awaited_signals & signals != 0;
+        if deliver {
+            s.wake(thread, Wake::Signaled);
+        }
+        Ok(())
+    })
+}
+
+/// Waits until one of the signals in `mask` is pending; takes and returns those.
+pub fn signal_wait(mask: u64, timeout: Option<u64>) -> Result<u64, Error> {
+    if mask == 0 {
+        return Err(Error::BadArgument);
+    }
+    loop {
+        let taken = with(|s| {
+            let thread = s.current_thread();
+            let taken = thread.pending_signals & mask;
+            thread.pending_signals &= !mask;
+            thread.awaited_signals = if taken == 0 { mask } else { 0 };
+            taken
+        });
+        if taken != 0 {
+            return Ok(taken);
+        }
+        if block(WaitTarget::Signals, timeout, |_, _| {}) == Wake::TimedOut {
+            with(|s| s.current_thread().awaited_signals = 0);
+            return Err(Error::TimedOut);
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! Threads, processes and the two-level priority scheduler.
+//!
+//! One CPU, and the kernel runs with interrupts disabled, so one lock around the scheduler's
+//! state is never contended; it is released before every context switch. Kernel threads run
+//! until they block (strictly non-preemptive); user threads are preempted when their time slice
+//! ends or a more urgent thread wakes. Time slices and timeouts come from the one-shot timer,
+//! armed only when something is due.
+
+mod api;
+mod sync;
+mod thread;
+mod timer_queue;
+
+pub use api::*;
+pub use thread::{KERNEL_PROCESS, ProcessId, Start, State, ThreadId, Wake, WaitTarget};
+
+use crate::arch::{context, cpu, lapic, paging, syscall, tsc};
+use crate::mm::kstack::KernelStack;
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+use libamoeba::priority::{Level, Priority};
+use spin::Mutex;
+use thread::{Process, Thread};
+use timer_queue::{TimerAction, TimerQueue};
+
+/// How long a user thread runs before an equally urgent one gets the CPU.
+const TIME_SLICE_NANOS: u64 = 10_000_000;
+
+pub struct Scheduler {
+    threads: BTreeMap<ThreadId, Box<Thread>>,
+    processes: BTreeMap<ProcessId, Process>,
+    ready: [VecDeque<ThreadId>; Priority::RANKS],
+    current: ThreadId,
+    idle: ThreadId,
+    timers: TimerQueue,
+    slice_end: Option<u64>,
+    armed: Option<u64>,
+    next_thread: ThreadId,
+    next_process: ProcessId,
+    /// Threads and processes that ended, freed by the next thread to run (not on their stack).
+    dead_threads: Vec<Box<Thread>>,
+    dead_processes: Vec<Process>,
+}
+
+static SCHEDULER: Mutex<Option<Scheduler>> = Mutex::new(None);
+static CONTEXT_SWITCHES: AtomicU64 = AtomicU64::new(0);
+
+/// Runs `f` on the scheduler's state. Never call `switch_to_next` or block inside.
+fn with<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
+    let mut guard = SCHEDULER.lock();
+    match guard.as_mut() {
+        Some(scheduler) => f(scheduler),
+        None => panic!("scheduler used before sched::init"),
+    }
+}
+
+pub fn context_switches() -> u64 {
+    CONTEXT_SWITCHES.load(Ordering::Relaxed)
+}
+
+/// Nanoseconds to TSC ticks.
+pub fn ticks(nanos: u64) -> u64 {
+    (u128::from(nanos) * u128::from(tsc::frequency()) / 1_000_000_000).min(u128::from(u64::MAX)) as u64
+}
+
+/// Makes the boot code the kernel process's first thread and creates the idle thread.
+pub fn init() {
+    lapic::init();
+    syscall::init();
+    let mut kernel = Process::new(KERNEL_PROCESS, "kernel", Level::High, None);
+    kernel.threads.push(1);
+    let boot = Thread::new(1, KERNEL_PROCESS, Level::Norm, None, Start::AlreadyRunning);
+    let mut scheduler = Scheduler {
+        threads: BTreeMap::new(),
+        processes: BTreeMap::new(),
+        ready: Default::default(),
+        current: 1,
+        idle: 0,
+        timers: TimerQueue::default(),
+        slice_end: None,
+        armed: None,
+        next_thread: 2,
+        next_process: 1,
+        dead_threads: Vec::new(),
+        dead_processes: Vec::new(),
+    };
+    scheduler.threads.insert(1, Box::new(Thread { state: State::Running, ..boot }));
+    scheduler.processes.insert(KERNEL_PROCESS, kernel);
+    *SCHEDULER.lock() = Some(scheduler);
+    let idle = spawn_kernel_thread(Level::Low, idle_loop, 0).unwrap_or_else(|_| panic!("no memory for the idle thread"));
+    with(|s| {
+        // The idle thread runs only when nothing else can: it is never queued.
+        s.ready.iter_mut().for_each(|queue| queue.retain(|&t| t != idle));
+        s.idle = idle;
+    });
+    log::info!("sched: tickless, local APIC timer in {} mode", lapic::mode());
+}
+
+fn idle_loop(_: usize) {
+    loop {
+        cpu::wait_for_interrupt();
+    }
+}
+
+impl Thread {
+    fn new(id: ThreadId, process: ProcessId, priority: Level, stack: Option<KernelStack>, start: Start) -> Self {
+        Thread {
+            id,
+            process,
+            priority,
+            state: State::Ready,
+            saved_rsp: 0,
+            kernel_stack: stack,
+            start,
+            wake: Wake::Signaled,
+            timer: None,
+            waiting_on: None,
+            pending_signals: 0,
+            awaited_signals: 0,
+        }
+    }
+}
+
+impl Scheduler {
+    fn rank(&self, thread: &Thread) -> usize {
+        let process = self.processes.get(&thread.process).map_or(Level::Low, |p| p.priority);
+        Priority { process, thread: thread.priority }.rank()
+    }
+
+    fn process_of(&mut self, thread: ThreadId) -> Option<&mut Process> {
+        let process = self.threads.get(&thread)?.process;
+        self.processes.get_mut(&process)
+    }
+
+    fn current_thread(&mut self) -> &mut Thread {
+        let current = self.current;
+        match self.threads.get_mut(&current) {
+            Some(thread) => thread,
+            None => panic!("the running thread {current} has no control block"),
+        }
+    }
+
+    fn make_ready(&mut self, id: ThreadId) {
+        let Some(thread) = self.threads.get_mut(&id) else { return };
+        thread.state = State::Ready;
+        let rank = self.rank(&self.threads[&id]);
+        self.ready[rank].push_back(id);
+    }
+
+    /// Puts the running thread back on its queue (the idle thread is never queued).
+    fn requeue_current(&mut self) {
+        let current = self.current;
+        if current == self.idle {
+            self.current_thread().state = State::Ready;
+        } else {
+            self.make_ready(current);
+        }
+    }
+
+    /// Wakes a blocked thread: off its timer, onto its ready queue.
+    fn wake(&mut self, id: ThreadId, why: Wake) -> bool {
+        let Some(thread) = self.threads.get_mut(&id) else { return false };
+        if thread.state != State::Blocked {
+            return false;
+        }
+        thread.wake = why;
+        thread.waiting_on = None;
+        if let Some(key) = thread.timer.take() {
+            self.timers.cancel(key);
+        }
+        self.make_ready(id);
+        true
+    }
+
+    /// The most urgent thread allowed to run now, taken off its queue; the idle thread if none.
+    fn take_next(&mut self) -> ThreadId {
+        for rank in 0..Priority::RANKS {
+            let position = self.ready[rank].iter().position(|&t| {
+                let process = self.threads.get(&t).map(|thread| thread.process);
+                process.and_then(|p| self.processes.get(&p)).is_some_and(|p| p.may_run(t))
+            });
+            if let Some(index) = position {
+                return self.ready[rank].remove(index).unwrap_or(self.idle);
+            }
+        }
+        self.idle
+    }
+
+    /// The rank of the most urgent thread that could run now, if any.
+    fn best_ready_rank(&self) -> Option<usize> {
+        (0..Priority::RANKS).find(|&rank| {
+            self.ready[rank].iter().any(|&t| {
+                let process = self.threads.get(&t).map(|thread| thread.process);
+                process.and_then(|p| self.processes.get(&p)).is_some_and(|p| p.may_run(t))
+            })
+        })
+    }
+
+    /// Arms the hardware timer for the earliest deadline or slice end, or disarms it.
+    fn reprogram_timer(&mut self) {
+        let earliest = match (self.timers.earliest(), self.slice_end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if earliest != self.armed {
+            match earliest {
+                Some(deadline) => lapic::arm(deadline),
+                None => lapic::disarm(),
+            }
+            self.armed = earliest;
+        }
+    }
+
+    /// Picks the next thread and readies the machine for it; returns where to save the current
+    /// stack pointer and the next one, or `None` to go on with the current thread.
+    fn prepare_switch(&mut self) -> Option<(*mut u64, u64)> {
+        let previous = self.current;
+        let next = self.take_next();
+        if next == previous || (next == self.idle && self.current_thread().state == State::Running) {
+            self.ready.iter_mut().for_each(|queue| queue.retain(|&t| t != previous));
+            self.current_thread().state = State::Running;
+            return None;
+        }
+        let user_thread = self.process_of(next).is_some_and(|p| p.is_user());
+        let root = self.process_of(next).and_then(|p| p.address_space.as_ref()).map_or(paging::kernel_root(), |a| a.root());
+        if let Some(process) = self.process_of(next).filter(|p| p.is_user()) {
+            process.turn_holder = Some(next);
+        }
+        self.current = next;
+        let next_thread = self.current_thread();
+        next_thread.state = State::Running;
+        let next_rsp = next_thread.saved_rsp;
+        if let Some(top) = next_thread.kernel_stack_top() {
+            syscall::set_kernel_stack(top);
+        }
+        paging::switch_to(root);
+        self.slice_end = None;
+        if user_thread && self.best_ready_rank().is_some_and(|rank| rank <= self.rank(&self.threads[&next])) {
+            self.slice_end = Some(cpu::rdtsc() + ticks(TIME_SLICE_NANOS));
+        }
+        self.reprogram_timer();
+        CONTEXT_SWITCHES.fetch_add(1, Ordering::Relaxed);
+        let save = match self.threads.get_mut(&previous) {
+            Some(thread) => &raw mut thread.saved_rsp,
+            None => panic!("switching away from a thread without control block"),
+        };
+        Some((save, next_rsp))
+    }
+
+    /// Frees what threads and processes that ended left behind.
+    fn take_dead(&mut self) -> (Vec<Box<Thread>>, Vec<Process>) {
+        (core::mem::take(&mut self.dead_threads), core::mem::take(&mut self.dead_processes))
+    }
+}
+
+/// Gives the CPU to the most urgent runnable thread. The caller has already set the current
+/// thread's state (Ready and queued, Blocked, or Dead); a Running current thread keeps the CPU
+/// unless a more urgent one is ready.
+fn switch_to_next() {
+    let Some((save, next_rsp)) = with(Scheduler::prepare_switch) else { return };
+    // SAFETY: `save` points into the current thread's boxed control block, which lives until
+    // this thread is reaped, and that happens only after a later switch away from it; `next_rsp`
+    // was saved by the next thread's own last switch or prepared by `spawn`.
+    unsafe { context::switch(save, next_rsp) };
+    after_switch();
+}
+
+/// Runs in the thread just switched to: frees what ended threads and processes left (their
+/// stacks and address spaces are no longer in use).
+fn after_switch() {
+    let (threads, processes) = with(Scheduler::take_dead);
+    drop(threads);
+    drop(processes);
+}
+
+/// Every thread's first instructions (see `context::prepare_stack`).
+extern "C" fn thread_start() -> ! {
+    after_switch();
+    let start = with(|s| s.current_thread().start);
+    match start {
+        Start::Kernel { entry, argument } => {
+            entry(argument);
+            exit_thread();
+        }
+        // SAFETY: the loader mapped `rip` as text and `rsp` as this thread's stack in the
+        // address space `prepare_switch` made current, and set this thread's kernel stack.
+        Start::User { rip, rsp, argument } => unsafe { syscall::enter_user(rip, rsp, argument) },
+        Start::AlreadyRunning => panic!("the boot thread cannot be started again"),
+    }
+}
+
+/// Handles the timer interrupt: runs what is due, and preempts a user thread whose slice ended.
+pub fn timer_interrupt() {
+    let now = cpu::rdtsc();
+    let preempt = with(|s| {
+        while let Some(action) = s.timers.pop_due(now) {
+            match action {
+                TimerAction::Wake(thread) => s.expire_timeout(thread),
+                TimerAction::Periodic { period, function } => {
+                    function();
+                    s.timers.add(now + period, TimerAction::Periodic { period, function });
+                }
+            }
+        }
+        s.armed = None;
+        let slice_over = s.slice_end.is_some_and(|end| end <= now);
+        if slice_over {
+            s.slice_end = None;
+        }
+        let preempt = s.should_preempt(slice_over);
+        if preempt {
+            s.requeue_current();
+        } else {
+            s.share_slice_if_needed();
+        }
+        s.reprogram_timer();
+        preempt
+    });
+    if preempt {
+        switch_to_next();
+    }
+}
+
+impl Scheduler {
+    fn expire_timeout(&mut self, id: ThreadId) {
+        let Some(thread) = self.threads.get_mut(&id) else { return };
+        thread.timer = None;
+        let target = thread.waiting_on;
+        let process = thread.process;
+        if let (Some(WaitTarget::Sync(handle)), Some(p)) = (target, self.processes.get_mut(&process)) {
+            p.sync.withdraw(handle, id);
+        }
+        if let (Some(WaitTarget::Await(key)), Some(p)) = (target, self.processes.get_mut(&process)) {
+            if let Some(waiters) = p.awaiting.get_mut(&key) {
+                waiters.retain(|&t| t != id);
+            }
+        }
+        let why = if target == Some(WaitTarget::Sleep) { Wake::Signaled } else { Wake::TimedOut };
+        self.wake(id, why);
+    }
+
+    /// Whether the running thread must give up the CPU now: never a kernel thread; a user
+    /// thread when a more urgent one is ready, or an equal one and its slice is over.
+    fn should_preempt(&mut self, slice_over: bool) -> bool {
+        let current = self.current;
+        if current == self.idle {
+            return self.best_ready_rank().is_some();
+        }
+        if !self.process_of(current).is_some_and(|p| p.is_user()) {
+            return false;
+        }
+        let rank = self.rank(&self.threads[&current]);
+        match self.best_ready_rank() {
+            Some(best) if best < rank => true,
+            Some(best) if best == rank => slice_over,
+            _ => false,
+        }
+    }
+}
+
+/// After a system call or interrupt may have woken threads: switch if one of them should run
+/// now, or start time-slicing if one is as urgent as the running user thread.
+pub fn preempt_if_needed() {
+    let preempt = with(|s| {
+        let preempt = s.should_preempt(false);
+        if preempt {
+            s.requeue_current();
+        } else {
+            s.share_slice_if_needed();
+        }
+        preempt
+    });
+    if preempt {
+        switch_to_next();
+    }
+}
+
+impl Scheduler {
+    fn share_slice_if_needed(&mut self) {
+        let current = self.current;
+        if self.slice_end.is_some() || current == self.idle || !self.process_of(current).is_some_and(|p| p.is_user()) {
+            return;
+        }
+        let rank = self.rank(&self.threads[&current]);
+        if self.best_ready_rank() == Some(rank) {
+            self.slice_end = Some(cpu::rdtsc() + ticks(TIME_SLICE_NANOS));
+            self.reprogram_timer();
+        }
+    }
+}

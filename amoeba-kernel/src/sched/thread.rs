@@ -1,0 +1,124 @@
+//! Threads and processes as the scheduler keeps them.
+
+use super::sync::SyncTable;
+use super::timer_queue::TimerKey;
+use crate::mm::address_space::AddressSpace;
+use crate::mm::kstack::KernelStack;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::String;
+use alloc::vec::Vec;
+use libamoeba::priority::{Level, Priority};
+
+pub type ThreadId = u64;
+pub type ProcessId = u64;
+
+/// The kernel is process 0; its threads run in ring 0 and are never preempted.
+pub const KERNEL_PROCESS: ProcessId = 0;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Running,
+    Ready,
+    Blocked,
+    Dead,
+}
+
+/// Why a blocked thread woke up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// What it waited for happened.
+    Signaled,
+    /// Its timeout passed first.
+    TimedOut,
+}
+
+/// Where a blocked thread waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitTarget {
+    Sync(u64),
+    Await(u64),
+    Signals,
+    Sleep,
+    ProcessesEnded,
+}
+
+/// Where a thread starts when it first runs.
+#[derive(Clone, Copy, Debug)]
+pub enum Start {
+    /// The boot thread: already running when the scheduler starts.
+    AlreadyRunning,
+    Kernel { entry: fn(usize), argument: usize },
+    User { rip: u64, rsp: u64, argument: u64 },
+}
+
+pub struct Thread {
+    pub id: ThreadId,
+    pub process: ProcessId,
+    pub priority: Level,
+    pub state: State,
+    /// Stack pointer saved by the last switch away from this thread.
+    pub saved_rsp: u64,
+    /// `None` for the boot thread, which runs on the static boot stack.
+    pub kernel_stack: Option<KernelStack>,
+    pub start: Start,
+    pub wake: Wake,
+    pub timer: Option<TimerKey>,
+    /// What the thread is blocked on, so a timeout can take it off that list.
+    pub waiting_on: Option<WaitTarget>,
+    pub pending_signals: u64,
+    /// Signals the thread is blocked waiting for (0: not waiting for signals).
+    pub awaited_signals: u64,
+}
+
+impl Thread {
+    pub fn kernel_stack_top(&self) -> Option<u64> {
+        self.kernel_stack.as_ref().map(KernelStack::top)
+    }
+}
+
+pub struct Process {
+    pub id: ProcessId,
+    pub name: String,
+    pub priority: Level,
+    /// `None` for the kernel process, which runs in the kernel's own tables.
+    pub address_space: Option<AddressSpace>,
+    pub threads: Vec<ThreadId>,
+    /// Threads of a user process do not preempt one another unless the process asks: the thread
+    /// holding the process's turn keeps it until it blocks, yields or ends.
+    pub preemptive_threads: bool,
+    pub turn_holder: Option<ThreadId>,
+    pub sync: SyncTable,
+    /// Threads blocked in `await`, by key.
+    pub awaiting: BTreeMap<u64, VecDeque<ThreadId>>,
+    pub exit_code: i64,
+}
+
+impl Process {
+    pub fn new(id: ProcessId, name: &str, priority: Level, address_space: Option<AddressSpace>) -> Self {
+        Process {
+            id,
+            name: String::from(name),
+            priority,
+            address_space,
+            threads: Vec::new(),
+            preemptive_threads: false,
+            turn_holder: None,
+            sync: SyncTable::default(),
+            awaiting: BTreeMap::new(),
+            exit_code: 0,
+        }
+    }
+
+    pub fn is_user(&self) -> bool {
+        self.id != KERNEL_PROCESS
+    }
+
+    /// Whether `thread` of this process may be dispatched now.
+    pub fn may_run(&self, thread: ThreadId) -> bool {
+        !self.is_user() || self.preemptive_threads || self.turn_holder.is_none_or(|h| h == thread)
+    }
+
+    pub fn thread_priority(&self, thread: Level) -> Priority {
+        Priority { process: self.priority, thread }
+    }
+}

@@ -1,0 +1,115 @@
+//! System calls: decode the registers, check every argument that comes from user space, call
+//! the same kernel operation a kernel thread would call, encode the result.
+//!
+//! A pointer from user space is used only after the calling process's address space says the
+//! whole range lies in one of its segments with the needed rights, so a bad pointer costs the
+//! caller an error code, never the kernel a fault.
+
+use crate::arch::syscall::SyscallFrame;
+use crate::arch::{traps, tsc};
+use crate::console;
+use crate::mm::frames;
+use crate::sched;
+use libamoeba::priority::Level;
+use libamoeba::syscall::{Call, Error, NO_TIMEOUT, Statistic, SyncKind};
+
+/// Longest text one console write takes; longer writes are cut (and the count returned says so).
+const MAX_CONSOLE_WRITE: u64 = 4096;
+/// Stack of a thread created by `ThreadCreate`.
+const THREAD_STACK_PAGES: u64 = 16;
+/// Largest data segment one call may ask for.
+const MAX_SEGMENT_BYTES: u64 = 64 << 20;
+
+pub fn dispatch(frame: &mut SyscallFrame) {
+    let result = match Call::from_number(frame.rax) {
+        Some(call) => handle(call, [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9]),
+        None => Err(Error::BadCall),
+    };
+    frame.rax = match result {
+        Ok(value) => value,
+        Err(error) => error.to_raw() as u64,
+    };
+    sched::preempt_if_needed();
+}
+
+fn timeout(nanos: u64) -> Option<u64> {
+    (nanos != NO_TIMEOUT).then_some(nanos)
+}
+
+fn handle(call: Call, args: [u64; 6]) -> Result<u64, Error> {
+    let [a0, a1, a2, ..] = args;
+    match call {
+        Call::ConsoleWrite => console_write(a0, a1),
+        Call::ProcessExit => sched::exit_process(a0 as i64),
+        Call::ThreadCreate => {
+            let priority = u8::try_from(a2).ok().and_then(Level::from_u8).ok_or(Error::BadArgument)?;
+            if !user_range_ok(a0, 1, false) {
+                return Err(Error::BadAddress);
+            }
+            sched::spawn_user_thread(a0, a1, priority, THREAD_STACK_PAGES)
+        }
+        Call::ThreadExit => sched::exit_thread(),
+        Call::Yield => {
+            sched::yield_now();
+            Ok(0)
+        }
+        Call::Sleep => {
+            sched::sleep(a0);
+            Ok(0)
+        }
+        Call::SegmentAllocate => segment_allocate(a0),
+        Call::SegmentFree => sched::with_address_space(|space| {
+            space.ok_or(Error::Denied)?.free_segment(a0).map(|()| 0).map_err(|_| Error::BadArgument)
+        }),
+        Call::SyncCreate => sched::sync_create(SyncKind::from_number(a0).ok_or(Error::BadArgument)?, a1),
+        Call::SyncWait => sched::sync_wait(a0, timeout(a1)).map(|()| 0),
+        Call::SyncSignal => sched::sync_signal(a0).map(|()| 0),
+        Call::Await => match sched::await_key(a0, timeout(a1)) {
+            sched::Wake::Signaled => Ok(0),
+            sched::Wake::TimedOut => Err(Error::TimedOut),
+        },
+        Call::Wakeup => Ok(sched::wakeup(a0)),
+        Call::SignalSend => sched::signal_send(a0, a1).map(|()| 0),
+        Call::SignalWait => sched::signal_wait(a0, timeout(a1)),
+        Call::Now => Ok(tsc::nanos_since_reset().unwrap_or(0)),
+        Call::Statistic => statistic(a0),
+        Call::SetPreemptive => {
+            sched::set_preemptive_threads(a0 != 0);
+            Ok(0)
+        }
+        Call::ThreadSelf => Ok(sched::current_thread()),
+    }
+}
+
+fn user_range_ok(address: u64, length: u64, write: bool) -> bool {
+    sched::with_address_space(|space| space.is_some_and(|s| s.contains(address, length, write)))
+}
+
+fn console_write(address: u64, length: u64) -> Result<u64, Error> {
+    let length = length.min(MAX_CONSOLE_WRITE);
+    if length == 0 {
+        return Ok(0);
+    }
+    sched::with_address_space(|space| {
+        let bytes = space.and_then(|s| s.user_bytes(address, length)).ok_or(Error::BadAddress)?;
+        console::write(format_args!("{}", alloc::string::String::from_utf8_lossy(bytes)));
+        Ok(length)
+    })
+}
+
+fn segment_allocate(bytes: u64) -> Result<u64, Error> {
+    if bytes == 0 || bytes > MAX_SEGMENT_BYTES {
+        return Err(Error::BadArgument);
+    }
+    sched::with_address_space(|space| {
+        space.ok_or(Error::Denied)?.allocate_data(bytes).map_err(|_| Error::NoMemory)
+    })
+}
+
+fn statistic(which: u64) -> Result<u64, Error> {
+    Ok(match Statistic::from_number(which).ok_or(Error::BadArgument)? {
+        Statistic::Interrupts => traps::interrupt_count(),
+        Statistic::FreeMemory => frames::stats().free_bytes,
+        Statistic::ContextSwitches => sched::context_switches(),
+    })
+}
