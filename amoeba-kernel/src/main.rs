@@ -17,6 +17,7 @@ mod mm;
 mod node_config;
 mod panic;
 mod sched;
+mod selftest;
 mod syscalls;
 
 use arch::{cpu, tsc};
@@ -45,6 +46,9 @@ extern "C" fn kernel_main(magic: u32, info_address: u32) -> ! {
     config.run_requested_crash();
     drivers::init_selected();
     sched::init();
+    if config.selftest.is_some() {
+        selftest::run();
+    }
     print_banner(&config, &boot, tsc_hz, &memory);
     announce_ready(&config, entry_tsc);
     match config.on_ready {

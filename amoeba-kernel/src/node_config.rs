@@ -7,13 +7,14 @@ use crate::build_info;
 use crate::drivers::fw_cfg;
 use crate::logger;
 use alloc::string::String;
-use libamoeba::boot::cmdline::{self, BootArg, CrashKind, OnReady};
+use libamoeba::boot::cmdline::{self, BootArg, CrashKind, OnReady, SelfTest};
 
 pub struct NodeConfig {
     cmdline: String,
     node_name: String,
     pub on_ready: OnReady,
     crash: Option<CrashKind>,
+    pub selftest: Option<SelfTest>,
 }
 
 impl NodeConfig {
@@ -23,6 +24,7 @@ impl NodeConfig {
             node_name: String::new(),
             on_ready: OnReady::Idle,
             crash: None,
+            selftest: None,
         };
         if boot.cmdline.truncated {
             log::warn!(
@@ -47,6 +49,7 @@ impl NodeConfig {
                 Ok(BootArg::Log(level)) => logger::set_level(level),
                 Ok(BootArg::Ready(on_ready)) => self.on_ready = on_ready,
                 Ok(BootArg::Crash(kind)) => self.crash = Some(kind),
+                Ok(BootArg::SelfTest(test)) => self.selftest = Some(test),
                 Err(problem) => log::warn!("cmdline: {problem}"),
             }
         }

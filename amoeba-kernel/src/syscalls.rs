@@ -22,7 +22,12 @@ const MAX_SEGMENT_BYTES: u64 = 64 << 20;
 
 pub fn dispatch(frame: &mut SyscallFrame) {
     let result = match Call::from_number(frame.rax) {
-        Some(call) => handle(call, [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9]),
+        Some(call) => handle(
+            call,
+            [
+                frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
+            ],
+        ),
         None => Err(Error::BadCall),
     };
     frame.rax = match result {
@@ -42,7 +47,10 @@ fn handle(call: Call, args: [u64; 6]) -> Result<u64, Error> {
         Call::ConsoleWrite => console_write(a0, a1),
         Call::ProcessExit => sched::exit_process(a0 as i64),
         Call::ThreadCreate => {
-            let priority = u8::try_from(a2).ok().and_then(Level::from_u8).ok_or(Error::BadArgument)?;
+            let priority = u8::try_from(a2)
+                .ok()
+                .and_then(Level::from_u8)
+                .ok_or(Error::BadArgument)?;
             if !user_range_ok(a0, 1, false) {
                 return Err(Error::BadAddress);
             }
@@ -59,9 +67,15 @@ fn handle(call: Call, args: [u64; 6]) -> Result<u64, Error> {
         }
         Call::SegmentAllocate => segment_allocate(a0),
         Call::SegmentFree => sched::with_address_space(|space| {
-            space.ok_or(Error::Denied)?.free_segment(a0).map(|()| 0).map_err(|_| Error::BadArgument)
+            space
+                .ok_or(Error::Denied)?
+                .free_segment(a0)
+                .map(|()| 0)
+                .map_err(|_| Error::BadArgument)
         }),
-        Call::SyncCreate => sched::sync_create(SyncKind::from_number(a0).ok_or(Error::BadArgument)?, a1),
+        Call::SyncCreate => {
+            sched::sync_create(SyncKind::from_number(a0).ok_or(Error::BadArgument)?, a1)
+        }
         Call::SyncWait => sched::sync_wait(a0, timeout(a1)).map(|()| 0),
         Call::SyncSignal => sched::sync_signal(a0).map(|()| 0),
         Call::Await => match sched::await_key(a0, timeout(a1)) {
@@ -91,8 +105,13 @@ fn console_write(address: u64, length: u64) -> Result<u64, Error> {
         return Ok(0);
     }
     sched::with_address_space(|space| {
-        let bytes = space.and_then(|s| s.user_bytes(address, length)).ok_or(Error::BadAddress)?;
-        console::write(format_args!("{}", alloc::string::String::from_utf8_lossy(bytes)));
+        let bytes = space
+            .and_then(|s| s.user_bytes(address, length))
+            .ok_or(Error::BadAddress)?;
+        console::write(format_args!(
+            "{}",
+            alloc::string::String::from_utf8_lossy(bytes)
+        ));
         Ok(length)
     })
 }
@@ -102,14 +121,19 @@ fn segment_allocate(bytes: u64) -> Result<u64, Error> {
         return Err(Error::BadArgument);
     }
     sched::with_address_space(|space| {
-        space.ok_or(Error::Denied)?.allocate_data(bytes).map_err(|_| Error::NoMemory)
+        space
+            .ok_or(Error::Denied)?
+            .allocate_data(bytes)
+            .map_err(|_| Error::NoMemory)
     })
 }
 
 fn statistic(which: u64) -> Result<u64, Error> {
-    Ok(match Statistic::from_number(which).ok_or(Error::BadArgument)? {
-        Statistic::Interrupts => traps::interrupt_count(),
-        Statistic::FreeMemory => frames::stats().free_bytes,
-        Statistic::ContextSwitches => sched::context_switches(),
-    })
+    Ok(
+        match Statistic::from_number(which).ok_or(Error::BadArgument)? {
+            Statistic::Interrupts => traps::interrupt_count(),
+            Statistic::FreeMemory => frames::stats().free_bytes,
+            Statistic::ContextSwitches => sched::context_switches(),
+        },
+    )
 }

@@ -2,4 +2,6 @@
 
 pub mod x86_64;
 
-pub use x86_64::{context, cpu, init_cpu, lapic, multiboot, paging, port, power, syscall, traps, tsc};
+pub use x86_64::{
+    context, cpu, init_cpu, lapic, multiboot, paging, port, power, syscall, traps, tsc,
+};

@@ -4,7 +4,9 @@
 //! inside a segment with these rights" is all a system call needs to check a user pointer.
 //! Text can be shared: processes running the same program map the same frames read-only.
 
-use crate::arch::paging::{self, NO_EXECUTE, OutOfFrames, USER, USER_SPACE_END, USER_SPACE_START, WRITABLE};
+use crate::arch::paging::{
+    self, NO_EXECUTE, OutOfFrames, USER, USER_SPACE_END, USER_SPACE_START, WRITABLE,
+};
 use crate::mm::frames;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -142,10 +144,17 @@ impl AddressSpace {
     }
 
     /// Maps a segment of fresh frames at `start` holding `contents`, zero-filled after it.
-    pub fn map_new(&mut self, start: u64, pages: u64, access: Access, contents: &[u8]) -> Result<(), MapError> {
+    pub fn map_new(
+        &mut self,
+        start: u64,
+        pages: u64,
+        access: Access,
+        contents: &[u8],
+    ) -> Result<(), MapError> {
         let frames = allocate_frames(pages)?;
         fill_frames(&frames, contents);
-        self.map_frames(start, access, Frames::Owned(frames)).map(|_| ())
+        self.map_frames(start, access, Frames::Owned(frames))
+            .map(|_| ())
     }
 
     /// Maps shared text frames at `start`.
@@ -156,15 +165,29 @@ impl AddressSpace {
     fn map_frames(&mut self, start: u64, access: Access, frames: Frames) -> Result<(), MapError> {
         let end = start + frames.as_slice().len() as u64 * PAGE_SIZE;
         let fits = start % PAGE_SIZE == 0 && start >= USER_SPACE_START && end <= USER_SPACE_END;
-        if !fits || self.segments.iter().any(|s| start < s.end() && s.start < end) {
+        if !fits
+            || self
+                .segments
+                .iter()
+                .any(|s| start < s.end() && s.start < end)
+        {
             return Err(MapError::BadPlacement);
         }
         // Record the segment first: if mapping fails half way, dropping the address space
         // unmaps and frees what was mapped.
-        self.segments.push(Segment { start, access, frames });
+        self.segments.push(Segment {
+            start,
+            access,
+            frames,
+        });
         let segment = self.segments.last().ok_or(MapError::BadPlacement)?;
         for (page, &frame) in segment.frames.as_slice().iter().enumerate() {
-            paging::map(self.root, start + page as u64 * PAGE_SIZE, frame, access.page_flags())?;
+            paging::map(
+                self.root,
+                start + page as u64 * PAGE_SIZE,
+                frame,
+                access.page_flags(),
+            )?;
         }
         Ok(())
     }
@@ -190,7 +213,10 @@ impl AddressSpace {
 
     /// Unmaps and frees the data segment starting at `start`.
     pub fn free_segment(&mut self, start: u64) -> Result<(), MapError> {
-        let index = self.segments.iter().position(|s| s.start == start && s.access == Access::ReadWrite);
+        let index = self
+            .segments
+            .iter()
+            .position(|s| s.start == start && s.access == Access::ReadWrite);
         let segment = self.segments.remove(index.ok_or(MapError::BadPlacement)?);
         self.release(segment);
         Ok(())
@@ -210,7 +236,9 @@ impl AddressSpace {
 
     /// Whether `[address, address + length)` lies inside one segment that allows `write`.
     pub fn contains(&self, address: u64, length: u64, write: bool) -> bool {
-        let Some(end) = address.checked_add(length) else { return false };
+        let Some(end) = address.checked_add(length) else {
+            return false;
+        };
         self.segments.iter().any(|s| {
             s.start <= address && end <= s.end() && (!write || s.access == Access::ReadWrite)
         })

@@ -24,7 +24,10 @@ struct Slots {
     free: Vec<u64>,
 }
 
-static SLOTS: Mutex<Slots> = Mutex::new(Slots { next_unused: 0, free: Vec::new() });
+static SLOTS: Mutex<Slots> = Mutex::new(Slots {
+    next_unused: 0,
+    free: Vec::new(),
+});
 
 /// A mapped kernel stack; dropping it unmaps the pages and frees them.
 pub struct KernelStack {

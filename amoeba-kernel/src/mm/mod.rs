@@ -35,7 +35,10 @@ pub fn init(boot: &BootInfo) -> MemoryReport {
         free.remove(range.clone());
     }
     if free.dropped_bytes > 0 {
-        log::warn!("memory: {} KiB in too many fragments left unused", free.dropped_bytes >> 10);
+        log::warn!(
+            "memory: {} KiB in too many fragments left unused",
+            free.dropped_bytes >> 10
+        );
     }
     let memory_end = free.ranges().last().map_or(0, |r| r.end);
     frames::init(free);
@@ -47,5 +50,9 @@ pub fn init(boot: &BootInfo) -> MemoryReport {
         log::error!("memory: not enough memory for the kernel page tables");
         power::exit(ExitCode::BadBoot);
     }
-    MemoryReport { usable_bytes, free_bytes: frames::stats().free_bytes, heap_bytes }
+    MemoryReport {
+        usable_bytes,
+        free_bytes: frames::stats().free_bytes,
+        heap_bytes,
+    }
 }

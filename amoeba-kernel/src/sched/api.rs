@@ -5,7 +5,10 @@
 use super::sync::WaitOutcome;
 use super::thread::{Process, Thread};
 use super::timer_queue::TimerAction;
-use super::{Scheduler, switch_to_next, ticks, with, KERNEL_PROCESS, ProcessId, Start, State, ThreadId, Wake, WaitTarget};
+use super::{
+    KERNEL_PROCESS, ProcessId, Scheduler, Start, State, ThreadId, WaitTarget, Wake, switch_to_next,
+    ticks, with,
+};
 use crate::arch::{context, cpu};
 use crate::mm::address_space::AddressSpace;
 use crate::mm::kstack::KernelStack;
@@ -17,7 +20,12 @@ use libamoeba::syscall::{Error, SyncKind};
 /// Key the boot thread awaits while user processes run (see [`wait_for_user_processes`]).
 const ALL_PROCESSES_ENDED: u64 = u64::MAX;
 
-fn new_thread(s: &mut Scheduler, process: ProcessId, priority: Level, start: Start) -> Result<ThreadId, Error> {
+fn new_thread(
+    s: &mut Scheduler,
+    process: ProcessId,
+    priority: Level,
+    start: Start,
+) -> Result<ThreadId, Error> {
     let stack = KernelStack::new().map_err(|_| Error::NoMemory)?;
     let id = s.next_thread;
     s.next_thread += 1;
@@ -26,14 +34,29 @@ fn new_thread(s: &mut Scheduler, process: ProcessId, priority: Level, start: Sta
     thread.saved_rsp = unsafe { context::prepare_stack(stack.top(), super::thread_start) };
     thread.kernel_stack = Some(stack);
     s.threads.insert(id, Box::new(thread));
-    s.processes.get_mut(&process).ok_or(Error::BadArgument)?.threads.push(id);
+    s.processes
+        .get_mut(&process)
+        .ok_or(Error::BadArgument)?
+        .threads
+        .push(id);
     s.make_ready(id);
     Ok(id)
 }
 
 /// Starts a kernel thread running `entry(argument)`.
-pub fn spawn_kernel_thread(priority: Level, entry: fn(usize), argument: usize) -> Result<ThreadId, Error> {
-    with(|s| new_thread(s, KERNEL_PROCESS, priority, Start::Kernel { entry, argument }))
+pub fn spawn_kernel_thread(
+    priority: Level,
+    entry: fn(usize),
+    argument: usize,
+) -> Result<ThreadId, Error> {
+    with(|s| {
+        new_thread(
+            s,
+            KERNEL_PROCESS,
+            priority,
+            Start::Kernel { entry, argument },
+        )
+    })
 }
 
 /// Creates a user process around `address_space` with a main thread starting at `rip`.
@@ -48,7 +71,8 @@ pub fn spawn_process(
     with(|s| {
         let id = s.next_process;
         s.next_process += 1;
-        s.processes.insert(id, Process::new(id, name, priority, Some(address_space)));
+        s.processes
+            .insert(id, Process::new(id, name, priority, Some(address_space)));
         let main = new_thread(s, id, Level::Norm, Start::User { rip, rsp, argument });
         if main.is_err() {
             if let Some(process) = s.processes.remove(&id) {
@@ -60,19 +84,43 @@ pub fn spawn_process(
 }
 
 /// Starts another thread in the calling user process; it gets a fresh stack.
-pub fn spawn_user_thread(rip: u64, argument: u64, priority: Level, stack_pages: u64) -> Result<ThreadId, Error> {
+pub fn spawn_user_thread(
+    rip: u64,
+    argument: u64,
+    priority: Level,
+    stack_pages: u64,
+) -> Result<ThreadId, Error> {
     with(|s| {
         let process = s.current_thread().process;
-        let address_space = s.processes.get_mut(&process).and_then(|p| p.address_space.as_mut());
-        let rsp = address_space.ok_or(Error::Denied)?.allocate_stack(stack_pages).map_err(|_| Error::NoMemory)?;
+        let address_space = s
+            .processes
+            .get_mut(&process)
+            .and_then(|p| p.address_space.as_mut());
+        let rsp = address_space
+            .ok_or(Error::Denied)?
+            .allocate_stack(stack_pages)
+            .map_err(|_| Error::NoMemory)?;
         // The ABI wants RSP = 16n + 8 at a function's first instruction, as after a call.
-        new_thread(s, process, priority, Start::User { rip, rsp: rsp - 8, argument })
+        new_thread(
+            s,
+            process,
+            priority,
+            Start::User {
+                rip,
+                rsp: rsp - 8,
+                argument,
+            },
+        )
     })
 }
 
 /// Blocks the running thread after `setup` registered it wherever it waits; returns why it
 /// woke. A `timeout` in nanoseconds of `None` waits for ever.
-fn block(target: WaitTarget, timeout: Option<u64>, setup: impl FnOnce(&mut Scheduler, ThreadId)) -> Wake {
+fn block(
+    target: WaitTarget,
+    timeout: Option<u64>,
+    setup: impl FnOnce(&mut Scheduler, ThreadId),
+) -> Wake {
     with(|s| {
         let current = s.current;
         setup(s, current);
@@ -117,7 +165,10 @@ pub fn exit_thread() -> ! {
         let current = s.current;
         let process = s.current_thread().process;
         end_thread(s, current);
-        if s.processes.get(&process).is_some_and(|p| p.is_user() && p.threads.is_empty()) {
+        if s.processes
+            .get(&process)
+            .is_some_and(|p| p.is_user() && p.threads.is_empty())
+        {
             end_process(s, process);
         }
     });
@@ -155,12 +206,16 @@ pub fn abort_current(reason: &str) -> ! {
 }
 
 fn end_thread(s: &mut Scheduler, id: ThreadId) {
-    let Some(mut thread) = s.threads.remove(&id) else { return };
+    let Some(mut thread) = s.threads.remove(&id) else {
+        return;
+    };
     if let Some(key) = thread.timer.take() {
         s.timers.cancel(key);
     }
     thread.state = State::Dead;
-    s.ready.iter_mut().for_each(|queue| queue.retain(|&t| t != id));
+    s.ready
+        .iter_mut()
+        .for_each(|queue| queue.retain(|&t| t != id));
     release_turn(s, id);
     if let Some(process) = s.processes.get_mut(&thread.process) {
         process.threads.retain(|&t| t != id);
@@ -169,19 +224,33 @@ fn end_thread(s: &mut Scheduler, id: ThreadId) {
         // Still running on this thread's stack: keep its control block alive until the switch.
         s.dead_threads.push(thread);
         let placeholder = Thread::new(id, KERNEL_PROCESS, Level::Low, None, Start::AlreadyRunning);
-        s.threads.insert(id, Box::new(Thread { state: State::Dead, ..placeholder }));
+        s.threads.insert(
+            id,
+            Box::new(Thread {
+                state: State::Dead,
+                ..placeholder
+            }),
+        );
     } else {
         s.dead_threads.push(thread);
     }
 }
 
 fn end_process(s: &mut Scheduler, id: ProcessId) {
-    let threads = s.processes.get(&id).map(|p| p.threads.clone()).unwrap_or_default();
+    let threads = s
+        .processes
+        .get(&id)
+        .map(|p| p.threads.clone())
+        .unwrap_or_default();
     for thread in threads {
         end_thread(s, thread);
     }
     if let Some(process) = s.processes.remove(&id) {
-        log::info!("process {} (pid {id}) ended with code {}", process.name, process.exit_code);
+        log::info!(
+            "process {} (pid {id}) ended with code {}",
+            process.name,
+            process.exit_code
+        );
         s.dead_processes.push(process);
     }
     if !s.processes.values().any(Process::is_user) {
@@ -209,7 +278,9 @@ pub fn current_thread() -> ThreadId {
 pub fn with_address_space<R>(f: impl FnOnce(Option<&mut AddressSpace>) -> R) -> R {
     with(|s| {
         let process = s.current_thread().process;
-        f(s.processes.get_mut(&process).and_then(|p| p.address_space.as_mut()))
+        f(s.processes
+            .get_mut(&process)
+            .and_then(|p| p.address_space.as_mut()))
     })
 }
 
@@ -226,7 +297,10 @@ pub fn set_preemptive_threads(preemptive: bool) {
 pub fn sync_create(kind: SyncKind, argument: u64) -> Result<u64, Error> {
     with(|s| {
         let current = s.current;
-        s.process_of(current).ok_or(Error::BadArgument)?.sync.create(kind, argument)
+        s.process_of(current)
+            .ok_or(Error::BadArgument)?
+            .sync
+            .create(kind, argument)
     })
 }
 
@@ -234,7 +308,11 @@ pub fn sync_create(kind: SyncKind, argument: u64) -> Result<u64, Error> {
 pub fn sync_wait(handle: u64, timeout: Option<u64>) -> Result<(), Error> {
     let outcome = with(|s| {
         let current = s.current;
-        let outcome = s.process_of(current).ok_or(Error::BadArgument)?.sync.wait(handle, current)?;
+        let outcome = s
+            .process_of(current)
+            .ok_or(Error::BadArgument)?
+            .sync
+            .wait(handle, current)?;
         if let WaitOutcome::ProceedAndWake(ref others) = outcome {
             for &other in others {
                 s.wake(other, Wake::Signaled);
@@ -255,7 +333,11 @@ pub fn sync_wait(handle: u64, timeout: Option<u64>) -> Result<(), Error> {
 pub fn sync_signal(handle: u64) -> Result<(), Error> {
     with(|s| {
         let current = s.current;
-        let woken = s.process_of(current).ok_or(Error::BadArgument)?.sync.signal(handle, current)?;
+        let woken = s
+            .process_of(current)
+            .ok_or(Error::BadArgument)?
+            .sync
+            .signal(handle, current)?;
         if let Some(thread) = woken {
             s.wake(thread, Wake::Signaled);
         }
@@ -267,7 +349,11 @@ pub fn sync_signal(handle: u64) -> Result<(), Error> {
 pub fn await_key(key: u64, timeout: Option<u64>) -> Wake {
     block(WaitTarget::Await(key), timeout, |s, current| {
         if let Some(process) = s.process_of(current) {
-            process.awaiting.entry(key).or_insert_with(VecDeque::new).push_back(current);
+            process
+                .awaiting
+                .entry(key)
+                .or_insert_with(VecDeque::new)
+                .push_back(current);
         }
     })
 }
@@ -281,15 +367,25 @@ pub fn wakeup(key: u64) -> u64 {
 }
 
 fn wake_awaiting(s: &mut Scheduler, process: ProcessId, key: u64) -> u64 {
-    let waiters = s.processes.get_mut(&process).and_then(|p| p.awaiting.remove(&key)).unwrap_or_default();
-    waiters.into_iter().filter(|&t| s.wake(t, Wake::Signaled)).count() as u64
+    let waiters = s
+        .processes
+        .get_mut(&process)
+        .and_then(|p| p.awaiting.remove(&key))
+        .unwrap_or_default();
+    waiters
+        .into_iter()
+        .filter(|&t| s.wake(t, Wake::Signaled))
+        .count() as u64
 }
 
 /// Raises `signals` on `thread`, which must belong to the calling process.
 pub fn signal_send(thread: ThreadId, signals: u64) -> Result<(), Error> {
     with(|s| {
         let process = s.current_thread().process;
-        let target = s.threads.get_mut(&thread).filter(|t| t.process == process && t.state != State::Dead);
+        let target = s
+            .threads
+            .get_mut(&thread)
+            .filter(|t| t.process == process && t.state != State::Dead);
         let target = target.ok_or(Error::BadArgument)?;
         target.pending_signals |= signals;
         let deliver = target.state == State::Blocked && target.awaited_signals & signals != 0;

@@ -12,7 +12,7 @@ mod thread;
 mod timer_queue;
 
 pub use api::*;
-pub use thread::{KERNEL_PROCESS, ProcessId, Start, State, ThreadId, Wake, WaitTarget};
+pub use thread::{KERNEL_PROCESS, ProcessId, Start, State, ThreadId, WaitTarget, Wake};
 
 use crate::arch::{context, cpu, lapic, paging, syscall, tsc};
 use crate::mm::kstack::KernelStack;
@@ -62,7 +62,8 @@ pub fn context_switches() -> u64 {
 
 /// Nanoseconds to TSC ticks.
 pub fn ticks(nanos: u64) -> u64 {
-    (u128::from(nanos) * u128::from(tsc::frequency()) / 1_000_000_000).min(u128::from(u64::MAX)) as u64
+    (u128::from(nanos) * u128::from(tsc::frequency()) / 1_000_000_000).min(u128::from(u64::MAX))
+        as u64
 }
 
 /// Makes the boot code the kernel process's first thread and creates the idle thread.
@@ -86,16 +87,28 @@ pub fn init() {
         dead_threads: Vec::new(),
         dead_processes: Vec::new(),
     };
-    scheduler.threads.insert(1, Box::new(Thread { state: State::Running, ..boot }));
+    scheduler.threads.insert(
+        1,
+        Box::new(Thread {
+            state: State::Running,
+            ..boot
+        }),
+    );
     scheduler.processes.insert(KERNEL_PROCESS, kernel);
     *SCHEDULER.lock() = Some(scheduler);
-    let idle = spawn_kernel_thread(Level::Low, idle_loop, 0).unwrap_or_else(|_| panic!("no memory for the idle thread"));
+    let idle = spawn_kernel_thread(Level::Low, idle_loop, 0)
+        .unwrap_or_else(|_| panic!("no memory for the idle thread"));
     with(|s| {
         // The idle thread runs only when nothing else can: it is never queued.
-        s.ready.iter_mut().for_each(|queue| queue.retain(|&t| t != idle));
+        s.ready
+            .iter_mut()
+            .for_each(|queue| queue.retain(|&t| t != idle));
         s.idle = idle;
     });
-    log::info!("sched: tickless, local APIC timer in {} mode", lapic::mode());
+    log::info!(
+        "sched: tickless, local APIC timer in {} mode",
+        lapic::mode()
+    );
 }
 
 fn idle_loop(_: usize) {
@@ -105,7 +118,13 @@ fn idle_loop(_: usize) {
 }
 
 impl Thread {
-    fn new(id: ThreadId, process: ProcessId, priority: Level, stack: Option<KernelStack>, start: Start) -> Self {
+    fn new(
+        id: ThreadId,
+        process: ProcessId,
+        priority: Level,
+        stack: Option<KernelStack>,
+        start: Start,
+    ) -> Self {
         Thread {
             id,
             process,
@@ -125,8 +144,15 @@ impl Thread {
 
 impl Scheduler {
     fn rank(&self, thread: &Thread) -> usize {
-        let process = self.processes.get(&thread.process).map_or(Level::Low, |p| p.priority);
-        Priority { process, thread: thread.priority }.rank()
+        let process = self
+            .processes
+            .get(&thread.process)
+            .map_or(Level::Low, |p| p.priority);
+        Priority {
+            process,
+            thread: thread.priority,
+        }
+        .rank()
     }
 
     fn process_of(&mut self, thread: ThreadId) -> Option<&mut Process> {
@@ -143,7 +169,9 @@ impl Scheduler {
     }
 
     fn make_ready(&mut self, id: ThreadId) {
-        let Some(thread) = self.threads.get_mut(&id) else { return };
+        let Some(thread) = self.threads.get_mut(&id) else {
+            return;
+        };
         thread.state = State::Ready;
         let rank = self.rank(&self.threads[&id]);
         self.ready[rank].push_back(id);
@@ -161,7 +189,9 @@ impl Scheduler {
 
     /// Wakes a blocked thread: off its timer, onto its ready queue.
     fn wake(&mut self, id: ThreadId, why: Wake) -> bool {
-        let Some(thread) = self.threads.get_mut(&id) else { return false };
+        let Some(thread) = self.threads.get_mut(&id) else {
+            return false;
+        };
         if thread.state != State::Blocked {
             return false;
         }
@@ -179,7 +209,9 @@ impl Scheduler {
         for rank in 0..Priority::RANKS {
             let position = self.ready[rank].iter().position(|&t| {
                 let process = self.threads.get(&t).map(|thread| thread.process);
-                process.and_then(|p| self.processes.get(&p)).is_some_and(|p| p.may_run(t))
+                process
+                    .and_then(|p| self.processes.get(&p))
+                    .is_some_and(|p| p.may_run(t))
             });
             if let Some(index) = position {
                 return self.ready[rank].remove(index).unwrap_or(self.idle);
@@ -193,7 +225,9 @@ impl Scheduler {
         (0..Priority::RANKS).find(|&rank| {
             self.ready[rank].iter().any(|&t| {
                 let process = self.threads.get(&t).map(|thread| thread.process);
-                process.and_then(|p| self.processes.get(&p)).is_some_and(|p| p.may_run(t))
+                process
+                    .and_then(|p| self.processes.get(&p))
+                    .is_some_and(|p| p.may_run(t))
             })
         })
     }
@@ -218,13 +252,19 @@ impl Scheduler {
     fn prepare_switch(&mut self) -> Option<(*mut u64, u64)> {
         let previous = self.current;
         let next = self.take_next();
-        if next == previous || (next == self.idle && self.current_thread().state == State::Running) {
-            self.ready.iter_mut().for_each(|queue| queue.retain(|&t| t != previous));
+        if next == previous || (next == self.idle && self.current_thread().state == State::Running)
+        {
+            self.ready
+                .iter_mut()
+                .for_each(|queue| queue.retain(|&t| t != previous));
             self.current_thread().state = State::Running;
             return None;
         }
         let user_thread = self.process_of(next).is_some_and(|p| p.is_user());
-        let root = self.process_of(next).and_then(|p| p.address_space.as_ref()).map_or(paging::kernel_root(), |a| a.root());
+        let root = self
+            .process_of(next)
+            .and_then(|p| p.address_space.as_ref())
+            .map_or(paging::kernel_root(), |a| a.root());
         if let Some(process) = self.process_of(next).filter(|p| p.is_user()) {
             process.turn_holder = Some(next);
         }
@@ -237,7 +277,11 @@ impl Scheduler {
         }
         paging::switch_to(root);
         self.slice_end = None;
-        if user_thread && self.best_ready_rank().is_some_and(|rank| rank <= self.rank(&self.threads[&next])) {
+        if user_thread
+            && self
+                .best_ready_rank()
+                .is_some_and(|rank| rank <= self.rank(&self.threads[&next]))
+        {
             self.slice_end = Some(cpu::rdtsc() + ticks(TIME_SLICE_NANOS));
         }
         self.reprogram_timer();
@@ -251,7 +295,10 @@ impl Scheduler {
 
     /// Frees what threads and processes that ended left behind.
     fn take_dead(&mut self) -> (Vec<Box<Thread>>, Vec<Process>) {
-        (core::mem::take(&mut self.dead_threads), core::mem::take(&mut self.dead_processes))
+        (
+            core::mem::take(&mut self.dead_threads),
+            core::mem::take(&mut self.dead_processes),
+        )
     }
 }
 
@@ -259,7 +306,9 @@ impl Scheduler {
 /// thread's state (Ready and queued, Blocked, or Dead); a Running current thread keeps the CPU
 /// unless a more urgent one is ready.
 fn switch_to_next() {
-    let Some((save, next_rsp)) = with(Scheduler::prepare_switch) else { return };
+    let Some((save, next_rsp)) = with(Scheduler::prepare_switch) else {
+        return;
+    };
     // SAFETY: `save` points into the current thread's boxed control block, which lives until
     // this thread is reaped, and that happens only after a later switch away from it; `next_rsp`
     // was saved by the next thread's own last switch or prepared by `spawn`.
@@ -300,7 +349,8 @@ pub fn timer_interrupt() {
                 TimerAction::Wake(thread) => s.expire_timeout(thread),
                 TimerAction::Periodic { period, function } => {
                     function();
-                    s.timers.add(now + period, TimerAction::Periodic { period, function });
+                    s.timers
+                        .add(now + period, TimerAction::Periodic { period, function });
                 }
             }
         }
@@ -325,19 +375,28 @@ pub fn timer_interrupt() {
 
 impl Scheduler {
     fn expire_timeout(&mut self, id: ThreadId) {
-        let Some(thread) = self.threads.get_mut(&id) else { return };
+        let Some(thread) = self.threads.get_mut(&id) else {
+            return;
+        };
         thread.timer = None;
         let target = thread.waiting_on;
         let process = thread.process;
-        if let (Some(WaitTarget::Sync(handle)), Some(p)) = (target, self.processes.get_mut(&process)) {
+        if let (Some(WaitTarget::Sync(handle)), Some(p)) =
+            (target, self.processes.get_mut(&process))
+        {
             p.sync.withdraw(handle, id);
         }
-        if let (Some(WaitTarget::Await(key)), Some(p)) = (target, self.processes.get_mut(&process)) {
+        if let (Some(WaitTarget::Await(key)), Some(p)) = (target, self.processes.get_mut(&process))
+        {
             if let Some(waiters) = p.awaiting.get_mut(&key) {
                 waiters.retain(|&t| t != id);
             }
         }
-        let why = if target == Some(WaitTarget::Sleep) { Wake::Signaled } else { Wake::TimedOut };
+        let why = if target == Some(WaitTarget::Sleep) {
+            Wake::Signaled
+        } else {
+            Wake::TimedOut
+        };
         self.wake(id, why);
     }
 
@@ -380,7 +439,10 @@ pub fn preempt_if_needed() {
 impl Scheduler {
     fn share_slice_if_needed(&mut self) {
         let current = self.current;
-        if self.slice_end.is_some() || current == self.idle || !self.process_of(current).is_some_and(|p| p.is_user()) {
+        if self.slice_end.is_some()
+            || current == self.idle
+            || !self.process_of(current).is_some_and(|p| p.is_user())
+        {
             return;
         }
         let rank = self.rank(&self.threads[&current]);

@@ -11,9 +11,18 @@ use libamoeba::syscall::{Error, SyncKind};
 const MAX_OBJECTS: usize = 1024;
 
 pub enum SyncObject {
-    Mutex { owner: Option<ThreadId>, waiters: VecDeque<ThreadId> },
-    Semaphore { count: u64, waiters: VecDeque<ThreadId> },
-    Barrier { parties: u64, arrived: Vec<ThreadId> },
+    Mutex {
+        owner: Option<ThreadId>,
+        waiters: VecDeque<ThreadId>,
+    },
+    Semaphore {
+        count: u64,
+        waiters: VecDeque<ThreadId>,
+    },
+    Barrier {
+        parties: u64,
+        arrived: Vec<ThreadId>,
+    },
 }
 
 /// What a wait operation means for the calling thread.
@@ -35,9 +44,18 @@ pub struct SyncTable {
 impl SyncTable {
     pub fn create(&mut self, kind: SyncKind, argument: u64) -> Result<u64, Error> {
         let object = match kind {
-            SyncKind::Mutex => SyncObject::Mutex { owner: None, waiters: VecDeque::new() },
-            SyncKind::Semaphore => SyncObject::Semaphore { count: argument, waiters: VecDeque::new() },
-            SyncKind::Barrier if argument > 0 => SyncObject::Barrier { parties: argument, arrived: Vec::new() },
+            SyncKind::Mutex => SyncObject::Mutex {
+                owner: None,
+                waiters: VecDeque::new(),
+            },
+            SyncKind::Semaphore => SyncObject::Semaphore {
+                count: argument,
+                waiters: VecDeque::new(),
+            },
+            SyncKind::Barrier if argument > 0 => SyncObject::Barrier {
+                parties: argument,
+                arrived: Vec::new(),
+            },
             SyncKind::Barrier => return Err(Error::BadArgument),
         };
         let free = self.objects.iter().position(Option::is_none);
@@ -55,14 +73,23 @@ impl SyncTable {
 
     fn get(&mut self, handle: u64) -> Result<&mut SyncObject, Error> {
         let index = usize::try_from(handle).map_err(|_| Error::BadArgument)?;
-        self.objects.get_mut(index).and_then(Option::as_mut).ok_or(Error::BadArgument)
+        self.objects
+            .get_mut(index)
+            .and_then(Option::as_mut)
+            .ok_or(Error::BadArgument)
     }
 
     /// Mutex lock, semaphore down, barrier arrival.
     pub fn wait(&mut self, handle: u64, thread: ThreadId) -> Result<WaitOutcome, Error> {
         Ok(match self.get(handle)? {
-            SyncObject::Mutex { owner: Some(holder), .. } if *holder == thread => return Err(Error::Denied),
-            SyncObject::Mutex { owner: owner @ None, .. } => {
+            SyncObject::Mutex {
+                owner: Some(holder),
+                ..
+            } if *holder == thread => return Err(Error::Denied),
+            SyncObject::Mutex {
+                owner: owner @ None,
+                ..
+            } => {
                 *owner = Some(thread);
                 WaitOutcome::Proceed
             }

@@ -47,8 +47,15 @@ pub enum WaitTarget {
 pub enum Start {
     /// The boot thread: already running when the scheduler starts.
     AlreadyRunning,
-    Kernel { entry: fn(usize), argument: usize },
-    User { rip: u64, rsp: u64, argument: u64 },
+    Kernel {
+        entry: fn(usize),
+        argument: usize,
+    },
+    User {
+        rip: u64,
+        rsp: u64,
+        argument: u64,
+    },
 }
 
 pub struct Thread {
@@ -94,7 +101,12 @@ pub struct Process {
 }
 
 impl Process {
-    pub fn new(id: ProcessId, name: &str, priority: Level, address_space: Option<AddressSpace>) -> Self {
+    pub fn new(
+        id: ProcessId,
+        name: &str,
+        priority: Level,
+        address_space: Option<AddressSpace>,
+    ) -> Self {
         Process {
             id,
             name: String::from(name),
@@ -119,6 +131,9 @@ impl Process {
     }
 
     pub fn thread_priority(&self, thread: Level) -> Priority {
-        Priority { process: self.priority, thread }
+        Priority {
+            process: self.priority,
+            thread,
+        }
     }
 }

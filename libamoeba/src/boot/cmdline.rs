@@ -4,7 +4,8 @@
 //! - `node=NAME`: the node's name (letters, digits, `-`, `_`; at most [`MAX_NODE_NAME`] bytes);
 //! - `log=LEVEL`: the most verbose level printed (`error`, `warn`, `info`, `debug`, `trace`);
 //! - `ready=idle|exit`: what the node does after its ready line (`exit` stops QEMU cleanly);
-//! - `crash=KIND`: a deliberate kernel fault for testing the fault paths (see [`CrashKind`]).
+//! - `crash=KIND`: a deliberate kernel fault for testing the fault paths (see [`CrashKind`]);
+//! - `selftest=sched`: kernel threads exercise timers and every synchronization primitive.
 //!
 //! Parsing never fails as a whole: each word yields a [`BootArg`] or a [`CmdlineError`] the
 //! kernel reports and skips, so a typo on the command line costs a warning, not the boot.
@@ -87,6 +88,13 @@ impl CrashKind {
     }
 }
 
+/// Built-in checks the kernel runs at boot when asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelfTest {
+    /// Timers and synchronization between kernel threads.
+    Sched,
+}
+
 /// One understood word of the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BootArg<'a> {
@@ -94,6 +102,7 @@ pub enum BootArg<'a> {
     Log(LogLevel),
     Ready(OnReady),
     Crash(CrashKind),
+    SelfTest(SelfTest),
 }
 
 /// A word the kernel could not use; it is reported and skipped.
@@ -159,12 +168,14 @@ fn parse_word(word: &str) -> Result<BootArg<'_>, CmdlineError<'_>> {
         "crash" => CrashKind::parse(value)
             .map(BootArg::Crash)
             .ok_or(bad(CrashKind::NAMES)),
+        "selftest" if value == "sched" => Ok(BootArg::SelfTest(SelfTest::Sched)),
+        "selftest" => Err(bad("sched")),
         _ => Err(CmdlineError::UnknownKey(word)),
     }
 }
 
 fn is_known_key(word: &str) -> bool {
-    matches!(word, "node" | "log" | "ready" | "crash")
+    matches!(word, "node" | "log" | "ready" | "crash" | "selftest")
 }
 
 /// Node names travel on command lines and in file names: keep them to a safe alphabet.
@@ -187,12 +198,13 @@ mod tests {
     #[test]
     fn known_keys_are_understood() {
         assert_eq!(
-            all("node=pool-1 log=debug ready=exit crash=divide"),
+            all("node=pool-1 log=debug ready=exit crash=divide selftest=sched"),
             [
                 Ok(BootArg::Node("pool-1")),
                 Ok(BootArg::Log(LogLevel::Debug)),
                 Ok(BootArg::Ready(OnReady::Exit)),
                 Ok(BootArg::Crash(CrashKind::Divide)),
+                Ok(BootArg::SelfTest(SelfTest::Sched)),
             ]
         );
     }

@@ -70,7 +70,9 @@ pub fn read_msr(msr: u32) -> u64 {
     let (low, high): (u32, u32);
     // SAFETY: the kernel reads only architectural MSRs that exist on every x86-64 CPU it boots on
     // (long mode was checked) or whose presence the caller checked through CPUID.
-    unsafe { asm!("rdmsr", in("ecx") msr, out("eax") low, out("edx") high, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!("rdmsr", in("ecx") msr, out("eax") low, out("edx") high, options(nomem, nostack, preserves_flags))
+    };
     (u64::from(high) << 32) | u64::from(low)
 }
 

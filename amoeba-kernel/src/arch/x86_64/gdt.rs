@@ -8,8 +8,8 @@
 
 use super::stacks::{IST_COUNT, ist_top};
 use core::arch::asm;
-use core::mem::size_of;
 use core::cell::UnsafeCell;
+use core::mem::size_of;
 use spin::Once;
 
 pub const KERNEL_CODE_SELECTOR: u16 = 0x08;
@@ -98,7 +98,17 @@ fn tss_descriptor(tss: &'static TaskStateSegment) -> [u64; 2] {
 /// Loads the kernel GDT and TSS. Called once, early, before the IDT.
 pub fn init() {
     let [tss_low, tss_high] = tss_descriptor(init_tss());
-    let gdt = GDT.call_once(|| Gdt([0, KERNEL_CODE, KERNEL_DATA, USER_DATA, USER_CODE, tss_low, tss_high]));
+    let gdt = GDT.call_once(|| {
+        Gdt([
+            0,
+            KERNEL_CODE,
+            KERNEL_DATA,
+            USER_DATA,
+            USER_CODE,
+            tss_low,
+            tss_high,
+        ])
+    });
     let pointer = DescriptorTablePointer {
         limit: (size_of::<Gdt>() - 1) as u16,
         base: core::ptr::from_ref(gdt).addr() as u64,

@@ -47,7 +47,11 @@ fn write(offset: usize, value: u32) {
 
 /// Which timer mode is in use, for the boot log.
 pub fn mode() -> &'static str {
-    if TSC_DEADLINE.load(Ordering::Relaxed) { "TSC-deadline" } else { "one-shot" }
+    if TSC_DEADLINE.load(Ordering::Relaxed) {
+        "TSC-deadline"
+    } else {
+        "one-shot"
+    }
 }
 
 /// Enables the local APIC with its timer masked until the first deadline.

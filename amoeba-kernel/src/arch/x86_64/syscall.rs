@@ -95,7 +95,8 @@ fn is_canonical_user(address: u64) -> bool {
 
 /// Enables SYSCALL/SYSRET with the kernel's selectors and entry point.
 pub fn init() {
-    let star = (u64::from(gdt::KERNEL_DATA_SELECTOR) << 48) | (u64::from(gdt::KERNEL_CODE_SELECTOR) << 32);
+    let star =
+        (u64::from(gdt::KERNEL_DATA_SELECTOR) << 48) | (u64::from(gdt::KERNEL_CODE_SELECTOR) << 32);
     // SAFETY: these MSRs exist on every x86-64 CPU; the selectors match the GDT's layout (user
     // data then user code after the kernel data selector, as SYSRET computes them) and the entry
     // point is the stub above, which switches stacks before touching memory through RSP.

@@ -4,9 +4,9 @@
 //! and error code the stub pushed, then the CPU's interrupt frame; Intel SDM vol. 3A, 6.14.2).
 
 use super::{cpu, lapic, power, stacks};
-use core::sync::atomic::{AtomicU64, Ordering};
 use crate::console;
 use core::mem::size_of;
+use core::sync::atomic::{AtomicU64, Ordering};
 use libamoeba::boot::ExitCode;
 
 /// Distance between two entry stubs in `trap_entry.s`.
@@ -154,13 +154,19 @@ fn page_fault_kind(error_code: u64) -> (&'static str, &'static str) {
         (true, false) => "write",
         (false, false) => "read",
     };
-    let cause = if error_code & 0x1 != 0 { "protection violation" } else { "page not present" };
+    let cause = if error_code & 0x1 != 0 {
+        "protection violation"
+    } else {
+        "page not present"
+    };
     (access, cause)
 }
 
 fn explain_page_fault(error_code: u64, cr2: u64) {
     let (access, cause) = page_fault_kind(error_code);
-    console::emergency(format_args!("kernel: page fault: {access} at {cr2:#x}, {cause}\n"));
+    console::emergency(format_args!(
+        "kernel: page fault: {access} at {cr2:#x}, {cause}\n"
+    ));
 }
 
 /// A fault address on a guard page means a kernel stack overflowed; the CPU then cannot push the
