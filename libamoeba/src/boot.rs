@@ -4,5 +4,5 @@
 pub mod cmdline;
 pub mod exit;
 
-pub use cmdline::{BootArg, CmdlineError, CrashKind, LogLevel, OnReady};
+pub use cmdline::{BootArg, CmdlineError, CrashKind, LogLevel, OnReady, SelfTest};
 pub use exit::ExitCode;

@@ -64,12 +64,15 @@ impl KernelStack {
     pub fn top(&self) -> u64 {
         slot_top(self.slot)
     }
+}
 
-    /// Whether `address` lies in this stack's guard area: a kernel stack overflow.
-    pub fn guard_contains(&self, address: u64) -> bool {
-        let base = slot_top(self.slot) - SLOT_BYTES;
-        (base..self.top() - STACK_PAGES * PAGE_SIZE).contains(&address)
-    }
+/// Whether `address` lies in the guard area of a thread's kernel stack: a fault there is that
+/// stack overflowing.
+pub fn is_guard(address: u64) -> bool {
+    let Some(offset) = address.checked_sub(REGION_START) else {
+        return false;
+    };
+    offset < MAX_SLOTS * SLOT_BYTES && offset % SLOT_BYTES < SLOT_BYTES - STACK_PAGES * PAGE_SIZE
 }
 
 impl Drop for KernelStack {

@@ -172,6 +172,11 @@ fn explain_page_fault(error_code: u64, cr2: u64) {
 /// A fault address on a guard page means a kernel stack overflowed; the CPU then cannot push the
 /// page fault's frame either, and reports a double fault with CR2 still set.
 fn explain_stack_overflow(cr2: u64) {
+    if crate::mm::kstack::is_guard(cr2) {
+        console::emergency(format_args!(
+            "kernel: stack overflow: a thread's kernel stack ran into its guard pages at {cr2:#x}\n"
+        ));
+    }
     if let Some(guard) = stacks::guard_page_at(cr2 as usize) {
         console::emergency(format_args!(
             "kernel: stack overflow: the {} stack ran into its guard page at {:#x}\n",
