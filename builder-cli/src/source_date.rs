@@ -2,6 +2,8 @@
 //! environment sets it (the reproducible-builds.org convention), else a fixed date, so
 //! file dates inside the ISO never depend on when it was built.
 
+use libamoeba::time::CivilTime;
+
 /// 2000-01-01 00:00:00 UTC: used when `SOURCE_DATE_EPOCH` is unset or unusable.
 pub const DEFAULT_EPOCH: u64 = 946_684_800;
 
@@ -12,71 +14,38 @@ pub fn source_date_epoch() -> u64 {
         .unwrap_or(DEFAULT_EPOCH)
 }
 
-/// Calendar date and time (UTC) of a Unix time.
+/// Calendar date and time (UTC) of a Unix time, formatted for the ISO tools.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DateTime {
-    pub year: i64,
-    pub month: u32,
-    pub day: u32,
-    pub hour: u32,
-    pub minute: u32,
-    pub second: u32,
-}
+pub struct DateTime(CivilTime);
 
 impl DateTime {
+    /// Times past the year 9999 are clamped to the default epoch (they are not dates a
+    /// reproducible build would ask for).
     pub fn from_unix(seconds: u64) -> Self {
-        let days = (seconds / 86_400) as i64;
-        let rem = (seconds % 86_400) as u32;
-        let (year, month, day) = civil_from_days(days);
-        Self {
-            year,
-            month,
-            day,
-            hour: rem / 3600,
-            minute: rem / 60 % 60,
-            second: rem % 60,
+        let fallback = CivilTime::from_unix_seconds(DEFAULT_EPOCH);
+        match CivilTime::from_unix_seconds(seconds).or(fallback) {
+            Some(time) => Self(time),
+            None => unreachable!("the default epoch is a valid date"),
         }
     }
 
     /// `YYYYMMDDhhmmss00`: ISO 9660 volume date, as xorriso's `--modification-date` takes it.
     pub fn iso9660(&self) -> String {
-        let Self {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-        } = *self;
-        format!("{year:04}{month:02}{day:02}{hour:02}{minute:02}{second:02}00")
+        let t = self.0;
+        format!(
+            "{:04}{:02}{:02}{:02}{:02}{:02}00",
+            t.year, t.month, t.day, t.hour, t.minute, t.second
+        )
     }
 
     /// `YYYY-MM-DD-hh-mm-ss-00`: the same date as GRUB's iso9660 driver shows a volume UUID.
     pub fn grub_uuid(&self) -> String {
-        let Self {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-        } = *self;
-        format!("{year:04}-{month:02}-{day:02}-{hour:02}-{minute:02}-{second:02}-00")
+        let t = self.0;
+        format!(
+            "{:04}-{:02}-{:02}-{:02}-{:02}-{:02}-00",
+            t.year, t.month, t.day, t.hour, t.minute, t.second
+        )
     }
-}
-
-/// Days since 1970-01-01 to (year, month, day): Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

@@ -36,6 +36,24 @@ impl CivilTime {
     }
 }
 
+impl CivilTime {
+    /// The UTC date and time of a Unix time (years beyond 9999 are refused).
+    pub fn from_unix_seconds(seconds: u64) -> Option<Self> {
+        let days = i64::try_from(seconds / 86_400).ok()?;
+        let in_day = seconds % 86_400;
+        let (year, month, day) = civil_from_days(days);
+        let time = CivilTime {
+            year: u16::try_from(year).ok()?,
+            month,
+            day,
+            hour: (in_day / 3600) as u8,
+            minute: (in_day / 60 % 60) as u8,
+            second: (in_day % 60) as u8,
+        };
+        time.is_valid().then_some(time)
+    }
+}
+
 impl core::fmt::Display for CivilTime {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(
@@ -71,6 +89,24 @@ fn days_from_civil(year: i64, month: u8, day: u8) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
+/// Date of a day counted from 1970-01-01 (Howard Hinnant's `civil_from_days` algorithm).
+fn civil_from_days(days: i64) -> (i64, u8, u8) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u8;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u8;
+    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +130,19 @@ mod tests {
             at(2026, 11, 22, 3, 4, 5).unix_seconds(),
             Some(1_795_316_645)
         );
+    }
+
+    #[test]
+    fn unix_times_convert_back_to_dates() {
+        for time in [
+            at(1970, 1, 1, 0, 0, 0),
+            at(2000, 2, 29, 12, 30, 1),
+            at(2026, 11, 22, 3, 4, 5),
+        ] {
+            let seconds = time.unix_seconds().expect("valid");
+            assert_eq!(CivilTime::from_unix_seconds(seconds), Some(time));
+        }
+        assert_eq!(CivilTime::from_unix_seconds(u64::MAX), None);
     }
 
     #[test]
