@@ -47,10 +47,15 @@ pub enum Call {
     SetPreemptive = 17,
     /// (): the calling thread's id.
     ThreadSelf = 18,
+    /// (IRQ line 0-15, timeout ns or u64::MAX): unmask the line and block until it fires; the
+    /// line is masked again when it does, until the next call (a driver in a process).
+    InterruptAwait = 19,
+    /// (first port, count): let the calling process use these I/O ports.
+    IoPortGrant = 20,
 }
 
 impl Call {
-    pub const ALL: [Call; 19] = [
+    pub const ALL: [Call; 21] = [
         Call::ConsoleWrite,
         Call::ProcessExit,
         Call::ThreadCreate,
@@ -70,6 +75,8 @@ impl Call {
         Call::Statistic,
         Call::SetPreemptive,
         Call::ThreadSelf,
+        Call::InterruptAwait,
+        Call::IoPortGrant,
     ];
 
     pub fn from_number(number: u64) -> Option<Self> {

@@ -3,5 +3,5 @@
 pub mod x86_64;
 
 pub use x86_64::{
-    context, cpu, init_cpu, lapic, multiboot, paging, port, power, syscall, traps, tsc,
+    context, cpu, gdt, init_cpu, lapic, multiboot, paging, pic, port, power, syscall, traps, tsc,
 };

@@ -116,7 +116,7 @@ pub fn spawn_user_thread(
 
 /// Blocks the running thread after `setup` registered it wherever it waits; returns why it
 /// woke. A `timeout` in nanoseconds of `None` waits for ever.
-fn block(
+pub(super) fn block(
     target: WaitTarget,
     timeout: Option<u64>,
     setup: impl FnOnce(&mut Scheduler, ThreadId),

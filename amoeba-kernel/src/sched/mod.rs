@@ -7,11 +7,13 @@
 //! armed only when something is due.
 
 mod api;
+mod devices;
 mod sync;
 mod thread;
 mod timer_queue;
 
 pub use api::*;
+pub use devices::{device_interrupt, interrupt_await, io_port_grant};
 pub use thread::{KERNEL_PROCESS, ProcessId, Start, State, ThreadId, WaitTarget, Wake};
 
 use crate::arch::{context, cpu, lapic, paging, syscall, tsc};
@@ -19,6 +21,7 @@ use crate::mm::kstack::KernelStack;
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
+use api::block;
 use core::sync::atomic::{AtomicU64, Ordering};
 use libamoeba::priority::{Level, Priority};
 use spin::Mutex;
@@ -42,6 +45,10 @@ pub struct Scheduler {
     /// Threads and processes that ended, freed by the next thread to run (not on their stack).
     dead_threads: Vec<Box<Thread>>,
     dead_processes: Vec<Process>,
+    /// The thread waiting on each legacy interrupt line.
+    line_waiters: [Option<ThreadId>; 16],
+    /// Whose I/O bitmap the TSS holds (`None`: no port granted).
+    io_bitmap_owner: Option<ProcessId>,
 }
 
 static SCHEDULER: Mutex<Option<Scheduler>> = Mutex::new(None);
@@ -86,6 +93,8 @@ pub fn init() {
         next_process: 1,
         dead_threads: Vec::new(),
         dead_processes: Vec::new(),
+        line_waiters: [None; 16],
+        io_bitmap_owner: None,
     };
     scheduler.threads.insert(
         1,
@@ -276,6 +285,8 @@ impl Scheduler {
             syscall::set_kernel_stack(top);
         }
         paging::switch_to(root);
+        let next_process = self.threads[&next].process;
+        self.load_io_bitmap(next_process);
         self.slice_end = None;
         if user_thread
             && self

@@ -39,7 +39,7 @@ pub enum WaitTarget {
     Await(u64),
     Signals,
     Sleep,
-    ProcessesEnded,
+    Interrupt(u8),
 }
 
 /// Where a thread starts when it first runs.
@@ -98,6 +98,8 @@ pub struct Process {
     /// Threads blocked in `await`, by key.
     pub awaiting: BTreeMap<u64, VecDeque<ThreadId>>,
     pub exit_code: i64,
+    /// I/O ports this process may use (a bit clear = allowed); `None` for none.
+    pub io_ports: Option<super::devices::IoBitmap>,
 }
 
 impl Process {
@@ -118,6 +120,7 @@ impl Process {
             sync: SyncTable::default(),
             awaiting: BTreeMap::new(),
             exit_code: 0,
+            io_ports: None,
         }
     }
 

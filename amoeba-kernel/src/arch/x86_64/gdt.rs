@@ -29,8 +29,16 @@ pub struct TaskStateSegment {
     reserved2: u64,
     reserved3: u16,
     io_map_base: u16,
+    /// One bit per I/O port, set = denied (Intel SDM vol. 1, 19.5.2).
+    io_bitmap: [u8; IO_BITMAP_BYTES],
+    /// The CPU requires an all-ones byte after the bitmap; a word keeps the size aligned.
+    io_bitmap_end: u32,
 }
-const _: () = assert!(size_of::<TaskStateSegment>() == 104);
+const TSS_HEADER_BYTES: usize = 104;
+const _: () = assert!(size_of::<TaskStateSegment>() == TSS_HEADER_BYTES + IO_BITMAP_BYTES + 4);
+
+/// Bytes of an I/O permission bitmap covering all 65536 ports.
+pub const IO_BITMAP_BYTES: usize = 8192;
 
 #[repr(C, align(8))]
 struct Gdt([u64; 7]);
@@ -60,6 +68,8 @@ static TSS: TssCell = TssCell(UnsafeCell::new(TaskStateSegment {
     reserved2: 0,
     reserved3: 0,
     io_map_base: 0,
+    io_bitmap: [0xFF; IO_BITMAP_BYTES],
+    io_bitmap_end: u32::MAX,
 }));
 static GDT: Once<Gdt> = Once::new();
 
@@ -70,9 +80,19 @@ fn init_tss() -> &'static TaskStateSegment {
         for slot in 1..=IST_COUNT as u8 {
             (*tss).interrupt_stacks[usize::from(slot) - 1] = ist_top(slot);
         }
-        // No I/O permission bitmap: the base points past the segment's limit.
-        (*tss).io_map_base = size_of::<TaskStateSegment>() as u16;
+        // Ring 3 may use exactly the ports the running process was granted (see below).
+        (*tss).io_map_base = TSS_HEADER_BYTES as u16;
         &*tss
+    }
+}
+
+/// Loads the I/O ports ring 3 may use: `granted` (a bit clear = allowed) or none at all.
+pub fn set_io_bitmap(granted: Option<&[u8; IO_BITMAP_BYTES]>) {
+    // SAFETY: single CPU with interrupts off (see `TssCell`); the bitmap lies inside the TSS.
+    let bitmap = unsafe { &mut (*TSS.0.get()).io_bitmap };
+    match granted {
+        Some(ports) => bitmap.copy_from_slice(ports),
+        None => bitmap.fill(0xFF),
     }
 }
 

@@ -14,6 +14,43 @@ const SLAVE_DATA: u16 = 0xA1;
 /// First vector of the master's IRQs after [`remap_and_mask`].
 pub const MASTER_VECTOR_BASE: u8 = 0x20;
 
+/// Interrupt lines (0-15).
+pub const LINES: u8 = 16;
+
+static MASK: core::sync::atomic::AtomicU16 = core::sync::atomic::AtomicU16::new(0xFFFF);
+
+fn write_mask(mask: u16) {
+    MASK.store(mask, core::sync::atomic::Ordering::Relaxed);
+    // SAFETY: the data ports of the two 8259s set their interrupt masks (OCW1); the cascade
+    // line 2 stays unmasked whenever a slave line is.
+    unsafe {
+        let cascade = if mask & 0xFF00 != 0xFF00 { !0x04 } else { 0xFF };
+        outb(MASTER_DATA, (mask as u8) & cascade);
+        outb(SLAVE_DATA, (mask >> 8) as u8);
+    }
+}
+
+/// Lets `line` interrupt (vector [`MASTER_VECTOR_BASE`] + line).
+pub fn unmask(line: u8) {
+    write_mask(MASK.load(core::sync::atomic::Ordering::Relaxed) & !(1 << line));
+}
+
+/// Silences `line`.
+pub fn mask(line: u8) {
+    write_mask(MASK.load(core::sync::atomic::Ordering::Relaxed) | (1 << line));
+}
+
+/// Acknowledges `line`'s interrupt (OCW2 non-specific EOI, to the slave too for lines 8-15).
+pub fn end_of_interrupt(line: u8) {
+    // SAFETY: writing 0x20 to a command port is the 8259's end-of-interrupt command.
+    unsafe {
+        if line >= 8 {
+            outb(SLAVE_COMMAND, 0x20);
+        }
+        outb(MASTER_COMMAND, 0x20);
+    }
+}
+
 pub fn remap_and_mask() {
     // SAFETY: the 8259 ports belong to the interrupt controllers, which nothing else drives;
     // the sequence ICW1 (init, ICW4 needed), ICW2 (vector base), ICW3 (cascade on IRQ 2),

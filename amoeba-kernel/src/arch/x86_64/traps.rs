@@ -3,7 +3,7 @@
 //! The frame layout is fixed by `trap_entry.s` (general registers in push order, then the vector
 //! and error code the stub pushed, then the CPU's interrupt frame; Intel SDM vol. 3A, 6.14.2).
 
-use super::{cpu, lapic, power, stacks};
+use super::{cpu, lapic, pic, power, stacks};
 use crate::console;
 use core::mem::size_of;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -107,6 +107,9 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             crate::sched::timer_interrupt();
         }
         lapic::SPURIOUS_VECTOR => {}
+        line if (pic::MASTER_VECTOR_BASE..pic::MASTER_VECTOR_BASE + pic::LINES).contains(&line) => {
+            crate::sched::device_interrupt(line - pic::MASTER_VECTOR_BASE);
+        }
         _ => {
             lapic::end_of_interrupt();
             log::warn!("unexpected interrupt on vector {vector:#x}");
