@@ -297,9 +297,14 @@ impl Scheduler {
         }
         self.reprogram_timer();
         CONTEXT_SWITCHES.fetch_add(1, Ordering::Relaxed);
-        let save = match self.threads.get_mut(&previous) {
+        // A thread that just ended is already on the dead list; its stack is still the one in use.
+        let previous_thread = match self.threads.get_mut(&previous) {
+            Some(thread) => Some(thread),
+            None => self.dead_threads.iter_mut().find(|t| t.id == previous),
+        };
+        let save = match previous_thread {
             Some(thread) => &raw mut thread.saved_rsp,
-            None => panic!("switching away from a thread without control block"),
+            None => panic!("switching away from thread {previous}, which has no control block"),
         };
         Some((save, next_rsp))
     }

@@ -1,7 +1,8 @@
 //! Switching the CPU from one kernel thread to another.
 //!
-//! A switch happens only inside the kernel, as a function call, so only the registers the
-//! System V ABI makes callee-saved need saving: the caller has saved the rest. Vector registers
+//! A switch happens only inside the kernel, as a function call, so only what the System V ABI
+//! makes callee-saved needs saving: six general registers and the control bits of MXCSR and the
+//! x87 control word (one process's rounding mode must not leak into another). Vector registers
 //! are all caller-saved in that ABI, and user threads' full register and SSE state sits in the
 //! trap frame on their kernel stack when they are preempted (`trap_entry.s`).
 
@@ -17,8 +18,14 @@ global_asm!(
     "    push r13",
     "    push r14",
     "    push r15",
+    "    sub rsp, 8",
+    "    stmxcsr [rsp]",
+    "    fnstcw [rsp + 4]",
     "    mov [rdi], rsp",
     "    mov rsp, rsi",
+    "    ldmxcsr [rsp]",
+    "    fldcw [rsp + 4]",
+    "    add rsp, 8",
     "    pop r15",
     "    pop r14",
     "    pop r13",
@@ -38,9 +45,16 @@ unsafe extern "C" {
     fn thread_entry_trampoline();
 }
 
-/// Callee-saved registers in the order `switch_context` pops them, then its return address.
+/// MXCSR after reset: all exceptions masked, round to nearest (Intel SDM vol. 1, 10.2.3).
+const DEFAULT_MXCSR: u32 = 0x1F80;
+/// x87 control word after FNINIT (Intel SDM vol. 1, 8.1.5).
+const DEFAULT_FPU_CONTROL: u32 = 0x037F;
+
+/// Callee-saved state in the order `switch_context` restores it, then its return address.
 #[repr(C)]
 struct InitialFrame {
+    mxcsr: u32,
+    fpu_control: u32,
     r15: u64,
     r14: u64,
     r13: u64,
@@ -62,6 +76,8 @@ pub unsafe fn prepare_stack(stack_top: u64, start: extern "C" fn() -> !) -> u64 
     // SAFETY: the caller guarantees the stack is ours and mapped; the frame lies just below top.
     unsafe {
         frame.write(InitialFrame {
+            mxcsr: DEFAULT_MXCSR,
+            fpu_control: DEFAULT_FPU_CONTROL,
             r15: 0,
             r14: 0,
             r13: 0,

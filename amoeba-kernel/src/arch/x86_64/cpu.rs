@@ -42,11 +42,14 @@ pub fn halt_forever() -> ! {
     }
 }
 
-/// Waits for the next interrupt with interrupts enabled: an idle CPU uses no cycles.
+/// Waits for the next interrupt, which is handled before this returns: an idle CPU uses no
+/// cycles. Interrupts are enabled only for the wait; the kernel otherwise runs with them off.
 pub fn wait_for_interrupt() {
-    // SAFETY: `sti; hlt` is the architectural idiom for an atomic enable-and-wait; handlers are
-    // installed before the first call.
-    unsafe { asm!("sti", "hlt", options(nomem, nostack)) };
+    // SAFETY: `sti; hlt` is the architectural idiom for an atomic enable-and-wait (STI takes
+    // effect after HLT starts); handlers are installed before the first call. Without `nostack`
+    // the compiler keeps no data in the red zone across this block, which the handler's frame
+    // overwrites.
+    unsafe { asm!("sti", "hlt", "cli", options(nomem)) };
 }
 
 /// The CPU's vendor and brand string, for the boot log.
