@@ -12,6 +12,7 @@ mod arch;
 mod build_info;
 mod console;
 mod drivers;
+mod loader;
 mod logger;
 mod mm;
 mod node_config;
@@ -49,11 +50,18 @@ extern "C" fn kernel_main(magic: u32, info_address: u32) -> ! {
     if config.selftest.is_some() {
         selftest::run();
     }
+    let free_before_programs = mm::frames::stats().free_bytes;
+    loader::start_boot_programs();
     print_banner(&config, &boot, tsc_hz, &memory);
     announce_ready(&config, entry_tsc);
     match config.on_ready {
         OnReady::Exit => {
             sched::wait_for_user_processes();
+            log::info!(
+                "memory: all processes ended; {} KiB free, {} KiB before they started",
+                mm::frames::stats().free_bytes >> 10,
+                free_before_programs >> 10
+            );
             arch::power::exit(ExitCode::Success)
         }
         // The boot thread has nothing left to do; the node lives on in its other threads.

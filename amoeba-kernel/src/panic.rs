@@ -26,10 +26,6 @@ extern "C" fn rust_eh_personality() {}
 /// The precompiled `alloc` (built to unwind) refers to this from its landing pads; with
 /// `panic = "abort"` nothing ever unwinds, so reaching it is a kernel bug.
 #[unsafe(no_mangle)]
-#[expect(
-    non_snake_case,
-    reason = "the symbol name is fixed by the unwinding ABI"
-)]
 extern "C" fn _Unwind_Resume() -> ! {
     panic!("_Unwind_Resume called, but the kernel never unwinds")
 }

@@ -46,7 +46,15 @@ pub fn run() {
     }
 }
 
+static PERIODIC_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// Runs five times, then asks not to be called again.
+fn periodic() -> bool {
+    PERIODIC_RUNS.fetch_add(1, Ordering::Relaxed) + 1 < 5
+}
+
 fn timers() -> bool {
+    sched::every(2_000_000, periodic);
     let mut ok = true;
     for millis in [1, 5, 20] {
         let wanted = millis * 1_000_000;
@@ -59,7 +67,12 @@ fn timers() -> bool {
             format_args!("asked {millis} ms, woke after {} us", slept / 1000),
         );
     }
-    ok
+    let runs = PERIODIC_RUNS.load(Ordering::Relaxed);
+    ok & check(
+        "periodic timer function",
+        runs == 5,
+        format_args!("ran {runs} times in 26 ms"),
+    )
 }
 
 /// Workers add to a counter with a yield inside the critical section, so without the mutex the

@@ -145,6 +145,20 @@ fn release_turn(s: &mut Scheduler, thread: ThreadId) {
     }
 }
 
+/// Runs `function` in the timer interrupt every `period` nanoseconds until it returns false.
+/// It runs with the scheduler's state locked: it may only note things (atomics), not block or
+/// call the scheduler.
+pub fn every(period: u64, function: fn() -> bool) {
+    with(|s| {
+        let period = ticks(period).max(1);
+        s.timers.add(
+            cpu::rdtsc() + period,
+            TimerAction::Periodic { period, function },
+        );
+        s.reprogram_timer();
+    });
+}
+
 pub fn sleep(nanos: u64) {
     block(WaitTarget::Sleep, Some(nanos), |_, _| {});
 }
@@ -212,6 +226,7 @@ fn end_thread(s: &mut Scheduler, id: ThreadId) {
     if let Some(key) = thread.timer.take() {
         s.timers.cancel(key);
     }
+    s.release_lines(id);
     thread.state = State::Dead;
     s.ready
         .iter_mut()

@@ -364,9 +364,10 @@ pub fn timer_interrupt() {
             match action {
                 TimerAction::Wake(thread) => s.expire_timeout(thread),
                 TimerAction::Periodic { period, function } => {
-                    function();
-                    s.timers
-                        .add(now + period, TimerAction::Periodic { period, function });
+                    if function() {
+                        s.timers
+                            .add(now + period, TimerAction::Periodic { period, function });
+                    }
                 }
             }
         }
@@ -401,6 +402,9 @@ impl Scheduler {
             (target, self.processes.get_mut(&process))
         {
             p.sync.withdraw(handle, id);
+        }
+        if let Some(WaitTarget::Interrupt(_)) = target {
+            self.release_lines(id);
         }
         if let (Some(WaitTarget::Await(key)), Some(p)) = (target, self.processes.get_mut(&process))
         {

@@ -7,7 +7,7 @@ use crate::mm::kstack::KernelStack;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
-use libamoeba::priority::{Level, Priority};
+use libamoeba::priority::Level;
 
 pub type ThreadId = u64;
 pub type ProcessId = u64;
@@ -131,12 +131,5 @@ impl Process {
     /// Whether `thread` of this process may be dispatched now.
     pub fn may_run(&self, thread: ThreadId) -> bool {
         !self.is_user() || self.preemptive_threads || self.turn_holder.is_none_or(|h| h == thread)
-    }
-
-    pub fn thread_priority(&self, thread: Level) -> Priority {
-        Priority {
-            process: self.priority,
-            thread,
-        }
     }
 }

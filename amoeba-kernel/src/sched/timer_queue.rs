@@ -9,8 +9,8 @@ use alloc::collections::BTreeMap;
 pub enum TimerAction {
     /// Wake a thread blocked with a timeout (or sleeping).
     Wake(ThreadId),
-    /// Run a kernel function every `period` TSC ticks.
-    Periodic { period: u64, function: fn() },
+    /// Run a kernel function every `period` TSC ticks, for as long as it returns true.
+    Periodic { period: u64, function: fn() -> bool },
 }
 
 /// A deadline's key: its TSC value and a sequence number to keep equal deadlines apart.

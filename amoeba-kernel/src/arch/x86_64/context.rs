@@ -81,10 +81,10 @@ pub unsafe fn prepare_stack(stack_top: u64, start: extern "C" fn() -> !) -> u64 
             r15: 0,
             r14: 0,
             r13: 0,
-            r12: start as usize as u64,
+            r12: start as *const () as u64,
             rbx: 0,
             rbp: 0,
-            return_address: thread_entry_trampoline as usize as u64,
+            return_address: thread_entry_trampoline as *const () as u64,
             alignment: 0,
         });
     }

@@ -102,7 +102,7 @@ pub fn init() {
     // point is the stub above, which switches stacks before touching memory through RSP.
     unsafe {
         cpu::write_msr(STAR, star);
-        cpu::write_msr(LSTAR, syscall_entry as usize as u64);
+        cpu::write_msr(LSTAR, syscall_entry as *const () as u64);
         cpu::write_msr(FMASK, FMASK_BITS);
         cpu::write_msr(EFER, cpu::read_msr(EFER) | EFER_SCE);
     }
