@@ -231,24 +231,14 @@ fn end_thread(s: &mut Scheduler, id: ThreadId) {
     s.ready
         .iter_mut()
         .for_each(|queue| queue.retain(|&t| t != id));
-    release_turn(s, id);
     if let Some(process) = s.processes.get_mut(&thread.process) {
         process.threads.retain(|&t| t != id);
+        if process.turn_holder == Some(id) {
+            process.turn_holder = None;
+        }
     }
-    if id == s.current {
-        // Still running on this thread's stack: keep its control block alive until the switch.
-        s.dead_threads.push(thread);
-        let placeholder = Thread::new(id, KERNEL_PROCESS, Level::Low, None, Start::AlreadyRunning);
-        s.threads.insert(
-            id,
-            Box::new(Thread {
-                state: State::Dead,
-                ..placeholder
-            }),
-        );
-    } else {
-        s.dead_threads.push(thread);
-    }
+    // Freed by the next thread to run: this one may still be running on its stack.
+    s.dead_threads.push(thread);
 }
 
 fn end_process(s: &mut Scheduler, id: ProcessId) {
