@@ -60,12 +60,17 @@ fn run_test_profile(name: &str, icount: bool) -> String {
     let mut node = Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"));
     let status = node.wait_for_exit().unwrap_or_else(|e| panic!("{e}"));
     let log = node.log();
-    assert_eq!(status.code(), Some(ExitCode::Success.qemu_status()), "clean stop expected:\n{log}");
+    assert_eq!(
+        status.code(),
+        Some(ExitCode::Success.qemu_status()),
+        "clean stop expected:\n{log}"
+    );
     log
 }
 
 fn position(log: &str, text: &str) -> usize {
-    log.find(text).unwrap_or_else(|| panic!("{text:?} missing from\n{log}"))
+    log.find(text)
+        .unwrap_or_else(|| panic!("{text:?} missing from\n{log}"))
 }
 
 #[test]
@@ -82,11 +87,19 @@ fn user_processes_run_and_faults_are_contained() {
         ("divide", "#DE divide error"),
     ] {
         let announced = position(&log, &format!("faults: about to {kind}"));
-        let aborted = log[announced..].find(fault).unwrap_or_else(|| panic!("{kind}: no {fault:?} after\n{log}"));
-        assert!(log[announced..announced + aborted].lines().count() < 20, "{kind} aborted promptly:\n{log}");
+        let aborted = log[announced..]
+            .find(fault)
+            .unwrap_or_else(|| panic!("{kind}: no {fault:?} after\n{log}"));
+        assert!(
+            log[announced..announced + aborted].lines().count() < 20,
+            "{kind} aborted promptly:\n{log}"
+        );
     }
     let last_abort = log.rfind("aborted: thread").unwrap_or(0);
-    assert!(log[last_abort..].contains("counter survivor:"), "the counter kept running after the faults:\n{log}");
+    assert!(
+        log[last_abort..].contains("counter survivor:"),
+        "the counter kept running after the faults:\n{log}"
+    );
     assert!(log.contains("process counter (pid"), "{log}");
 }
 
@@ -94,27 +107,72 @@ fn user_processes_run_and_faults_are_contained() {
 fn high_priority_starves_lower_and_equal_priorities_share() {
     let log = run_test_profile("test-priorities", false);
     let lines: Vec<&str> = log.lines().filter(|l| l.starts_with("counter ")).collect();
-    let first = |name: &str| lines.iter().position(|l| l.starts_with(&format!("counter {name}:")));
-    let last = |name: &str| lines.iter().rposition(|l| l.starts_with(&format!("counter {name}:")));
+    let first = |name: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(&format!("counter {name}:")))
+    };
+    let last = |name: &str| {
+        lines
+            .iter()
+            .rposition(|l| l.starts_with(&format!("counter {name}:")))
+    };
     let (high_last, low_first) = (last("high"), first("low"));
-    let (a_first, a_last, b_first, b_last) = (first("norm-a"), last("norm-a"), first("norm-b"), last("norm-b"));
+    let (a_first, a_last, b_first, b_last) = (
+        first("norm-a"),
+        last("norm-a"),
+        first("norm-b"),
+        last("norm-b"),
+    );
     let all = [high_last, low_first, a_first, a_last, b_first, b_last];
-    assert!(all.iter().all(Option::is_some), "every counter printed:\n{log}");
+    assert!(
+        all.iter().all(Option::is_some),
+        "every counter printed:\n{log}"
+    );
     let [high_last, low_first, a_first, a_last, b_first, b_last] = all.map(|p| p.unwrap_or(0));
-    assert!(high_last < a_first && high_last < b_first, "HIGH ran alone first:\n{log}");
-    assert!(a_first < b_last && b_first < a_last, "equal priorities interleave:\n{log}");
-    assert!(a_last < low_first && b_last < low_first, "LOW ran only when nothing else could:\n{log}");
+    assert!(
+        high_last < a_first && high_last < b_first,
+        "HIGH ran alone first:\n{log}"
+    );
+    assert!(
+        a_first < b_last && b_first < a_last,
+        "equal priorities interleave:\n{log}"
+    );
+    assert!(
+        a_last < low_first && b_last < low_first,
+        "LOW ran only when nothing else could:\n{log}"
+    );
 }
 
 #[test]
 fn memory_returns_and_an_idle_node_takes_no_ticks() {
     let log = run_test_profile("test-idle", false);
     assert_eq!(log.matches("memory: ok").count(), 8, "{log}");
-    let line = log.lines().find(|l| l.starts_with("idle-check:")).unwrap_or_else(|| panic!("{log}"));
-    let count: u64 = line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(u64::MAX);
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("idle-check:"))
+        .unwrap_or_else(|| panic!("{log}"));
+    let count: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX);
     // One timer interrupt ends the sleep; a periodic tick would have added hundreds.
-    assert!(count <= 2, "an idle node took {count} interrupts in 3 s:\n{log}");
-    let report = log.lines().find(|l| l.contains("memory: all processes ended")).unwrap_or_else(|| panic!("{log}"));
-    let numbers: Vec<u64> = report.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
-    assert!(numbers.len() >= 2 && numbers[0] == numbers[1], "free memory back where it started: {report}");
+    assert!(
+        count <= 2,
+        "an idle node took {count} interrupts in 3 s:\n{log}"
+    );
+    let report = log
+        .lines()
+        .find(|l| l.contains("memory: all processes ended"))
+        .unwrap_or_else(|| panic!("{log}"));
+    let figures = report.split("ended;").nth(1).unwrap_or("");
+    let numbers: Vec<u64> = figures
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert!(
+        numbers.len() >= 2 && numbers[0] == numbers[1],
+        "free memory back where it started: {report}"
+    );
 }

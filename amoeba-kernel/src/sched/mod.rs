@@ -261,8 +261,11 @@ impl Scheduler {
     fn prepare_switch(&mut self) -> Option<(*mut u64, u64)> {
         let previous = self.current;
         let next = self.take_next();
-        if next == previous || (next == self.idle && self.current_thread().state == State::Running)
-        {
+        let previous_runs = self
+            .threads
+            .get(&previous)
+            .is_some_and(|t| t.state == State::Running);
+        if next == previous || (next == self.idle && previous_runs) {
             self.ready
                 .iter_mut()
                 .for_each(|queue| queue.retain(|&t| t != previous));
