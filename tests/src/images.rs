@@ -76,6 +76,9 @@ pub fn copy_sources(from: &std::path::Path, to: &std::path::Path) {
 
 /// A test-only profile from `tests/profiles/NAME.toml`, built once like the shipped ones.
 pub fn built_test_profile(name: &str) -> BuiltProfile {
-    let path = workspace().root().join("tests/profiles").join(format!("{name}.toml"));
+    let path = workspace()
+        .root()
+        .join("tests/profiles")
+        .join(format!("{name}.toml"));
     built(&path.to_string_lossy())
 }
