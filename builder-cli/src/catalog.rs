@@ -65,15 +65,35 @@ impl Component {
     }
 }
 
-/// A table of components; names are unique across both kinds.
+/// A table of components (names are unique across both kinds) and the user programs a profile
+/// may start at boot.
 #[derive(Clone, Copy, Debug)]
 pub struct Catalog<'a> {
     components: &'a [Component],
+    programs: &'a [String],
 }
 
 impl<'a> Catalog<'a> {
+    /// These components and no programs.
     pub const fn new(components: &'a [Component]) -> Self {
-        Self { components }
+        Self {
+            components,
+            programs: &[],
+        }
+    }
+
+    /// The same components, with `programs` as the programs there are (the binaries of
+    /// `programs/`, see [`crate::programs::available`]).
+    pub const fn with_programs(self, programs: &'a [String]) -> Self {
+        Self {
+            components: self.components,
+            programs,
+        }
+    }
+
+    /// The programs a profile's `[[programs]]` may name.
+    pub fn programs(&self) -> &'a [String] {
+        self.programs
     }
 
     /// The components the kernel knows about.

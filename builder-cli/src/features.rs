@@ -34,6 +34,7 @@ mod tests {
             memory_mib: 128,
             servers: servers.iter().map(|s| s.to_string()).collect(),
             drivers: drivers.iter().map(|s| s.to_string()).collect(),
+            programs: Vec::new(),
         }
     }
 

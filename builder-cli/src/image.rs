@@ -1,5 +1,6 @@
-//! Building one profile into `images/NAME/`: check the profile, build the kernel with its
-//! features, check the ELF, then the ISO, the PXE tree and the manifest.
+//! Building one profile into `images/NAME/`: check the profile, build its programs into the
+//! boot table, build the kernel with its features and that table, check the ELF, then the ISO,
+//! the PXE tree and the manifest.
 //!
 //! A build holds an exclusive lock on `images/NAME/.lock` from start to end, so parallel
 //! builds of one profile (tests run in threads and processes) take turns instead of writing
@@ -18,6 +19,7 @@ use crate::grub::{self, GrubError, GrubTools, IsoRequest, PxeRequest};
 use crate::kernel_build::{self, KERNEL_BIN, KernelBuildError, KernelRequest};
 use crate::manifest::{FORMAT, FileOutput, IsoOutput, Manifest, Outputs, PxeOutput};
 use crate::profile::{Profile, ProfileError, load_profile};
+use crate::programs::{self, BOOT_TABLE_FILE, ProgramsError};
 use crate::progress;
 use crate::source_date::source_date_epoch;
 use crate::template::{self, TemplateError};
@@ -84,6 +86,8 @@ pub enum BuildError {
     },
     #[error(transparent)]
     Kernel(#[from] KernelBuildError),
+    #[error(transparent)]
+    Programs(#[from] ProgramsError),
     #[error("{file} cannot boot")]
     BadKernel {
         file: String,
@@ -114,7 +118,8 @@ pub fn check_profile(
     name_or_path: &str,
 ) -> Result<(Profile, NodeSpec), ProfileError> {
     let profile = load_profile(ws, name_or_path)?;
-    let spec = validate(&profile, &Catalog::builtin())?;
+    let available = programs::available(ws);
+    let spec = validate(&profile, &Catalog::builtin().with_programs(&available))?;
     Ok((profile, spec))
 }
 
@@ -134,7 +139,8 @@ pub fn build_profile(
         spec.servers.join(", "),
         spec.drivers.join(", ")
     ));
-    let kernel_elf = build_kernel(ws, &spec, &dir)?;
+    let (boot_programs, program_outputs) = boot_programs(ws, &spec)?;
+    let kernel_elf = build_kernel(ws, &spec, &dir, boot_programs)?;
     let tools = GrubTools::find();
     let epoch = source_date_epoch();
     let (iso, iso_output) = iso_output(
@@ -157,6 +163,7 @@ pub fn build_profile(
         servers: spec.servers.clone(),
         drivers: spec.drivers.clone(),
         features: features(&spec),
+        programs: program_outputs,
         toolchain: kernel_build::toolchain_version(ws)?,
         outputs: Outputs {
             kernel_elf: FileOutput::new(KERNEL_FILE, kernel_digest),
@@ -194,15 +201,48 @@ fn lock(ws: &Workspace, dir: &Path) -> Result<File, BuildError> {
     Ok(file)
 }
 
+/// Makes the profile's programs into process images and writes their boot table (empty when
+/// the profile lists none) to `target/kernel/NAME/boot-programs.bin` for the kernel to embed.
+/// The file is rewritten only when its bytes change, so an unchanged table does not make cargo
+/// rebuild the kernel.
+fn boot_programs(
+    ws: &Workspace,
+    spec: &NodeSpec,
+) -> Result<(PathBuf, Vec<crate::manifest::ProgramOutput>), BuildError> {
+    let (table, outputs) = programs::boot_table(ws, spec)?;
+    for program in &outputs {
+        progress(&format!(
+            "program {} [{}] at priority {}: {} byte image",
+            program.name,
+            program.args.join(" "),
+            program.priority,
+            program.image_size
+        ));
+    }
+    let dir = ws.kernel_target_dir(&spec.profile);
+    fs::create_dir_all(&dir).map_err(write_error(ws, &dir))?;
+    let path = dir.join(BOOT_TABLE_FILE);
+    if fs::read(&path).ok().as_deref() != Some(table.as_slice()) {
+        write_atomically(ws, &path, &table)?;
+    }
+    Ok((path, outputs))
+}
+
 /// Builds the kernel and checks it before it becomes `kernel.elf`, so a kernel that cannot
 /// boot never stands in the image directory.
-fn build_kernel(ws: &Workspace, spec: &NodeSpec, dir: &Path) -> Result<PathBuf, BuildError> {
+fn build_kernel(
+    ws: &Workspace,
+    spec: &NodeSpec,
+    dir: &Path,
+    boot_programs: PathBuf,
+) -> Result<PathBuf, BuildError> {
     let request = KernelRequest {
         bin: KERNEL_BIN,
         features: features(spec),
         target: spec.profile.clone(),
         profile: spec.profile.clone(),
         node: spec.node.clone(),
+        boot_programs: Some(boot_programs),
     };
     progress(&format!(
         "building the kernel with features [{}]",

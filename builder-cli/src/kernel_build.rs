@@ -21,6 +21,8 @@ pub const KERNEL_BIN: &str = "amoeba-kernel";
 pub const NULL_KERNEL_BIN: &str = "null-kernel";
 /// `target/kernel/<this>/` holds the null kernel's build.
 pub const NULL_KERNEL_TARGET: &str = "null";
+/// Names the boot table file for the kernel's build script.
+pub const BOOT_PROGRAMS_ENV: &str = "AMOEBA_BOOT_PROGRAMS";
 
 #[derive(Debug, Error)]
 pub enum KernelBuildError {
@@ -51,6 +53,9 @@ pub struct KernelRequest {
     /// Baked into the kernel by its build script (`AMOEBA_PROFILE`, `AMOEBA_NODE`).
     pub profile: String,
     pub node: String,
+    /// The boot table file to embed (`AMOEBA_BOOT_PROGRAMS`, an absolute path); none: an
+    /// empty table.
+    pub boot_programs: Option<PathBuf>,
 }
 
 impl KernelRequest {
@@ -80,12 +85,13 @@ pub fn cargo_command(ws: &Workspace, request: &KernelRequest) -> Command {
     }
     cmd.arg("--target-dir")
         .arg(Path::new("target").join("kernel").join(&request.target));
+    match &request.boot_programs {
+        Some(table) => cmd.env(BOOT_PROGRAMS_ENV, table),
+        None => cmd.env_remove(BOOT_PROGRAMS_ENV),
+    };
     cmd.env("AMOEBA_PROFILE", &request.profile)
         .env("AMOEBA_NODE", &request.node)
-        .env(
-            "CARGO_ENCODED_RUSTFLAGS",
-            encoded_rustflags(ws.root(), cargo_home().as_deref()),
-        )
+        .env("CARGO_ENCODED_RUSTFLAGS", reproducible_rustflags(ws.root()))
         .stdin(Stdio::null())
         // Progress and warnings all go to stderr; stdout stays free for results.
         .stdout(Stdio::from(std::io::stderr()))
@@ -95,17 +101,7 @@ pub fn cargo_command(ws: &Workspace, request: &KernelRequest) -> Command {
 
 /// Runs cargo for `request`; returns the binary it built.
 pub fn build(ws: &Workspace, request: &KernelRequest) -> Result<PathBuf, KernelBuildError> {
-    let mut cmd = cargo_command(ws, request);
-    let status = cmd.status().map_err(|source| KernelBuildError::Spawn {
-        program: cmd.get_program().to_string_lossy().into_owned(),
-        source,
-    })?;
-    if !status.success() {
-        return Err(KernelBuildError::Failed {
-            command: crate::describe_command(&cmd),
-            status,
-        });
-    }
+    run_cargo(&mut cargo_command(ws, request))?;
     let output = request.output(ws);
     if !output.is_file() {
         return Err(KernelBuildError::MissingOutput {
@@ -113,6 +109,21 @@ pub fn build(ws: &Workspace, request: &KernelRequest) -> Result<PathBuf, KernelB
         });
     }
     Ok(output)
+}
+
+/// Runs a cargo command to its end; an error says how it failed.
+pub fn run_cargo(cmd: &mut Command) -> Result<(), KernelBuildError> {
+    let status = cmd.status().map_err(|source| KernelBuildError::Spawn {
+        program: cmd.get_program().to_string_lossy().into_owned(),
+        source,
+    })?;
+    if !status.success() {
+        return Err(KernelBuildError::Failed {
+            command: crate::describe_command(cmd),
+            status,
+        });
+    }
+    Ok(())
 }
 
 /// Builds the baseline kernel that exits at its first instruction (for boot benchmarks);
@@ -128,6 +139,7 @@ pub fn null_kernel_request() -> KernelRequest {
         target: NULL_KERNEL_TARGET.into(),
         profile: NULL_KERNEL_TARGET.into(),
         node: NULL_KERNEL_TARGET.into(),
+        boot_programs: None,
     }
 }
 
@@ -147,6 +159,12 @@ pub fn toolchain_version(ws: &Workspace) -> Result<String, KernelBuildError> {
         return Err(KernelBuildError::NoToolchainVersion);
     }
     Ok(version)
+}
+
+/// The rustc flags of every build whose output goes into an image (kernel, programs): only
+/// path remaps, see the module documentation.
+pub fn reproducible_rustflags(root: &Path) -> OsString {
+    encoded_rustflags(root, cargo_home().as_deref())
 }
 
 fn cargo_home() -> Option<PathBuf> {
@@ -210,6 +228,7 @@ mod tests {
             target: "pool".into(),
             profile: "pool".into(),
             node: "pool-1".into(),
+            boot_programs: Some(PathBuf::from("/w/target/kernel/pool/boot-programs.bin")),
         };
         let cmd = cargo_command(&ws(), &request);
         assert_eq!(
@@ -231,6 +250,10 @@ mod tests {
         assert_eq!(cmd.get_current_dir(), Some(ws().root()));
         assert_eq!(env(&cmd, "AMOEBA_PROFILE").as_deref(), Some("pool"));
         assert_eq!(env(&cmd, "AMOEBA_NODE").as_deref(), Some("pool-1"));
+        assert_eq!(
+            env(&cmd, BOOT_PROGRAMS_ENV).as_deref(),
+            Some("/w/target/kernel/pool/boot-programs.bin")
+        );
         let flags = env(&cmd, "CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
         assert!(flags.starts_with("--remap-path-prefix="), "{flags}");
         assert!(
@@ -243,6 +266,11 @@ mod tests {
     #[test]
     fn no_features_means_no_features_flag() {
         let cmd = cargo_command(&ws(), &null_kernel_request());
+        assert!(
+            cmd.get_envs()
+                .any(|(k, v)| k == BOOT_PROGRAMS_ENV && v.is_none()),
+            "no boot table: the variable is removed, not inherited"
+        );
         let args = args(&cmd);
         assert!(!args.contains(&"--features".to_string()));
         assert!(args.windows(2).any(|w| w == ["--bin", "null-kernel"]));

@@ -20,6 +20,7 @@ pub mod kvm;
 pub mod manifest;
 pub mod problem;
 pub mod profile;
+pub mod programs;
 pub mod qemu;
 pub mod source_date;
 pub mod template;

@@ -178,13 +178,23 @@ fn check(profile: &str) -> Result<ExitCode> {
             list.join(", ")
         }
     };
+    let programs: Vec<String> = spec
+        .programs
+        .iter()
+        .map(|p| {
+            let mut words = vec![p.name.clone()];
+            words.extend(p.args.iter().cloned());
+            format!("{} ({})", words.join(" "), p.priority.name())
+        })
+        .collect();
     println!(
-        "ok: {}: node {}, servers: {}, drivers: {}, features: {}, cmdline: {}",
+        "ok: {}: node {}, servers: {}, drivers: {}, features: {}, programs: {}, cmdline: {}",
         profile.file,
         spec.node,
         none(&spec.servers),
         none(&spec.drivers),
         none(&amoeba_build::features::features(&spec)),
+        none(&programs),
         spec.cmdline()
     );
     Ok(ExitCode::SUCCESS)

@@ -24,9 +24,25 @@ pub struct Manifest {
     pub servers: Vec<String>,
     pub drivers: Vec<String>,
     pub features: Vec<String>,
-    /// `rustc --version` of the compiler that built the kernel.
+    /// The programs the node starts at boot, in order (embedded in the kernel).
+    #[serde(default)]
+    pub programs: Vec<ProgramOutput>,
+    /// `rustc --version` of the compiler that built the kernel and the programs.
     pub toolchain: String,
     pub outputs: Outputs,
+}
+
+/// One boot program: what the profile asked for and the process image made for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramOutput {
+    pub name: String,
+    pub args: Vec<String>,
+    /// Process priority: high, norm or low.
+    pub priority: String,
+    /// Bytes of the process image file (gzip) in the kernel's boot table.
+    pub image_size: u64,
+    pub image_sha256: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -83,6 +83,23 @@ pub enum Problem {
         other: String,
         other_line: usize,
     },
+    #[error(
+        "unknown program {name:?}; available programs: {valid} (the [[bin]]s of programs/Cargo.toml)"
+    )]
+    UnknownProgram { name: String, valid: String },
+    #[error("{count} arguments; a program takes at most {max}, remove some")]
+    TooManyProgramArgs { count: usize, max: usize },
+    #[error("argument {index} is {len} bytes long; shorten it to at most {max}")]
+    ProgramArgTooLong {
+        index: usize,
+        len: usize,
+        max: usize,
+    },
+    #[error("unknown priority {priority:?}; use one of {valid}")]
+    BadPriority {
+        priority: String,
+        valid: &'static str,
+    },
 }
 
 /// A [`Problem`] with the place it was found.

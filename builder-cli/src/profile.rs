@@ -11,6 +11,10 @@
 //! [kernel]
 //! servers = []
 //! drivers = ["pci"]
+//! [[programs]]         # any number: processes started at boot, in this order
+//! name = "hello"       # a program of programs/ (a [[bin]] of programs/Cargo.toml)
+//! args = ["a", "b"]    # default: none
+//! priority = "norm"    # process priority: high, norm (default), low
 //! ```
 //!
 //! Parsing only checks the shape (keys and types); [`crate::validate()`] checks the meaning.
@@ -49,6 +53,17 @@ pub struct Profile {
     pub memory_mib: Option<Located<u32>>,
     pub servers: Vec<Located<String>>,
     pub drivers: Vec<Located<String>>,
+    /// The `[[programs]]` entries, in file order.
+    pub programs: Vec<ProgramEntry>,
+}
+
+/// One `[[programs]]` entry as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramEntry {
+    pub name: Located<String>,
+    /// The arguments (argv[1..]); the line is the `args` key's, or the name's when absent.
+    pub args: Located<Vec<String>>,
+    pub priority: Option<Located<String>>,
 }
 
 #[derive(Debug, Error)]
@@ -75,6 +90,16 @@ struct RawProfile {
     description: Spanned<String>,
     node: Option<RawNode>,
     kernel: Option<RawKernel>,
+    #[serde(default)]
+    programs: Vec<RawProgram>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProgram {
+    name: Spanned<String>,
+    args: Option<Spanned<Vec<String>>>,
+    priority: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -206,6 +231,25 @@ impl Profile {
                 .into_iter()
                 .map(|v| lines.locate(v))
                 .collect(),
+            programs: raw
+                .programs
+                .into_iter()
+                .map(|program| {
+                    let name = lines.locate(program.name);
+                    let args = match program.args {
+                        Some(args) => lines.locate(args),
+                        None => Located {
+                            value: Vec::new(),
+                            line: name.line,
+                        },
+                    };
+                    ProgramEntry {
+                        name,
+                        args,
+                        priority: program.priority.map(|v| lines.locate(v)),
+                    }
+                })
+                .collect(),
             source,
         })
     }
@@ -233,7 +277,8 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// Names the key a parse error is about, as `[table] key`, from the text around its line.
+/// Names the key a parse error is about, as `[table] key` (or `[[programs]] key`), from the
+/// text around its line.
 /// Profiles are flat tables of plain keys, so the last `[header]` above the line and the
 /// `key =` on it say it; where they don't (a value inside a multi-line array), naming only
 /// the table is still right.
@@ -241,9 +286,14 @@ fn key_at(text: &str, line: usize) -> Option<String> {
     let lines: Vec<&str> = text.lines().take(line).collect();
     let table = lines.iter().rev().find_map(|l| {
         let l = l.trim();
+        if let Some(rest) = l.strip_prefix("[[") {
+            return rest
+                .split_once("]]")
+                .map(|(name, _)| format!("[[{}]]", name.trim()));
+        }
         l.strip_prefix('[')
             .and_then(|rest| rest.split_once(']'))
-            .map(|(name, _)| name.trim())
+            .map(|(name, _)| format!("[{}]", name.trim()))
     });
     let key = lines
         .last()
@@ -255,8 +305,8 @@ fn key_at(text: &str, line: usize) -> Option<String> {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         });
     match (table, key) {
-        (Some(table), Some(key)) => Some(format!("[{table}] {key}")),
-        (Some(table), None) => Some(format!("[{table}]")),
+        (Some(table), Some(key)) => Some(format!("{table} {key}")),
+        (Some(table), None) => Some(table),
         (None, Some(key)) => Some(key.to_string()),
         (None, None) => None,
     }
@@ -354,6 +404,64 @@ mod tests {
     fn missing_description_is_reported() {
         let message = error("[node]\nname = \"a\"\n");
         assert!(message.contains("missing field `description`"), "{message}");
+    }
+
+    #[test]
+    fn programs_keep_their_order_values_and_lines() {
+        let text = "description = \"d\"\n\n[[programs]]\nname = \"hello\"\nargs = [\"a\", \"b c\"]\n\n[[programs]]\npriority = \"high\"\nname = \"counter\"\n";
+        let profile = parse(text).expect("parses");
+        assert_eq!(
+            profile.programs,
+            [
+                ProgramEntry {
+                    name: Located {
+                        value: "hello".into(),
+                        line: 4
+                    },
+                    args: Located {
+                        value: vec!["a".into(), "b c".into()],
+                        line: 5
+                    },
+                    priority: None,
+                },
+                ProgramEntry {
+                    name: Located {
+                        value: "counter".into(),
+                        line: 9
+                    },
+                    args: Located {
+                        value: vec![],
+                        line: 9
+                    },
+                    priority: Some(Located {
+                        value: "high".into(),
+                        line: 8
+                    }),
+                },
+            ]
+        );
+        assert!(parse("description = \"d\"\n").unwrap().programs.is_empty());
+    }
+
+    #[test]
+    fn program_shape_errors_name_the_programs_table() {
+        let message = error("description = \"d\"\n[[programs]]\nname = \"hello\"\ncolour = 1\n");
+        assert!(
+            message
+                .starts_with("node-profiles/x.toml:4: [[programs]] colour: unknown field `colour`"),
+            "{message}"
+        );
+        assert!(
+            message.contains("`priority`"),
+            "the valid keys are listed: {message}"
+        );
+        let message = error("description = \"d\"\n[[programs]]\nargs = [\"a\"]\n");
+        assert!(message.contains("missing field `name`"), "{message}");
+        let message = error("description = \"d\"\n[[programs]]\nname = \"x\"\nargs = \"a b\"\n");
+        assert!(
+            message.starts_with("node-profiles/x.toml:4: [[programs]] args: invalid type"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -5,10 +5,12 @@ use std::collections::HashMap;
 
 use libamoeba::boot::LogLevel;
 use libamoeba::boot::cmdline::{self, BootArg, is_valid_node_name};
+use libamoeba::priority::Level;
+use libamoeba::process::boot_table;
 
 use crate::catalog::{Catalog, Component, Kind, Status};
 use crate::problem::{Problem, ProfileProblem, ProfileProblems};
-use crate::profile::{Located, Profile};
+use crate::profile::{Located, Profile, ProgramEntry};
 
 /// RAM given to a node when its profile does not say.
 pub const DEFAULT_MEMORY_MIB: u32 = 128;
@@ -28,6 +30,19 @@ pub struct NodeSpec {
     /// Selected servers and drivers, in profile order.
     pub servers: Vec<String>,
     pub drivers: Vec<String>,
+    /// The programs the node starts at boot, in profile order.
+    pub programs: Vec<ProgramSpec>,
+}
+
+/// One program a node starts at boot (a checked `[[programs]]` entry).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramSpec {
+    /// A binary of `programs/`; also the process's name.
+    pub name: String,
+    /// Its arguments after its name (argv[1..]).
+    pub args: Vec<String>,
+    /// The process priority.
+    pub priority: Level,
 }
 
 impl NodeSpec {
@@ -60,6 +75,7 @@ pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, Pr
     let selected: Vec<_> = servers.iter().chain(&drivers).copied().collect();
     check.dependencies(catalog, &selected);
     check.conflicts(&selected);
+    let programs = check.programs(catalog, &profile.programs);
     if !check.problems.is_empty() {
         check.problems.sort_by_key(|p| p.line);
         return Err(ProfileProblems(check.problems));
@@ -73,6 +89,7 @@ pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, Pr
         memory_mib,
         servers: servers.iter().map(|s| s.name.to_string()).collect(),
         drivers: drivers.iter().map(|s| s.name.to_string()).collect(),
+        programs,
     })
 }
 
@@ -303,6 +320,65 @@ impl Checker<'_> {
                 );
             }
         }
+    }
+}
+
+impl Checker<'_> {
+    /// Each `[[programs]]` entry: a known program, arguments the boot table can carry, a
+    /// priority level. The same program may be listed any number of times.
+    fn programs(&mut self, catalog: &Catalog<'_>, entries: &[ProgramEntry]) -> Vec<ProgramSpec> {
+        let mut programs = Vec::new();
+        for entry in entries {
+            let name = &entry.name;
+            if !catalog.programs().contains(&name.value) {
+                let valid = if catalog.programs().is_empty() {
+                    "none".to_string()
+                } else {
+                    catalog.programs().join(", ")
+                };
+                let problem = Problem::UnknownProgram {
+                    name: name.value.clone(),
+                    valid,
+                };
+                self.report(Some(name.line), Some("[[programs]] name"), problem);
+            }
+            let args = &entry.args;
+            if args.value.len() > boot_table::MAX_ARGS {
+                let problem = Problem::TooManyProgramArgs {
+                    count: args.value.len(),
+                    max: boot_table::MAX_ARGS,
+                };
+                self.report(Some(args.line), Some("[[programs]] args"), problem);
+            }
+            let max = usize::from(u16::MAX);
+            for (index, arg) in args.value.iter().enumerate() {
+                if arg.len() > max {
+                    let problem = Problem::ProgramArgTooLong {
+                        index,
+                        len: arg.len(),
+                        max,
+                    };
+                    self.report(Some(args.line), Some("[[programs]] args"), problem);
+                }
+            }
+            let priority = match &entry.priority {
+                None => Level::Norm,
+                Some(priority) => Level::parse(&priority.value).unwrap_or_else(|| {
+                    let problem = Problem::BadPriority {
+                        priority: priority.value.clone(),
+                        valid: Level::NAMES,
+                    };
+                    self.report(Some(priority.line), Some("[[programs]] priority"), problem);
+                    Level::Norm
+                }),
+            };
+            programs.push(ProgramSpec {
+                name: name.value.clone(),
+                args: args.value.clone(),
+                priority,
+            });
+        }
+        programs
     }
 }
 

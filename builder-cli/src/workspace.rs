@@ -89,6 +89,16 @@ impl Workspace {
         self.root.join("target").join("kernel").join(profile)
     }
 
+    /// The user programs' crate, `programs/`.
+    pub fn programs_dir(&self) -> PathBuf {
+        self.root.join("programs")
+    }
+
+    /// The Cargo target directory of the programs, shared by every profile.
+    pub fn programs_target_dir(&self) -> PathBuf {
+        self.root.join("target").join("programs")
+    }
+
     /// A path as users should see it: relative to the root when inside the workspace, so
     /// messages and outputs carry no host-specific prefix.
     pub fn display(&self, path: &Path) -> String {

@@ -56,6 +56,57 @@ pub(crate) fn put(record: &mut [u8], at: usize, value: &[u8]) {
     }
 }
 
+/// Reads a variable-length record front to back (the boot table, the process environment).
+///
+/// Every read is bounds-checked and returns `None` instead of panicking; a failed read leaves
+/// the position where it was, so a decoder can say at which offset the bytes ran out.
+pub(crate) struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) const fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes, at: 0 }
+    }
+
+    /// Offset of the next byte to read.
+    pub(crate) const fn position(&self) -> usize {
+        self.at
+    }
+
+    /// Bytes not read yet.
+    pub(crate) const fn remaining(&self) -> usize {
+        self.bytes.len().saturating_sub(self.at)
+    }
+
+    /// The next `len` bytes.
+    pub(crate) fn bytes(&mut self, len: usize) -> Option<&'a [u8]> {
+        let end = self.at.checked_add(len)?;
+        let taken = self.bytes.get(self.at..end)?;
+        self.at = end;
+        Some(taken)
+    }
+
+    pub(crate) fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let value = array(self.bytes, self.at)?;
+        self.at += N;
+        Some(value)
+    }
+
+    pub(crate) fn u8(&mut self) -> Option<u8> {
+        self.array().map(u8::from_le_bytes)
+    }
+
+    pub(crate) fn u16(&mut self) -> Option<u16> {
+        self.array().map(u16::from_le_bytes)
+    }
+
+    pub(crate) fn u32(&mut self) -> Option<u32> {
+        self.array().map(u32::from_le_bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +126,24 @@ mod tests {
         assert_eq!(field_u16(&record, 1), 0xBBAA);
         assert_eq!(field_u32(&record, 0), 0x00BB_AA00);
         assert_eq!(field_u64(&bytes, 0), 0x0807_0605_0403_0201);
+    }
+
+    #[test]
+    fn a_reader_stops_at_the_end_without_moving() {
+        let bytes = [1, 2, 3, 4, 5, 6, 7];
+        let mut reader = Reader::new(&bytes);
+        assert_eq!(reader.u8(), Some(1));
+        assert_eq!(reader.u16(), Some(0x0302));
+        assert_eq!(reader.position(), 3);
+        assert_eq!(reader.u32(), Some(0x0706_0504));
+        assert_eq!(reader.remaining(), 0);
+        assert_eq!(reader.u8(), None);
+        assert_eq!(reader.position(), 7);
+        let mut reader = Reader::new(&bytes);
+        assert_eq!(reader.bytes(8), None);
+        assert_eq!(reader.bytes(usize::MAX), None);
+        assert_eq!(reader.bytes(2), Some(&bytes[..2]));
+        assert_eq!(reader.array::<6>(), None);
+        assert_eq!(reader.array::<5>(), Some([3, 4, 5, 6, 7]));
     }
 }

@@ -3,8 +3,11 @@
 //! Everything here is portable `no_std` code tested on the host with plain `cargo test`:
 //! the kernel, user programs and host tools all use these definitions, so a byte layout or a
 //! protocol rule exists exactly once.
+//!
+//! The one exception to "portable" is the `user` module (feature `user`, for programs only):
+//! the user-side system-call stubs and runtime. It is the only module allowed `unsafe`.
 #![cfg_attr(not(test), no_std)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
@@ -18,3 +21,6 @@ pub mod priority;
 pub mod process;
 pub mod syscall;
 pub mod time;
+#[cfg(feature = "user")]
+#[allow(unsafe_code)]
+pub mod user;

@@ -1,15 +1,21 @@
-//! Processes as data: the process descriptor and the process image file built from it.
+//! Processes as data: the process descriptor and the process image file built from it, the
+//! address-space layout of a user process, the table of programs a node starts at boot and the
+//! environment a process starts with.
 //!
-//! Both are pure byte formats shared by the kernel's process server (exec, checkpoint,
+//! All are pure byte formats shared by the kernel's process server (exec, checkpoint,
 //! migration), the builder (which makes images from program ELFs) and host tools.
 
+pub mod boot_table;
 pub mod descriptor;
+pub mod environment;
 pub mod image;
+pub mod layout;
 
 pub use descriptor::{
     ArchMagic, DescriptorError, ProcessDescriptor, SegmentDescriptor, SegmentType,
     ThreadDescriptor, X86_64Registers,
 };
+pub use environment::{EnvError, Environment};
 #[cfg(any(feature = "encode", test))]
 pub use image::encode_image;
 pub use image::{ImageError, ProcessImage, decode_image};

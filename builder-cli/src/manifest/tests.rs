@@ -10,6 +10,13 @@ fn sample(iso: IsoOutput, pxe: PxeOutput) -> Manifest {
         servers: vec![],
         drivers: vec!["pci".into(), "rtc".into()],
         features: vec!["driver-pci".into(), "driver-rtc".into()],
+        programs: vec![ProgramOutput {
+            name: "hello".into(),
+            args: vec!["from".into(), "a".into(), "test".into()],
+            priority: "norm".into(),
+            image_size: 5000,
+            image_sha256: "9a".repeat(32),
+        }],
         toolchain: "rustc 1.95.0 (59807616e 2026-04-14)".into(),
         outputs: Outputs {
             kernel_elf: FileOutput {
@@ -61,6 +68,7 @@ fn keys_come_in_a_fixed_order() {
         "\"servers\"",
         "\"drivers\"",
         "\"features\"",
+        "\"programs\"",
         "\"toolchain\"",
         "\"outputs\"",
         "\"kernel_elf\"",
@@ -83,6 +91,24 @@ fn shape_of_built_outputs() {
     assert_eq!(value["outputs"]["pxe"]["files"], 330);
     assert_eq!(value["outputs"]["kernel_elf"]["file"], "kernel.elf");
     assert_eq!(value["drivers"], serde_json::json!(["pci", "rtc"]));
+    assert_eq!(
+        value["programs"][0],
+        serde_json::json!({
+            "name": "hello",
+            "args": ["from", "a", "test"],
+            "priority": "norm",
+            "image_size": 5000,
+            "image_sha256": "9a".repeat(32),
+        })
+    );
+}
+
+#[test]
+fn a_manifest_without_programs_still_reads() {
+    let mut value: serde_json::Value = serde_json::from_str(&built().to_json()).expect("json");
+    value.as_object_mut().expect("an object").remove("programs");
+    let manifest = Manifest::from_json(&value.to_string()).expect("programs default to none");
+    assert!(manifest.programs.is_empty());
 }
 
 #[test]

@@ -1,5 +1,6 @@
 use super::*;
 use crate::catalog::{Component, Status};
+use libamoeba::priority::Level;
 
 const FILE: &str = "node-profiles/x.toml";
 
@@ -68,6 +69,10 @@ static TEST_COMPONENTS: &[Component] = &[
 ];
 
 const TEST_CATALOG: Catalog<'static> = Catalog::new(TEST_COMPONENTS);
+
+fn test_programs() -> Vec<String> {
+    ["hello", "threads", "counter"].map(String::from).to_vec()
+}
 
 #[test]
 fn a_minimal_profile_gets_the_defaults() {
@@ -250,4 +255,120 @@ fn all_problems_are_reported_in_file_order() {
             "node-profiles/x.toml:6"
         ]
     );
+}
+
+#[test]
+fn programs_are_taken_in_order_with_defaults() {
+    let programs = test_programs();
+    let catalog = Catalog::builtin().with_programs(&programs);
+    let text = "description = \"d\"\n[[programs]]\nname = \"hello\"\nargs = [\"a\", \"b\"]\n[[programs]]\nname = \"counter\"\npriority = \"low\"\n[[programs]]\nname = \"hello\"\npriority = \"high\"\n";
+    let spec = validate(&profile(text), &catalog).expect("valid");
+    assert_eq!(
+        spec.programs,
+        [
+            ProgramSpec {
+                name: "hello".into(),
+                args: vec!["a".into(), "b".into()],
+                priority: Level::Norm,
+            },
+            ProgramSpec {
+                name: "counter".into(),
+                args: vec![],
+                priority: Level::Low,
+            },
+            ProgramSpec {
+                name: "hello".into(),
+                args: vec![],
+                priority: Level::High,
+            },
+        ]
+    );
+    assert!(
+        check("description = \"d\"\n")
+            .expect("valid")
+            .programs
+            .is_empty()
+    );
+}
+
+#[test]
+fn unknown_programs_list_the_available_ones() {
+    let programs = test_programs();
+    let catalog = Catalog::builtin().with_programs(&programs);
+    let text = "description = \"d\"\n[[programs]]\nname = \"helo\"\n";
+    assert_eq!(
+        problems_with(&catalog, text),
+        [
+            "node-profiles/x.toml:3: [[programs]] name: unknown program \"helo\"; available programs: hello, threads, counter (the [[bin]]s of programs/Cargo.toml)"
+        ]
+    );
+    // Without a programs/ crate nothing is available.
+    assert_eq!(
+        problems("description = \"d\"\n[[programs]]\nname = \"hello\"\n"),
+        [
+            "node-profiles/x.toml:3: [[programs]] name: unknown program \"hello\"; available programs: none (the [[bin]]s of programs/Cargo.toml)"
+        ]
+    );
+}
+
+#[test]
+fn bad_program_priority_and_arguments() {
+    let programs = test_programs();
+    let catalog = Catalog::builtin().with_programs(&programs);
+    let many: Vec<String> = (0..33).map(|i| format!("\"{i}\"")).collect();
+    let long = "x".repeat(70_000);
+    let text = format!(
+        "description = \"d\"\n[[programs]]\nname = \"hello\"\npriority = \"urgent\"\n[[programs]]\nname = \"threads\"\nargs = [{}]\n[[programs]]\nname = \"counter\"\nargs = [\"ok\", \"{long}\"]\n",
+        many.join(", ")
+    );
+    assert_eq!(
+        problems_with(&catalog, &text),
+        [
+            "node-profiles/x.toml:4: [[programs]] priority: unknown priority \"urgent\"; use one of high, norm, low",
+            "node-profiles/x.toml:7: [[programs]] args: 33 arguments; a program takes at most 32, remove some",
+            "node-profiles/x.toml:10: [[programs]] args: argument 1 is 70000 bytes long; shorten it to at most 65535",
+        ]
+    );
+}
+
+#[test]
+fn the_shipped_and_test_profiles_name_real_programs() {
+    let ws = crate::workspace::Workspace::at(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.."
+    )))
+    .expect("workspace");
+    let programs = crate::programs::available(&ws);
+    let catalog = Catalog::builtin().with_programs(&programs);
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for dir in [ws.profiles_dir(), ws.root().join("tests/profiles")] {
+        for entry in std::fs::read_dir(&dir).expect("profile directory") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.iter().any(|f| f.ends_with("demo.toml")), "{files:?}");
+    for file in files {
+        let name = file
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let source = std::fs::read(&file).expect("readable");
+        let profile = Profile::parse(&name, &ws.display(&file), source).expect("parses");
+        if let Err(problems) = validate(&profile, &catalog) {
+            panic!("{problems}");
+        }
+    }
+    let demo = Profile::parse(
+        "demo",
+        "demo.toml",
+        std::fs::read(ws.profiles_dir().join("demo.toml")).expect("demo"),
+    )
+    .expect("parses");
+    let spec = validate(&demo, &catalog).expect("valid");
+    let names: Vec<&str> = spec.programs.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["hello", "threads"]);
 }

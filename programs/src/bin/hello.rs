@@ -1,0 +1,15 @@
+//! `hello [ARGS...]`: prints `hello from NAME ARGS...` (NAME is its own name, argv[0]).
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use libamoeba::println;
+use libamoeba::process::Environment;
+
+libamoeba::amoeba_main!(main);
+
+fn main(env: &Environment) -> i32 {
+    println!("hello from {}", env.args().join(" "));
+    0
+}
