@@ -164,7 +164,8 @@ impl AddressSpace {
 
     fn map_frames(&mut self, start: u64, access: Access, frames: Frames) -> Result<(), MapError> {
         let end = start + frames.as_slice().len() as u64 * PAGE_SIZE;
-        let fits = start % PAGE_SIZE == 0 && start >= USER_SPACE_START && end <= USER_SPACE_END;
+        let fits =
+            start.is_multiple_of(PAGE_SIZE) && start >= USER_SPACE_START && end <= USER_SPACE_END;
         if !fits
             || self
                 .segments

@@ -74,10 +74,10 @@ pub fn spawn_process(
         s.processes
             .insert(id, Process::new(id, name, priority, Some(address_space)));
         let main = new_thread(s, id, Level::Norm, Start::User { rip, rsp, argument });
-        if main.is_err() {
-            if let Some(process) = s.processes.remove(&id) {
-                s.dead_processes.push(process);
-            }
+        if main.is_err()
+            && let Some(process) = s.processes.remove(&id)
+        {
+            s.dead_processes.push(process);
         }
         main.map(|_| id)
     })
@@ -138,10 +138,10 @@ pub(super) fn block(
 }
 
 fn release_turn(s: &mut Scheduler, thread: ThreadId) {
-    if let Some(process) = s.process_of(thread) {
-        if process.turn_holder == Some(thread) {
-            process.turn_holder = None;
-        }
+    if let Some(process) = s.process_of(thread)
+        && process.turn_holder == Some(thread)
+    {
+        process.turn_holder = None;
     }
 }
 

@@ -43,12 +43,21 @@ pub struct Scheduler {
     next_thread: ThreadId,
     next_process: ProcessId,
     /// Threads and processes that ended, freed by the next thread to run (not on their stack).
+    /// Boxed so a control block keeps its address (the last switch away writes into it).
+    #[expect(
+        clippy::vec_box,
+        reason = "the address of a control block must not move"
+    )]
     dead_threads: Vec<Box<Thread>>,
     dead_processes: Vec<Process>,
     /// The thread waiting on each legacy interrupt line.
     line_waiters: [Option<ThreadId>; 16],
     /// Whose I/O bitmap the TSS holds (`None`: no port granted).
     io_bitmap_owner: Option<ProcessId>,
+    /// A thread became ready since `preempt_if_needed` last looked.
+    readied_since_check: bool,
+    /// [`TIME_SLICE_NANOS`] in TSC ticks, worked out once.
+    slice_ticks: u64,
 }
 
 static SCHEDULER: Mutex<Option<Scheduler>> = Mutex::new(None);
@@ -95,6 +104,8 @@ pub fn init() {
         dead_processes: Vec::new(),
         line_waiters: [None; 16],
         io_bitmap_owner: None,
+        readied_since_check: false,
+        slice_ticks: ticks(TIME_SLICE_NANOS),
     };
     scheduler.threads.insert(
         1,
@@ -184,6 +195,7 @@ impl Scheduler {
         thread.state = State::Ready;
         let rank = self.rank(&self.threads[&id]);
         self.ready[rank].push_back(id);
+        self.readied_since_check = true;
     }
 
     /// Puts the running thread back on its queue (the idle thread is never queued).
@@ -296,7 +308,7 @@ impl Scheduler {
                 .best_ready_rank()
                 .is_some_and(|rank| rank <= self.rank(&self.threads[&next]))
         {
-            self.slice_end = Some(cpu::rdtsc() + ticks(TIME_SLICE_NANOS));
+            self.slice_end = Some(cpu::rdtsc() + self.slice_ticks);
         }
         self.reprogram_timer();
         CONTEXT_SWITCHES.fetch_add(1, Ordering::Relaxed);
@@ -313,6 +325,10 @@ impl Scheduler {
     }
 
     /// Frees what threads and processes that ended left behind.
+    #[expect(
+        clippy::vec_box,
+        reason = "the address of a control block must not move"
+    )]
     fn take_dead(&mut self) -> (Vec<Box<Thread>>, Vec<Process>) {
         (
             core::mem::take(&mut self.dead_threads),
@@ -410,10 +426,9 @@ impl Scheduler {
             self.release_lines(id);
         }
         if let (Some(WaitTarget::Await(key)), Some(p)) = (target, self.processes.get_mut(&process))
+            && let Some(waiters) = p.awaiting.get_mut(&key)
         {
-            if let Some(waiters) = p.awaiting.get_mut(&key) {
-                waiters.retain(|&t| t != id);
-            }
+            waiters.retain(|&t| t != id);
         }
         let why = if target == Some(WaitTarget::Sleep) {
             Wake::Signaled
@@ -446,6 +461,11 @@ impl Scheduler {
 /// now, or start time-slicing if one is as urgent as the running user thread.
 pub fn preempt_if_needed() {
     let preempt = with(|s| {
+        // Nothing became ready since the last look: nothing can have changed (the common,
+        // fast case of a system call that woke no one).
+        if !core::mem::take(&mut s.readied_since_check) {
+            return false;
+        }
         let preempt = s.should_preempt(false);
         if preempt {
             s.requeue_current();
@@ -470,7 +490,7 @@ impl Scheduler {
         }
         let rank = self.rank(&self.threads[&current]);
         if self.best_ready_rank() == Some(rank) {
-            self.slice_end = Some(cpu::rdtsc() + ticks(TIME_SLICE_NANOS));
+            self.slice_end = Some(cpu::rdtsc() + self.slice_ticks);
             self.reprogram_timer();
         }
     }

@@ -92,8 +92,12 @@ pub fn arm(deadline: u64) {
         return;
     }
     let delta = deadline.saturating_sub(cpu::rdtsc());
-    let ticks = (u128::from(delta) * u128::from(TICKS_PER_MEGA_TSC.load(Ordering::Relaxed))) >> 20;
-    write(INITIAL_COUNT, ticks.clamp(1, u128::from(u32::MAX)) as u32);
+    let rate = TICKS_PER_MEGA_TSC.load(Ordering::Relaxed);
+    // Plain 64-bit arithmetic for every deadline a 32-bit count can reach anyway.
+    let ticks = delta
+        .checked_mul(rate)
+        .map_or(u64::from(u32::MAX), |scaled| scaled >> 20);
+    write(INITIAL_COUNT, ticks.clamp(1, u64::from(u32::MAX)) as u32);
 }
 
 /// Cancels the armed interrupt: an idle node with nothing due takes none.
