@@ -22,7 +22,7 @@ mod selftest;
 mod syscalls;
 
 use arch::{cpu, tsc};
-use libamoeba::boot::{ExitCode, OnReady};
+use libamoeba::boot::{ExitCode, OnReady, SelfTest};
 use node_config::NodeConfig;
 
 /// Rust entry point, called by `boot.s` in 64-bit mode with the loader's EAX and EBX.
@@ -47,8 +47,10 @@ extern "C" fn kernel_main(magic: u32, info_address: u32) -> ! {
     config.run_requested_crash();
     drivers::init_selected();
     sched::init();
-    if config.selftest.is_some() {
-        selftest::run();
+    match config.selftest {
+        Some(SelfTest::Sched) => selftest::run(),
+        Some(SelfTest::Loader) => selftest::loader(),
+        None => {}
     }
     let free_before_programs = mm::frames::stats().free_bytes;
     loader::start_boot_programs();

@@ -165,3 +165,40 @@ fn await_and_signals() -> bool {
     );
     await_ok && signal_ok
 }
+
+/// `selftest=loader`: damaged copies of the first boot program's image are refused, and no
+/// process starts from them. (Wrong architectures and every other malformed layout are covered
+/// by libamoeba's host tests of the same decoder.)
+pub fn loader() {
+    let programs = libamoeba::process::boot_table::decode(crate::build_info::BOOT_PROGRAMS);
+    let Some(image) = programs
+        .ok()
+        .and_then(|p| p.first().map(|program| program.image))
+    else {
+        kprintln!("selftest: loader: FAILED, the profile has no boot program to damage");
+        return;
+    };
+    let leak = |bytes: alloc::vec::Vec<u8>| -> &'static [u8] {
+        alloc::boxed::Box::leak(bytes.into_boxed_slice())
+    };
+    let mut corrupted = image.to_vec();
+    corrupted[image.len() / 2] ^= 0x55;
+    let cases = [
+        ("truncated", leak(image[..image.len() / 2].to_vec())),
+        ("corrupted", leak(corrupted)),
+        ("empty", &[][..]),
+    ];
+    let mut ok = true;
+    for (what, bytes) in cases {
+        match crate::loader::exec("damaged", &[], Level::Norm, bytes) {
+            Err(error) => kprintln!("selftest: loader refused a {what} image: {error}"),
+            Ok(pid) => {
+                ok = false;
+                kprintln!("selftest: loader: FAILED, a {what} image started as process {pid}");
+            }
+        }
+    }
+    if ok {
+        kprintln!("selftest: loader: all damaged images refused");
+    }
+}

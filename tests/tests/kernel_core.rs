@@ -176,3 +176,34 @@ fn memory_returns_and_an_idle_node_takes_no_ticks() {
         "free memory back where it started: {report}"
     );
 }
+
+#[test]
+fn the_loader_refuses_damaged_images_and_starts_nothing_from_them() {
+    let image = amoeba_tests::images::built_test_profile("test-priorities");
+    let mut spec = boot_spec(&image, Boot::Kernel);
+    spec.append.push("selftest=loader".into());
+    let mut node = Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"));
+    let status = node.wait_for_exit().unwrap_or_else(|e| panic!("{e}"));
+    let log = node.log();
+    assert_eq!(
+        status.code(),
+        Some(ExitCode::Success.qemu_status()),
+        "{log}"
+    );
+    for what in ["truncated", "corrupted", "empty"] {
+        assert!(
+            log.contains(&format!(
+                "selftest: loader refused a {what} image: bad process image"
+            )),
+            "{what}:\n{log}"
+        );
+    }
+    assert!(
+        log.contains("selftest: loader: all damaged images refused"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("process damaged"),
+        "nothing ran from a damaged image:\n{log}"
+    );
+}

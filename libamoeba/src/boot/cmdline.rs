@@ -5,7 +5,8 @@
 //! - `log=LEVEL`: the most verbose level printed (`error`, `warn`, `info`, `debug`, `trace`);
 //! - `ready=idle|exit`: what the node does after its ready line (`exit` stops QEMU cleanly);
 //! - `crash=KIND`: a deliberate kernel fault for testing the fault paths (see [`CrashKind`]);
-//! - `selftest=sched`: kernel threads exercise timers and every synchronization primitive.
+//! - `selftest=sched`: kernel threads exercise timers and every synchronization primitive;
+//!   `selftest=loader`: damaged copies of the first boot program's image must be refused.
 //!
 //! Parsing never fails as a whole: each word yields a [`BootArg`] or a [`CmdlineError`] the
 //! kernel reports and skips, so a typo on the command line costs a warning, not the boot.
@@ -93,6 +94,8 @@ impl CrashKind {
 pub enum SelfTest {
     /// Timers and synchronization between kernel threads.
     Sched,
+    /// The process loader refuses damaged images.
+    Loader,
 }
 
 /// One understood word of the command line.
@@ -168,8 +171,11 @@ fn parse_word(word: &str) -> Result<BootArg<'_>, CmdlineError<'_>> {
         "crash" => CrashKind::parse(value)
             .map(BootArg::Crash)
             .ok_or(bad(CrashKind::NAMES)),
-        "selftest" if value == "sched" => Ok(BootArg::SelfTest(SelfTest::Sched)),
-        "selftest" => Err(bad("sched")),
+        "selftest" => match value {
+            "sched" => Ok(BootArg::SelfTest(SelfTest::Sched)),
+            "loader" => Ok(BootArg::SelfTest(SelfTest::Loader)),
+            _ => Err(bad("sched, loader")),
+        },
         _ => Err(CmdlineError::UnknownKey(word)),
     }
 }
