@@ -4,8 +4,9 @@
 //! the kernel, user programs and host tools all use these definitions, so a byte layout or a
 //! protocol rule exists exactly once.
 //!
-//! The one exception to "portable" is the `user` module (feature `user`, for programs only):
-//! the user-side system-call stubs and runtime. It is the only module allowed `unsafe`.
+//! The exceptions to "portable" are the only modules allowed `unsafe`: `user` (feature `user`,
+//! for programs only), the user-side system-call stubs and runtime, and `freestanding`, the
+//! memory routines that the kernel and programs both need in place of a libc.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 
@@ -14,6 +15,8 @@ extern crate alloc;
 pub mod boot;
 pub mod capability;
 pub mod crc32;
+#[allow(unsafe_code)]
+pub mod freestanding;
 pub mod gzip;
 mod le;
 pub mod memory;

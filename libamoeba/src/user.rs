@@ -5,7 +5,7 @@
 //!   macros), [`exit`], [`thread`], [`sync`], [`event`], [`signal`], [`time`], [`stat`],
 //!   [`set_preemptive`], [`segment`];
 //! - the runtime: a global allocator over data segments ([`heap`]), the panic report
-//!   ([`rt`]), `memcpy` & co. ([`mem`]), and [`amoeba_main!`](crate::amoeba_main), which
+//!   ([`rt`]), `memcpy` & co. ([`crate::freestanding`]), and [`amoeba_main!`](crate::amoeba_main), which
 //!   defines `_start` and puts those into the program.
 //!
 //! A program is a `#![no_std] #![no_main]` binary (see `programs/`):
@@ -31,7 +31,6 @@
 pub mod console;
 pub mod event;
 pub mod heap;
-pub mod mem;
 pub mod raw;
 pub mod rt;
 pub mod segment;
@@ -163,7 +162,7 @@ macro_rules! amoeba_main {
             #[unsafe(no_mangle)]
             unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
                 // SAFETY: the caller's guarantees are the function's.
-                unsafe { $crate::user::mem::memcpy(dest, src, n) }
+                unsafe { $crate::freestanding::memcpy(dest, src, n) }
             }
 
             /// # Safety
@@ -171,7 +170,7 @@ macro_rules! amoeba_main {
             #[unsafe(no_mangle)]
             unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
                 // SAFETY: the caller's guarantees are the function's.
-                unsafe { $crate::user::mem::memmove(dest, src, n) }
+                unsafe { $crate::freestanding::memmove(dest, src, n) }
             }
 
             /// # Safety
@@ -179,7 +178,7 @@ macro_rules! amoeba_main {
             #[unsafe(no_mangle)]
             unsafe extern "C" fn memset(dest: *mut u8, value: i32, n: usize) -> *mut u8 {
                 // SAFETY: the caller's guarantees are the function's.
-                unsafe { $crate::user::mem::memset(dest, value, n) }
+                unsafe { $crate::freestanding::memset(dest, value, n) }
             }
 
             /// # Safety
@@ -187,7 +186,7 @@ macro_rules! amoeba_main {
             #[unsafe(no_mangle)]
             unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
                 // SAFETY: the caller's guarantees are the function's.
-                unsafe { $crate::user::mem::memcmp(a, b, n) }
+                unsafe { $crate::freestanding::memcmp(a, b, n) }
             }
 
             /// # Safety
@@ -195,7 +194,7 @@ macro_rules! amoeba_main {
             #[unsafe(no_mangle)]
             unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
                 // SAFETY: the caller's guarantees are the function's.
-                unsafe { $crate::user::mem::bcmp(a, b, n) }
+                unsafe { $crate::freestanding::bcmp(a, b, n) }
             }
         }
     };

@@ -1,73 +1,45 @@
-//! `memcpy`, `memmove`, `memset`, `memcmp` and `bcmp`, which the compiler emits calls to.
-//!
-//! On a linux-gnu target `compiler_builtins` leaves them to libc, which a kernel does not have.
-//! They are written with string instructions and plain byte loops the optimizer cannot turn
-//! back into calls to themselves.
+//! The C symbols `memcpy`, `memmove`, `memset`, `memcmp` and `bcmp`, which the compiler emits
+//! calls to and which a linux-gnu `compiler_builtins` leaves to a libc the kernel does not have.
+//! The routines themselves are shared with user programs: `libamoeba::freestanding`.
 
-use core::arch::asm;
+use libamoeba::freestanding;
 
 /// # Safety
 /// `dest` and `src` must be valid for `n` bytes and must not overlap.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    // SAFETY: the caller guarantees both ranges are valid and disjoint; DF is clear (the ABI
-    // requires it at calls), so `rep movsb` copies forward.
-    unsafe {
-        asm!("rep movsb", inout("rcx") n => _, inout("rdi") dest => _, inout("rsi") src => _,
-             options(nostack, preserves_flags));
-    }
-    dest
+    // SAFETY: same contract.
+    unsafe { freestanding::memcpy(dest, src, n) }
 }
 
 /// # Safety
 /// `dest` and `src` must be valid for `n` bytes; they may overlap.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    if (dest as usize).wrapping_sub(src as usize) >= n {
-        // SAFETY: dest does not start inside [src, src + n), so a forward copy reads every byte
-        // before overwriting it.
-        return unsafe { memcpy(dest, src, n) };
-    }
-    // SAFETY: dest lies above src within the copy: copy backwards from the last byte, with DF set
-    // only for the duration of this instruction.
-    unsafe {
-        asm!("std", "rep movsb", "cld",
-             inout("rcx") n => _, inout("rdi") dest.add(n - 1) => _, inout("rsi") src.add(n - 1) => _,
-             options(nostack));
-    }
-    dest
+    // SAFETY: same contract.
+    unsafe { freestanding::memmove(dest, src, n) }
 }
 
 /// # Safety
 /// `dest` must be valid for `n` bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memset(dest: *mut u8, value: i32, n: usize) -> *mut u8 {
-    // SAFETY: the caller guarantees the range is valid; DF is clear, `rep stosb` fills forward.
-    unsafe {
-        asm!("rep stosb", inout("rcx") n => _, inout("rdi") dest => _, in("al") value as u8,
-             options(nostack, preserves_flags));
-    }
-    dest
+    // SAFETY: same contract.
+    unsafe { freestanding::memset(dest, value, n) }
 }
 
 /// # Safety
 /// `a` and `b` must be valid for `n` bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    for index in 0..n {
-        // SAFETY: the caller guarantees both ranges are valid for `n` bytes.
-        let (x, y) = unsafe { (a.add(index).read_volatile(), b.add(index).read_volatile()) };
-        if x != y {
-            return i32::from(x) - i32::from(y);
-        }
-    }
-    0
+    // SAFETY: same contract.
+    unsafe { freestanding::memcmp(a, b, n) }
 }
 
 /// # Safety
-/// As for [`memcmp`].
+/// `a` and `b` must be valid for `n` bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    // SAFETY: same contract as memcmp.
-    unsafe { memcmp(a, b, n) }
+    // SAFETY: same contract.
+    unsafe { freestanding::bcmp(a, b, n) }
 }

@@ -1,10 +1,10 @@
 //! `memcpy`, `memmove`, `memset`, `memcmp` and `bcmp`, which the compiler emits calls to.
 //!
-//! On a linux-gnu target `compiler_builtins` leaves them to libc, which a program here does not
-//! have. [`amoeba_main!`](crate::amoeba_main) defines the C symbols in the program, calling
-//! these. They use string instructions and byte loops the optimizer cannot turn back into calls
-//! to themselves (as the kernel's own, `amoeba-kernel/src/arch/x86_64/mem.rs`). Being plain
-//! functions here, they cannot clash with a libc when libamoeba is built for a host tool.
+//! On a linux-gnu target `compiler_builtins` leaves them to libc, which neither the kernel nor a
+//! program has. The kernel (`amoeba-kernel/src/arch/x86_64/mem.rs`) and `amoeba_main!` in each
+//! program define the C symbols, calling these. They use string instructions and byte loops the
+//! optimizer cannot turn back into calls to themselves. Being plain functions here, they cannot
+//! clash with a libc when libamoeba is built for a host tool.
 
 use core::arch::asm;
 
