@@ -2,18 +2,19 @@
 //! threads (`selftest=sched`), user processes from embedded images, faults contained to their
 //! process, priorities, idle without ticks, memory returned.
 
+use amoeba_build::image::BuiltImage;
 use amoeba_build::qemu::Boot;
-use amoeba_tests::images::{boot_spec, built, command};
+use amoeba_tests::images::{boot_spec, built, built_test_profile, command};
 use amoeba_tests::node::Node;
 use libamoeba::boot::ExitCode;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// Boots `profile` by `-kernel` with extra words, waits for a clean stop, returns the log.
-fn run_to_exit(profile: &str, words: &[&str], icount: bool) -> String {
-    let image = built(profile);
-    let mut spec = boot_spec(&image, Boot::Kernel);
+/// Boots `image` by `-kernel` with extra words until the node stops cleanly (with `ready=exit`
+/// that is once every boot program ended); returns the console log.
+fn run_to_exit(image: &BuiltImage, words: &[&str], icount: bool) -> String {
+    let mut spec = boot_spec(image, Boot::Kernel);
     spec.append.extend(words.iter().map(|w| w.to_string()));
     spec.icount = icount;
     let mut node = Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"));
@@ -27,10 +28,15 @@ fn run_to_exit(profile: &str, words: &[&str], icount: bool) -> String {
     log
 }
 
+/// Runs a test profile of `tests/profiles/` to its end.
+fn run_test_profile(name: &str, icount: bool) -> String {
+    run_to_exit(&built_test_profile(name), &[], icount)
+}
+
 #[test]
 fn kernel_threads_share_timers_and_every_sync_primitive() {
     // Under -icount guest time follows instructions, so timer lateness is the kernel's alone.
-    let log = run_to_exit("minimal", &["selftest=sched"], true);
+    let log = run_to_exit(&built("minimal"), &["selftest=sched"], true);
     for check in [
         "sleep",
         "periodic timer function",
@@ -50,22 +56,6 @@ fn kernel_threads_share_timers_and_every_sync_primitive() {
         log.contains("selftest: kernel threads: all checks passed"),
         "{log}"
     );
-}
-
-/// Boots a test profile by `-kernel` until every process ended and the node stopped.
-fn run_test_profile(name: &str, icount: bool) -> String {
-    let image = amoeba_tests::images::built_test_profile(name);
-    let mut spec = boot_spec(&image, Boot::Kernel);
-    spec.icount = icount;
-    let mut node = Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"));
-    let status = node.wait_for_exit().unwrap_or_else(|e| panic!("{e}"));
-    let log = node.log();
-    assert_eq!(
-        status.code(),
-        Some(ExitCode::Success.qemu_status()),
-        "clean stop expected:\n{log}"
-    );
-    log
 }
 
 fn position(log: &str, text: &str) -> usize {
@@ -179,16 +169,10 @@ fn memory_returns_and_an_idle_node_takes_no_ticks() {
 
 #[test]
 fn the_loader_refuses_damaged_images_and_starts_nothing_from_them() {
-    let image = amoeba_tests::images::built_test_profile("test-priorities");
-    let mut spec = boot_spec(&image, Boot::Kernel);
-    spec.append.push("selftest=loader".into());
-    let mut node = Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"));
-    let status = node.wait_for_exit().unwrap_or_else(|e| panic!("{e}"));
-    let log = node.log();
-    assert_eq!(
-        status.code(),
-        Some(ExitCode::Success.qemu_status()),
-        "{log}"
+    let log = run_to_exit(
+        &built_test_profile("test-priorities"),
+        &["selftest=loader"],
+        false,
     );
     for what in ["truncated", "corrupted", "empty"] {
         assert!(
