@@ -50,10 +50,13 @@ extern "C" fn kernel_main(magic: u32, info_address: u32) -> ! {
     match config.selftest {
         Some(SelfTest::Sched) => selftest::run(),
         Some(SelfTest::Loader) => selftest::loader(),
-        None => {}
+        Some(SelfTest::Describe) | None => {}
     }
     let free_before_programs = mm::frames::stats().free_bytes;
     loader::start_boot_programs();
+    if config.selftest == Some(SelfTest::Describe) {
+        selftest::describe_processes();
+    }
     print_banner(&config, &boot, tsc_hz, &memory);
     announce_ready(&config, entry_tsc);
     match config.on_ready {

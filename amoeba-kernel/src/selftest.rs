@@ -202,3 +202,40 @@ pub fn loader() {
         kprintln!("selftest: loader: all damaged images refused");
     }
 }
+
+/// `selftest=describe`: once the boot programs have run a little, every user process is turned
+/// into a process descriptor, which must be valid and decode back to itself.
+pub fn describe_processes() {
+    sched::sleep(50_000_000);
+    for (pid, name) in sched::user_processes() {
+        let Some(descriptor) = sched::describe(pid) else {
+            continue;
+        };
+        let bytes = descriptor.encode();
+        let round_trip = libamoeba::process::ProcessDescriptor::decode(
+            &bytes,
+            libamoeba::process::ArchMagic::X86_64,
+        );
+        let same = matches!(round_trip, Ok((ref decoded, used)) if *decoded == descriptor && used == bytes.len());
+        let valid = descriptor.validate().is_ok();
+        let main = descriptor.threads.first();
+        kprintln!(
+            "selftest: describe: process {name} (pid {pid}): {} segments, {} threads, main thread at pc={:#x} sp={:#x} ({} registers), {} bytes: {}",
+            descriptor.segments.len(),
+            descriptor.threads.len(),
+            main.map_or(0, |t| t.pc),
+            main.map_or(0, |t| t.sp),
+            if main.is_some_and(|t| t.registers.is_some()) {
+                "with"
+            } else {
+                "without"
+            },
+            bytes.len(),
+            if same && valid {
+                "decodes back equal"
+            } else {
+                "FAILED"
+            }
+        );
+    }
+}

@@ -191,3 +191,25 @@ fn the_loader_refuses_damaged_images_and_starts_nothing_from_them() {
         "nothing ran from a damaged image:\n{log}"
     );
 }
+
+#[test]
+fn running_processes_turn_into_descriptors_that_decode_back() {
+    let log = run_to_exit(
+        &built_test_profile("test-priorities"),
+        &["selftest=describe"],
+        true, // -icount: what has run by the time of the snapshot is the same every time
+    );
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("selftest: describe:"))
+        .collect();
+    assert!(lines.len() >= 2, "processes described:\n{log}");
+    assert!(
+        lines.iter().all(|l| l.ends_with("decodes back equal")),
+        "{log}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("(with registers)")),
+        "a thread that ran has saved registers:\n{log}"
+    );
+}

@@ -235,6 +235,13 @@ impl AddressSpace {
         }
     }
 
+    /// Every segment: start address, length in bytes and access.
+    pub fn segments(&self) -> impl Iterator<Item = (u64, u64, Access)> + '_ {
+        self.segments
+            .iter()
+            .map(|s| (s.start, s.end() - s.start, s.access))
+    }
+
     /// Whether `[address, address + length)` lies inside one segment that allows `write`.
     pub fn contains(&self, address: u64, length: u64, write: bool) -> bool {
         let Some(end) = address.checked_add(length) else {

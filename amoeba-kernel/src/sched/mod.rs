@@ -7,16 +7,18 @@
 //! armed only when something is due.
 
 mod api;
+mod describe;
 mod devices;
 mod sync;
 mod thread;
 mod timer_queue;
 
 pub use api::*;
+pub use describe::{describe, user_processes};
 pub use devices::{device_interrupt, interrupt_await, io_port_grant};
 pub use thread::{KERNEL_PROCESS, ProcessId, Start, State, ThreadId, WaitTarget, Wake};
 
-use crate::arch::{context, cpu, lapic, paging, syscall, tsc};
+use crate::arch::{context, cpu, lapic, paging, syscall, tsc, user_state};
 use crate::mm::kstack::KernelStack;
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
@@ -158,6 +160,7 @@ impl Thread {
             waiting_on: None,
             pending_signals: 0,
             awaited_signals: 0,
+            user_entry: user_state::Entry::None,
         }
     }
 }
@@ -292,9 +295,13 @@ impl Scheduler {
         if let Some(process) = self.process_of(next).filter(|p| p.is_user()) {
             process.turn_holder = Some(next);
         }
+        if let Some(thread) = self.threads.get_mut(&previous) {
+            thread.user_entry = user_state::running_thread_entry();
+        }
         self.current = next;
         let next_thread = self.current_thread();
         next_thread.state = State::Running;
+        user_state::note(next_thread.user_entry);
         let next_rsp = next_thread.saved_rsp;
         if let Some(top) = next_thread.kernel_stack_top() {
             syscall::set_kernel_stack(top);

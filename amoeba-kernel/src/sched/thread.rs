@@ -2,6 +2,7 @@
 
 use super::sync::SyncTable;
 use super::timer_queue::TimerKey;
+use crate::arch::user_state::Entry;
 use crate::mm::address_space::AddressSpace;
 use crate::mm::kstack::KernelStack;
 use alloc::collections::{BTreeMap, VecDeque};
@@ -75,6 +76,8 @@ pub struct Thread {
     pub pending_signals: u64,
     /// Signals the thread is blocked waiting for (0: not waiting for signals).
     pub awaited_signals: u64,
+    /// How the thread last entered the kernel from ring 3: where its user registers are.
+    pub user_entry: Entry,
 }
 
 impl Thread {

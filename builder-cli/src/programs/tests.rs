@@ -295,7 +295,8 @@ fn the_available_programs_are_the_bins_of_the_programs_crate() {
             "faults",
             "counter",
             "idle-check",
-            "memory"
+            "memory",
+            "bench"
         ]
     );
     let bins = std::fs::read_dir(ws().programs_dir().join("src/bin"))

@@ -6,7 +6,8 @@
 //! - `ready=idle|exit`: what the node does after its ready line (`exit` stops QEMU cleanly);
 //! - `crash=KIND`: a deliberate kernel fault for testing the fault paths (see [`CrashKind`]);
 //! - `selftest=sched`: kernel threads exercise timers and every synchronization primitive;
-//!   `selftest=loader`: damaged copies of the first boot program's image must be refused.
+//!   `selftest=loader`: damaged copies of the first boot program's image must be refused;
+//!   `selftest=describe`: running processes are described and their descriptors round-trip.
 //!
 //! Parsing never fails as a whole: each word yields a [`BootArg`] or a [`CmdlineError`] the
 //! kernel reports and skips, so a typo on the command line costs a warning, not the boot.
@@ -96,6 +97,8 @@ pub enum SelfTest {
     Sched,
     /// The process loader refuses damaged images.
     Loader,
+    /// Running processes turn into process descriptors that decode back to themselves.
+    Describe,
 }
 
 /// One understood word of the command line.
@@ -174,7 +177,8 @@ fn parse_word(word: &str) -> Result<BootArg<'_>, CmdlineError<'_>> {
         "selftest" => match value {
             "sched" => Ok(BootArg::SelfTest(SelfTest::Sched)),
             "loader" => Ok(BootArg::SelfTest(SelfTest::Loader)),
-            _ => Err(bad("sched, loader")),
+            "describe" => Ok(BootArg::SelfTest(SelfTest::Describe)),
+            _ => Err(bad("sched, loader, describe")),
         },
         _ => Err(CmdlineError::UnknownKey(word)),
     }

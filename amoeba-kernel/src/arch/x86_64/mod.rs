@@ -16,6 +16,7 @@ pub mod stacks;
 pub mod syscall;
 pub mod traps;
 pub mod tsc;
+pub mod user_state;
 
 core::arch::global_asm!(include_str!("multiboot_header.s"), options(att_syntax));
 core::arch::global_asm!(include_str!("boot.s"), options(att_syntax));

@@ -20,10 +20,18 @@ const FMASK_BITS: u64 = (1 << 9) | (1 << 10) | (1 << 8) | (1 << 18);
 /// RFLAGS for a thread entering ring 3: interrupts on, reserved bit 1.
 const USER_RFLAGS: u64 = 0x202;
 
-/// The registers of a system call as the entry stub saved them. `rax` carries the call number
-/// in and the result out; the rest return to ring 3 unchanged.
+/// All ring-3 registers of a thread in a system call, as the entry stub saved them: the thread's
+/// full user state while it is in the kernel (a process descriptor reads it from here). `rax`
+/// carries the call number in and the result out; the rest return to ring 3 unchanged (RCX and
+/// R11 are the user RIP and RFLAGS, as SYSCALL leaves them).
 #[repr(C)]
 pub struct SyscallFrame {
+    pub rbx: u64,
+    pub rbp: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
     pub rax: u64,
     pub rdi: u64,
     pub rsi: u64,
@@ -35,7 +43,7 @@ pub struct SyscallFrame {
     pub user_rflags: u64,
     pub user_rsp: u64,
 }
-const _: () = assert!(size_of::<SyscallFrame>() == 10 * 8);
+const _: () = assert!(size_of::<SyscallFrame>() == 16 * 8);
 
 /// Kernel stack top of the running thread, loaded by the entry stub.
 #[unsafe(no_mangle)]
@@ -59,9 +67,21 @@ global_asm!(
     "    push rsi",
     "    push rdi",
     "    push rax",
+    "    push r15",
+    "    push r14",
+    "    push r13",
+    "    push r12",
+    "    push rbp",
+    "    push rbx",
     "    mov rdi, rsp",
     "    cld",
     "    call syscall_dispatch",
+    "    pop rbx",
+    "    pop rbp",
+    "    pop r12",
+    "    pop r13",
+    "    pop r14",
+    "    pop r15",
     "    pop rax",
     "    pop rdi",
     "    pop rsi",
@@ -81,6 +101,7 @@ unsafe extern "C" {
 
 #[unsafe(no_mangle)]
 extern "C" fn syscall_dispatch(frame: &mut SyscallFrame) {
+    super::user_state::note(super::user_state::Entry::Syscall);
     crate::syscalls::dispatch(frame);
     // SYSRET to a non-canonical address would fault in ring 0 with the user's stack: never let
     // a frame the kernel edited go back that way.

@@ -94,6 +94,9 @@ pub fn interrupt_count() -> u64 {
 #[unsafe(no_mangle)]
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     let vector = frame.vector as usize;
+    if frame.cs & 3 == 3 {
+        super::user_state::note(super::user_state::Entry::Interrupt);
+    }
     if vector < exception::COUNT {
         if frame.cs & 3 == 3 {
             user_exception(frame);
