@@ -29,6 +29,7 @@
 //! so the module also compiles into host builds and tests, where the stubs are never called.
 
 pub mod console;
+pub mod device;
 pub mod event;
 pub mod heap;
 pub mod raw;
@@ -58,8 +59,8 @@ pub fn stat(which: Statistic) -> u64 {
     unsafe { raw::syscall1(Call::Statistic, which as u64) }.unwrap_or(0)
 }
 
-/// Whether this process's threads preempt one another by time slices (`true`, the default)
-/// or each runs until it blocks or yields (`false`).
+/// Whether this process's threads preempt one another by time slices (`true`) or each runs
+/// until it blocks, yields or ends (`false`, the default).
 pub fn set_preemptive(preemptive: bool) {
     // SAFETY: SetPreemptive only changes scheduling.
     let _ = unsafe { raw::syscall1(Call::SetPreemptive, u64::from(preemptive)) };

@@ -91,6 +91,12 @@ fn user_processes_run_and_faults_are_contained() {
         "the counter kept running after the faults:\n{log}"
     );
     assert!(log.contains("process counter (pid"), "{log}");
+    // A driver as a protected process: its ports granted, the kernel's refused, its IRQ awaited.
+    assert!(log.contains("rtc-driver: COM1 grant: Err(Denied)"), "{log}");
+    assert!(
+        log.contains("rtc-driver: 3 of 3 clock interrupts received"),
+        "{log}"
+    );
 }
 
 #[test]

@@ -296,6 +296,7 @@ fn the_available_programs_are_the_bins_of_the_programs_crate() {
             "counter",
             "idle-check",
             "memory",
+            "rtc-driver",
             "bench"
         ]
     );

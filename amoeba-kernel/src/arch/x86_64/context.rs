@@ -62,9 +62,11 @@ struct InitialFrame {
     rbx: u64,
     rbp: u64,
     return_address: u64,
-    /// Keeps RSP at the start function's entry as the ABI wants (16n + 8 after the call).
-    alignment: u64,
+    /// Leaves RSP 16-byte aligned when the trampoline's `call` runs, so the start function
+    /// begins with RSP = 16n + 8 as the ABI wants (SSE spills to the stack fault otherwise).
+    padding: [u64; 2],
 }
+const _: () = assert!(size_of::<InitialFrame>().is_multiple_of(16));
 
 /// Prepares a fresh kernel stack so that the first switch to it calls `start`, which must never
 /// return. Returns the stack pointer to switch to.
@@ -85,7 +87,7 @@ pub unsafe fn prepare_stack(stack_top: u64, start: extern "C" fn() -> !) -> u64 
             rbx: 0,
             rbp: 0,
             return_address: thread_entry_trampoline as *const () as u64,
-            alignment: 0,
+            padding: [0; 2],
         });
     }
     frame as u64

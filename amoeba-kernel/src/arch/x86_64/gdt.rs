@@ -68,8 +68,9 @@ static TSS: TssCell = TssCell(UnsafeCell::new(TaskStateSegment {
     reserved2: 0,
     reserved3: 0,
     io_map_base: 0,
-    io_bitmap: [0xFF; IO_BITMAP_BYTES],
-    io_bitmap_end: u32::MAX,
+    // Zero here so the TSS lives in .bss rather than 8 KiB of image; `init_tss` fills it.
+    io_bitmap: [0; IO_BITMAP_BYTES],
+    io_bitmap_end: 0,
 }));
 static GDT: Once<Gdt> = Once::new();
 
@@ -82,6 +83,8 @@ fn init_tss() -> &'static TaskStateSegment {
         }
         // Ring 3 may use exactly the ports the running process was granted (see below).
         (*tss).io_map_base = TSS_HEADER_BYTES as u16;
+        (*tss).io_bitmap.fill(0xFF);
+        (*tss).io_bitmap_end = u32::MAX;
         &*tss
     }
 }
