@@ -7,15 +7,14 @@
 use crate::arch::cpu;
 use crate::build_info;
 use crate::mm::address_space::{Access, AddressSpace, MapError, SharedFrames};
-use crate::sched::{self, ProcessId};
+use crate::sched::{self, NewProcess, ProcessId};
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec;
 use alloc::vec::Vec;
 use libamoeba::capability::Capability;
 use libamoeba::memory::PAGE_SIZE;
-use libamoeba::priority::Level;
-use libamoeba::process::boot_table;
+use libamoeba::process::boot_table::{self, BootProgram};
 use libamoeba::process::environment;
 use libamoeba::process::image::{ImageError, decode_image};
 use libamoeba::process::{ArchMagic, SegmentDescriptor};
@@ -67,13 +66,9 @@ fn environment_block(name: &str, args: &[&str]) -> Vec<u8> {
     environment::encode(&argv, &capabilities, &["TERM=amoeba", node.as_str()])
 }
 
-/// Creates a process running `image` (an embedded image, so its address identifies it).
-pub fn exec(
-    name: &str,
-    args: &[&str],
-    priority: Level,
-    image: &'static [u8],
-) -> Result<ProcessId, LoadError> {
+/// Creates a process running `program` (embedded, so its image's address identifies it).
+pub fn exec(program: &BootProgram<'static>) -> Result<ProcessId, LoadError> {
+    let image = program.image;
     let decoded =
         decode_image(image, ArchMagic::X86_64, MAX_IMAGE_BYTES).map_err(LoadError::Image)?;
     let descriptor = decoded.descriptor();
@@ -94,7 +89,7 @@ pub fn exec(
         mapped.map_err(LoadError::Map)?;
     }
     let (stack_start, stack_length, stack_pages) = stack.ok_or(LoadError::NoStack)?;
-    let env = environment_block(name, args);
+    let env = environment_block(program.name, &program.args);
     let mut contents = vec![0u8; stack_length as usize];
     let env_offset = contents
         .len()
@@ -107,8 +102,15 @@ pub fn exec(
         .map_err(LoadError::Map)?;
     let env_address = stack_start + env_offset as u64;
     // Enter `_start` as if called: RSP = 16n + 8.
-    sched::spawn_process(name, priority, space, main.pc, env_address - 8, env_address)
-        .map_err(LoadError::Start)
+    let new = NewProcess {
+        name: program.name,
+        priority: program.priority,
+        driver: program.driver,
+        entry: main.pc,
+        stack_pointer: env_address - 8,
+        argument: env_address,
+    };
+    sched::spawn_process(new, space).map_err(LoadError::Start)
 }
 
 fn shared_text(
@@ -138,7 +140,7 @@ pub fn start_boot_programs() {
     };
     for program in &programs {
         let started = cpu::rdtsc();
-        match exec(program.name, &program.args, program.priority, program.image) {
+        match exec(program) {
             Ok(pid) => log::info!(
                 "process {} (pid {pid}) created from its {} byte image in {} cycles",
                 program.name,

@@ -190,7 +190,14 @@ pub fn loader() {
     ];
     let mut ok = true;
     for (what, bytes) in cases {
-        match crate::loader::exec("damaged", &[], Level::Norm, bytes) {
+        let damaged = libamoeba::process::boot_table::BootProgram {
+            name: "damaged",
+            args: alloc::vec::Vec::new(),
+            priority: Level::Norm,
+            driver: false,
+            image: bytes,
+        };
+        match crate::loader::exec(&damaged) {
             Err(error) => kprintln!("selftest: loader refused a {what} image: {error}"),
             Ok(pid) => {
                 ok = false;

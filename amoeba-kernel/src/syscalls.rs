@@ -106,16 +106,15 @@ fn console_write(address: u64, length: u64) -> Result<u64, Error> {
     if length == 0 {
         return Ok(0);
     }
-    sched::with_address_space(|space| {
+    // Copy out under the scheduler's lock, write after it: the UART is slow.
+    let text = sched::with_address_space(|space| {
         let bytes = space
             .and_then(|s| s.user_bytes(address, length))
             .ok_or(Error::BadAddress)?;
-        console::write(format_args!(
-            "{}",
-            alloc::string::String::from_utf8_lossy(bytes)
-        ));
-        Ok(length)
-    })
+        Ok(alloc::string::String::from_utf8_lossy(bytes).into_owned())
+    })?;
+    console::write(format_args!("{text}"));
+    Ok(length)
 }
 
 fn segment_allocate(bytes: u64) -> Result<u64, Error> {

@@ -40,6 +40,8 @@ pub struct ProgramOutput {
     pub args: Vec<String>,
     /// Process priority: high, norm or low.
     pub priority: String,
+    /// May use I/O ports and interrupt lines.
+    pub driver: bool,
     /// Bytes of the process image file (gzip) in the kernel's boot table.
     pub image_size: u64,
     pub image_sha256: String,

@@ -15,6 +15,7 @@
 //! name = "hello"       # a program of programs/ (a [[bin]] of programs/Cargo.toml)
 //! args = ["a", "b"]    # default: none
 //! priority = "norm"    # process priority: high, norm (default), low
+//! driver = false        # may be granted I/O ports and wait for IRQ lines
 //! ```
 //!
 //! Parsing only checks the shape (keys and types); [`crate::validate()`] checks the meaning.
@@ -64,6 +65,8 @@ pub struct ProgramEntry {
     /// The arguments (argv[1..]); the line is the `args` key's, or the name's when absent.
     pub args: Located<Vec<String>>,
     pub priority: Option<Located<String>>,
+    /// A driver (`driver = true`): the kernel lets it use I/O ports and wait for IRQ lines.
+    pub driver: bool,
 }
 
 #[derive(Debug, Error)]
@@ -100,6 +103,8 @@ struct RawProgram {
     name: Spanned<String>,
     args: Option<Spanned<Vec<String>>>,
     priority: Option<Spanned<String>>,
+    #[serde(default)]
+    driver: bool,
 }
 
 #[derive(Deserialize)]
@@ -247,6 +252,7 @@ impl Profile {
                         name,
                         args,
                         priority: program.priority.map(|v| lines.locate(v)),
+                        driver: program.driver,
                     }
                 })
                 .collect(),
@@ -414,6 +420,7 @@ mod tests {
             profile.programs,
             [
                 ProgramEntry {
+                    driver: false,
                     name: Located {
                         value: "hello".into(),
                         line: 4
@@ -425,6 +432,7 @@ mod tests {
                     priority: None,
                 },
                 ProgramEntry {
+                    driver: false,
                     name: Located {
                         value: "counter".into(),
                         line: 9

@@ -143,6 +143,7 @@ pub fn boot_table(
             name: program.name.clone(),
             args: program.args.clone(),
             priority: program.priority.name().to_string(),
+            driver: program.driver,
             image_size: image.len() as u64,
             image_sha256: digest::sha256_hex(&image),
         });
@@ -150,6 +151,7 @@ pub fn boot_table(
             name: program.name.clone(),
             args: program.args.clone(),
             priority: program.priority,
+            driver: program.driver,
             image,
         });
     }

@@ -43,6 +43,8 @@ pub struct ProgramSpec {
     pub args: Vec<String>,
     /// The process priority.
     pub priority: Level,
+    /// May be granted I/O ports and wait for interrupt lines.
+    pub driver: bool,
 }
 
 impl NodeSpec {
@@ -376,6 +378,7 @@ impl Checker<'_> {
                 name: name.value.clone(),
                 args: args.value.clone(),
                 priority,
+                driver: entry.driver,
             });
         }
         programs

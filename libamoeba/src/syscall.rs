@@ -3,7 +3,8 @@
 //!
 //! Convention (x86-64 `syscall`): number in RAX, arguments in RDI, RSI, RDX, R10, R8, R9; the
 //! result in RAX, a negative value being an [`Error`]. RCX, R11 and the vector registers are
-//! clobbered; every other register is preserved.
+//! clobbered (the kernel clears the vector registers on return, and the x87 register stack is
+//! not kept); every other register is preserved, as are MXCSR and the x87 control word.
 
 /// Call numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

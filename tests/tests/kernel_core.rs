@@ -94,6 +94,10 @@ fn user_processes_run_and_faults_are_contained() {
     // A driver as a protected process: its ports granted, the kernel's refused, its IRQ awaited.
     assert!(log.contains("rtc-driver: COM1 grant: Err(Denied)"), "{log}");
     assert!(
+        log.contains("rtc-driver: CMOS ports refused: Denied"),
+        "only drivers get ports:\n{log}"
+    );
+    assert!(
         log.contains("rtc-driver: 3 of 3 clock interrupts received"),
         "{log}"
     );

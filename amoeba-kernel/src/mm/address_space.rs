@@ -174,22 +174,20 @@ impl AddressSpace {
         {
             return Err(MapError::BadPlacement);
         }
-        // Record the segment first: if mapping fails half way, dropping the address space
-        // unmaps and frees what was mapped.
-        self.segments.push(Segment {
+        let segment = Segment {
             start,
             access,
             frames,
-        });
-        let segment = self.segments.last().ok_or(MapError::BadPlacement)?;
+        };
         for (page, &frame) in segment.frames.as_slice().iter().enumerate() {
-            paging::map(
-                self.root,
-                start + page as u64 * PAGE_SIZE,
-                frame,
-                access.page_flags(),
-            )?;
+            let address = start + page as u64 * PAGE_SIZE;
+            if let Err(error) = paging::map(self.root, address, frame, access.page_flags()) {
+                // Undo the part that was mapped: a segment is in the list only when whole.
+                self.release(segment);
+                return Err(error.into());
+            }
         }
+        self.segments.push(segment);
         Ok(())
     }
 

@@ -55,7 +55,13 @@ impl KernelStack {
         for page in 0..STACK_PAGES {
             let frame = frames::allocate_zeroed().ok_or(OutOfFrames)?;
             let address = slot_top(slot) - (page + 1) * PAGE_SIZE;
-            paging::map(paging::kernel_root(), address, frame, WRITABLE | NO_EXECUTE)?;
+            if let Err(error) =
+                paging::map(paging::kernel_root(), address, frame, WRITABLE | NO_EXECUTE)
+            {
+                // SAFETY: the frame was allocated just above and never mapped.
+                unsafe { frames::free(frame) };
+                return Err(error);
+            }
         }
         Ok(stack)
     }
@@ -63,6 +69,14 @@ impl KernelStack {
     /// The initial stack pointer (16-byte aligned).
     pub fn top(&self) -> u64 {
         slot_top(self.slot)
+    }
+
+    /// Readies this fresh stack so that the first switch to it calls `start`; returns the stack
+    /// pointer to switch to.
+    pub fn prepare_first_switch(&self, start: extern "C" fn() -> !) -> u64 {
+        // SAFETY: the stack is mapped, writable and owned by this value, and no thread runs on
+        // it yet (it is fresh); its top is page aligned.
+        unsafe { crate::arch::context::prepare_stack(self.top(), start) }
     }
 }
 

@@ -9,11 +9,13 @@ use super::{
     KERNEL_PROCESS, ProcessId, Scheduler, Start, State, ThreadId, WaitTarget, Wake, switch_to_next,
     ticks, with,
 };
-use crate::arch::{context, cpu};
+use crate::arch::cpu;
 use crate::mm::address_space::AddressSpace;
 use crate::mm::kstack::KernelStack;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use libamoeba::memory::PAGE_SIZE;
 use libamoeba::priority::Level;
 use libamoeba::syscall::{Error, SyncKind};
 
@@ -26,19 +28,19 @@ fn new_thread(
     priority: Level,
     start: Start,
 ) -> Result<ThreadId, Error> {
+    if !s.processes.contains_key(&process) {
+        return Err(Error::BadArgument);
+    }
     let stack = KernelStack::new().map_err(|_| Error::NoMemory)?;
     let id = s.next_thread;
     s.next_thread += 1;
     let mut thread = Thread::new(id, process, priority, None, start);
-    // SAFETY: the stack was just mapped for this thread alone; its top is page aligned.
-    thread.saved_rsp = unsafe { context::prepare_stack(stack.top(), super::thread_start) };
+    thread.saved_rsp = stack.prepare_first_switch(super::thread_start);
     thread.kernel_stack = Some(stack);
     s.threads.insert(id, Box::new(thread));
-    s.processes
-        .get_mut(&process)
-        .ok_or(Error::BadArgument)?
-        .threads
-        .push(id);
+    if let Some(p) = s.processes.get_mut(&process) {
+        p.threads.push(id);
+    }
     s.make_ready(id);
     Ok(id)
 }
@@ -59,21 +61,32 @@ pub fn spawn_kernel_thread(
     })
 }
 
-/// Creates a user process around `address_space` with a main thread starting at `rip`.
-pub fn spawn_process(
-    name: &str,
-    priority: Level,
-    address_space: AddressSpace,
-    rip: u64,
-    rsp: u64,
-    argument: u64,
-) -> Result<ProcessId, Error> {
+/// What a new user process is and where its main thread starts.
+pub struct NewProcess<'a> {
+    pub name: &'a str,
+    pub priority: Level,
+    /// May be granted I/O ports and wait for interrupt lines.
+    pub driver: bool,
+    pub entry: u64,
+    pub stack_pointer: u64,
+    /// The main thread's first argument (RDI): the environment block.
+    pub argument: u64,
+}
+
+/// Creates a user process around `address_space` with a main thread as `new` says.
+pub fn spawn_process(new: NewProcess<'_>, address_space: AddressSpace) -> Result<ProcessId, Error> {
     with(|s| {
         let id = s.next_process;
         s.next_process += 1;
-        s.processes
-            .insert(id, Process::new(id, name, priority, Some(address_space)));
-        let main = new_thread(s, id, Level::Norm, Start::User { rip, rsp, argument });
+        let mut process = Process::new(id, new.name, new.priority, Some(address_space));
+        process.driver = new.driver;
+        s.processes.insert(id, process);
+        let start = Start::User {
+            rip: new.entry,
+            rsp: new.stack_pointer,
+            argument: new.argument,
+        };
+        let main = new_thread(s, id, Level::Norm, start);
         if main.is_err()
             && let Some(process) = s.processes.remove(&id)
         {
@@ -92,26 +105,45 @@ pub fn spawn_user_thread(
 ) -> Result<ThreadId, Error> {
     with(|s| {
         let process = s.current_thread().process;
-        let address_space = s
+        let space = s
             .processes
             .get_mut(&process)
-            .and_then(|p| p.address_space.as_mut());
-        let rsp = address_space
-            .ok_or(Error::Denied)?
+            .and_then(|p| p.address_space.as_mut())
+            .ok_or(Error::Denied)?;
+        let top = space
             .allocate_stack(stack_pages)
             .map_err(|_| Error::NoMemory)?;
+        let stack_start = top - stack_pages * PAGE_SIZE;
         // The ABI wants RSP = 16n + 8 at a function's first instruction, as after a call.
-        new_thread(
-            s,
-            process,
-            priority,
-            Start::User {
-                rip,
-                rsp: rsp - 8,
-                argument,
-            },
-        )
+        let start = Start::User {
+            rip,
+            rsp: top - 8,
+            argument,
+        };
+        match new_thread(s, process, priority, start) {
+            Ok(id) => {
+                if let Some(thread) = s.threads.get_mut(&id) {
+                    thread.user_stack = Some(stack_start);
+                }
+                Ok(id)
+            }
+            Err(error) => {
+                free_user_stack(s, process, stack_start);
+                Err(error)
+            }
+        }
     })
+}
+
+/// Gives a thread's stack segment back to its (still living) process.
+fn free_user_stack(s: &mut Scheduler, process: ProcessId, stack_start: u64) {
+    if let Some(space) = s
+        .processes
+        .get_mut(&process)
+        .and_then(|p| p.address_space.as_mut())
+    {
+        let _ = space.free_segment(stack_start);
+    }
 }
 
 /// Blocks the running thread after `setup` registered it wherever it waits; returns why it
@@ -231,11 +263,19 @@ fn end_thread(s: &mut Scheduler, id: ThreadId) {
     s.ready
         .iter_mut()
         .for_each(|queue| queue.retain(|&t| t != id));
+    if let Some(stack_start) = thread.user_stack {
+        free_user_stack(s, thread.process, stack_start);
+    }
+    let mut new_owners = Vec::new();
     if let Some(process) = s.processes.get_mut(&thread.process) {
         process.threads.retain(|&t| t != id);
         if process.turn_holder == Some(id) {
             process.turn_holder = None;
         }
+        new_owners = process.sync.abandon(id);
+    }
+    for owner in new_owners {
+        s.wake(owner, Wake::Signaled);
     }
     // Freed by the next thread to run: this one may still be running on its stack.
     s.dead_threads.push(thread);

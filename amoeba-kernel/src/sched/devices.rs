@@ -1,13 +1,18 @@
 //! What lets a driver run as a protected process: waiting for its interrupt line, and using the
-//! I/O ports it was granted. The kernel's own devices stay the kernel's.
+//! I/O ports it was granted. Only processes the profile marks as drivers (`driver = true`, carried
+//! in the boot table) may; the kernel's own devices and the machine's reset ports stay out of
+//! reach even for them.
 
 use super::{ProcessId, Scheduler, WaitTarget, Wake, block, with};
 use crate::arch::{gdt, pic};
 use alloc::boxed::Box;
 use libamoeba::syscall::Error;
 
-/// Port ranges the kernel drives itself: never granted.
-const KERNEL_PORTS: [(u16, u16); 8] = [
+/// Port ranges the kernel drives itself, or that control the whole machine: never granted.
+const KERNEL_PORTS: [(u16, u16); 11] = [
+    (0x60, 0x60),   // keyboard controller data
+    (0x64, 0x64),   // keyboard controller command (its reset line)
+    (0x92, 0x92),   // system control port A (fast reset, A20)
     (0x20, 0x21),   // master 8259
     (0xA0, 0xA1),   // slave 8259
     (0x40, 0x43),   // PIT (TSC calibration)
@@ -15,7 +20,7 @@ const KERNEL_PORTS: [(u16, u16); 8] = [
     (0xF4, 0xF7),   // isa-debug-exit
     (0x3F8, 0x3FF), // COM1, the console
     (0x510, 0x511), // QEMU fw_cfg
-    (0xCF8, 0xCFF), // PCI configuration
+    (0xCF8, 0xCFF), // PCI configuration (0xCF9: reset control)
 ];
 /// The cascade line connects the two 8259s; it never reaches a driver.
 const CASCADE_LINE: u8 = 2;
@@ -39,7 +44,7 @@ pub fn io_port_grant(first: u64, count: u64) -> Result<(), Error> {
         let current = s.current;
         let process = s
             .process_of(current)
-            .filter(|p| p.is_user())
+            .filter(|p| p.driver)
             .ok_or(Error::Denied)?;
         let bitmap = process
             .io_ports
@@ -87,7 +92,7 @@ pub fn interrupt_await(line: u64, timeout: Option<u64>) -> Result<(), Error> {
         .ok_or(Error::BadArgument)?;
     with(|s| {
         let current = s.current;
-        if !s.process_of(current).is_some_and(|p| p.is_user()) {
+        if !s.process_of(current).is_some_and(|p| p.driver) {
             return Err(Error::Denied);
         }
         match s.line_waiters[usize::from(line)] {

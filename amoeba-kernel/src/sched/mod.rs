@@ -161,6 +161,7 @@ impl Thread {
             pending_signals: 0,
             awaited_signals: 0,
             user_entry: user_state::Entry::None,
+            user_stack: None,
         }
     }
 }
@@ -285,6 +286,10 @@ impl Scheduler {
                 .iter_mut()
                 .for_each(|queue| queue.retain(|&t| t != previous));
             self.current_thread().state = State::Running;
+            // It goes on running: it holds its process's turn again (a yield gave it up).
+            if let Some(process) = self.process_of(previous).filter(|p| p.is_user()) {
+                process.turn_holder = Some(previous);
+            }
             return None;
         }
         let user_thread = self.process_of(next).is_some_and(|p| p.is_user());
@@ -436,6 +441,9 @@ impl Scheduler {
             && let Some(waiters) = p.awaiting.get_mut(&key)
         {
             waiters.retain(|&t| t != id);
+            if waiters.is_empty() {
+                p.awaiting.remove(&key);
+            }
         }
         let why = if target == Some(WaitTarget::Sleep) {
             Wake::Signaled

@@ -149,3 +149,25 @@ impl SyncTable {
         }
     }
 }
+
+impl SyncTable {
+    /// Forgets an ending thread: it leaves every wait list, and each mutex it holds passes to
+    /// its next waiter (returned, to be woken) instead of staying locked for ever.
+    pub fn abandon(&mut self, thread: ThreadId) -> Vec<ThreadId> {
+        let mut new_owners = Vec::new();
+        for object in self.objects.iter_mut().flatten() {
+            match object {
+                SyncObject::Mutex { owner, waiters } => {
+                    waiters.retain(|&t| t != thread);
+                    if *owner == Some(thread) {
+                        *owner = waiters.pop_front();
+                        new_owners.extend(*owner);
+                    }
+                }
+                SyncObject::Semaphore { waiters, .. } => waiters.retain(|&t| t != thread),
+                SyncObject::Barrier { arrived, .. } => arrived.retain(|&t| t != thread),
+            }
+        }
+        new_owners
+    }
+}

@@ -78,6 +78,9 @@ pub struct Thread {
     pub awaited_signals: u64,
     /// How the thread last entered the kernel from ring 3: where its user registers are.
     pub user_entry: Entry,
+    /// Start of the stack segment the kernel made for this thread (not the main thread's, which
+    /// comes with the image), freed when the thread ends.
+    pub user_stack: Option<u64>,
 }
 
 impl Thread {
@@ -101,6 +104,8 @@ pub struct Process {
     /// Threads blocked in `await`, by key.
     pub awaiting: BTreeMap<u64, VecDeque<ThreadId>>,
     pub exit_code: i64,
+    /// A driver (from its boot-table entry): may be granted I/O ports and wait for IRQ lines.
+    pub driver: bool,
     /// I/O ports this process may use (a bit clear = allowed); `None` for none.
     pub io_ports: Option<super::devices::IoBitmap>,
 }
@@ -123,6 +128,7 @@ impl Process {
             sync: SyncTable::default(),
             awaiting: BTreeMap::new(),
             exit_code: 0,
+            driver: false,
             io_ports: None,
         }
     }

@@ -11,6 +11,7 @@ fn sample(iso: IsoOutput, pxe: PxeOutput) -> Manifest {
         drivers: vec!["pci".into(), "rtc".into()],
         features: vec!["driver-pci".into(), "driver-rtc".into()],
         programs: vec![ProgramOutput {
+            driver: false,
             name: "hello".into(),
             args: vec!["from".into(), "a".into(), "test".into()],
             priority: "norm".into(),
@@ -97,6 +98,7 @@ fn shape_of_built_outputs() {
             "name": "hello",
             "args": ["from", "a", "test"],
             "priority": "norm",
+            "driver": false,
             "image_size": 5000,
             "image_sha256": "9a".repeat(32),
         })

@@ -396,11 +396,13 @@ fn every_real_program_becomes_a_bootable_image() {
         drivers: vec![],
         programs: vec![
             ProgramSpec {
+                driver: false,
                 name: "hello".into(),
                 args: vec!["from".into(), "a".into(), "test".into()],
                 priority: Level::Norm,
             },
             ProgramSpec {
+                driver: false,
                 name: "counter".into(),
                 args: vec!["low".into(), "3".into()],
                 priority: Level::Low,

@@ -267,16 +267,19 @@ fn programs_are_taken_in_order_with_defaults() {
         spec.programs,
         [
             ProgramSpec {
+                driver: false,
                 name: "hello".into(),
                 args: vec!["a".into(), "b".into()],
                 priority: Level::Norm,
             },
             ProgramSpec {
+                driver: false,
                 name: "counter".into(),
                 args: vec![],
                 priority: Level::Low,
             },
             ProgramSpec {
+                driver: false,
                 name: "hello".into(),
                 args: vec![],
                 priority: Level::High,

@@ -14,12 +14,12 @@
 //!   u16     argument count, at most 32
 //!   per argument: u16 length, then that many bytes of UTF-8 (may be empty)
 //!   u8      process priority: Level as u8 (0 high, 1 norm, 2 low)
-//!   u8      reserved, 0
+//!   u8      flags: bit 0 DRIVER (may be granted I/O ports and wait for IRQs); others 0
 //!   u32     image length, then the process image file (`process::image`) itself
 //! ```
 //!
 //! Decoding is strict and never panics: a bad magic, a short table, a bad name, too many
-//! arguments, arguments that are not UTF-8, an unknown priority, a reserved byte that is not 0
+//! arguments, arguments that are not UTF-8, an unknown priority, flag bits that are not defined
 //! and bytes after the last program are all refused. The image bytes are not looked into here:
 //! `decode_image` checks them when the program is started.
 
@@ -46,9 +46,14 @@ pub struct BootProgram<'a> {
     pub args: Vec<&'a str>,
     /// The process priority it runs at.
     pub priority: Level,
+    /// A driver: the kernel lets it use I/O ports and wait for interrupt lines.
+    pub driver: bool,
     /// The process image file (gzip), as `process::image::decode_image` reads it.
     pub image: &'a [u8],
 }
+
+/// Flag bit of a driver program.
+pub const FLAG_DRIVER: u8 = 0x01;
 
 /// One program to write into a table (the builder's side).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -56,6 +61,7 @@ pub struct BootProgramSpec {
     pub name: String,
     pub args: Vec<String>,
     pub priority: Level,
+    pub driver: bool,
     pub image: Vec<u8>,
 }
 
@@ -143,7 +149,10 @@ impl fmt::Display for BootTableError {
                 "boot table: program {program} has priority {value} (0 high, 1 norm, 2 low)"
             ),
             Self::ReservedNotZero { program } => {
-                write!(f, "boot table: program {program}'s reserved byte is not 0")
+                write!(
+                    f,
+                    "boot table: program {program} has flag bits no kernel knows"
+                )
             }
             Self::ImageTooLarge { program } => {
                 write!(f, "boot table: program {program}'s image exceeds 4 GiB")
@@ -226,7 +235,8 @@ fn decode_program<'a>(
     }
     let value = read!(reader.u8());
     let priority = Level::from_u8(value).ok_or(BootTableError::BadPriority { program, value })?;
-    if read!(reader.u8()) != 0 {
+    let flags = read!(reader.u8());
+    if flags & !FLAG_DRIVER != 0 {
         return Err(BootTableError::ReservedNotZero { program });
     }
     let image_len = read!(reader.u32());
@@ -236,6 +246,7 @@ fn decode_program<'a>(
         name,
         args,
         priority,
+        driver: flags & FLAG_DRIVER != 0,
         image,
     })
 }
@@ -287,7 +298,7 @@ pub fn encode(programs: &[BootProgramSpec]) -> Vec<u8> {
             bytes.extend_from_slice(arg.as_bytes());
         }
         bytes.push(spec.priority as u8);
-        bytes.push(0);
+        bytes.push(if spec.driver { FLAG_DRIVER } else { 0 });
         bytes.extend_from_slice(&u32_len(spec.image.len()));
         bytes.extend_from_slice(&spec.image);
     }
@@ -305,6 +316,7 @@ mod tests {
             name: name.into(),
             args: args.iter().map(ToString::to_string).collect(),
             priority,
+            driver: name == "threads",
             image: image.to_vec(),
         }
     }
@@ -329,6 +341,7 @@ mod tests {
                 name: &s.name,
                 args: s.args.iter().map(String::as_str).collect(),
                 priority: s.priority,
+                driver: s.driver,
                 image: &s.image,
             })
             .collect()
@@ -537,7 +550,9 @@ mod tests {
             );
         }
         let mut tail = good;
-        tail[3] = 1;
+        tail[3] = FLAG_DRIVER;
+        assert!(decode(&one_program(b"p", &tail)).is_ok_and(|p| p[0].driver));
+        tail[3] = 2;
         assert_eq!(
             decode(&one_program(b"p", &tail)),
             Err(BootTableError::ReservedNotZero { program: 0 })

@@ -15,8 +15,9 @@ const STAR: u32 = 0xC000_0081;
 const LSTAR: u32 = 0xC000_0082;
 const FMASK: u32 = 0xC000_0084;
 const EFER_SCE: u64 = 1;
-/// Cleared on entry: interrupts (IF), direction (DF), trap (TF), alignment check (AC).
-const FMASK_BITS: u64 = (1 << 9) | (1 << 10) | (1 << 8) | (1 << 18);
+/// Cleared on entry: interrupts (IF), direction (DF), trap (TF), alignment check (AC) and
+/// nested task (NT), which ring 3 can set and which would make the kernel's next IRETQ fault.
+const FMASK_BITS: u64 = (1 << 9) | (1 << 10) | (1 << 8) | (1 << 18) | (1 << 14);
 /// RFLAGS for a thread entering ring 3: interrupts on, reserved bit 1.
 const USER_RFLAGS: u64 = 0x202;
 
@@ -91,6 +92,24 @@ global_asm!(
     "    pop r9",
     "    pop rcx",
     "    pop r11",
+    // The vector registers are clobbered by the convention; clearing them keeps another
+    // process's values (left there while this thread was blocked) from leaking to it.
+    "    pxor xmm0, xmm0",
+    "    pxor xmm1, xmm1",
+    "    pxor xmm2, xmm2",
+    "    pxor xmm3, xmm3",
+    "    pxor xmm4, xmm4",
+    "    pxor xmm5, xmm5",
+    "    pxor xmm6, xmm6",
+    "    pxor xmm7, xmm7",
+    "    pxor xmm8, xmm8",
+    "    pxor xmm9, xmm9",
+    "    pxor xmm10, xmm10",
+    "    pxor xmm11, xmm11",
+    "    pxor xmm12, xmm12",
+    "    pxor xmm13, xmm13",
+    "    pxor xmm14, xmm14",
+    "    pxor xmm15, xmm15",
     "    pop rsp",
     "    sysretq",
 );
@@ -154,6 +173,10 @@ pub unsafe fn enter_user(rip: u64, rsp: u64, argument: u64) -> ! {
             "xor eax, eax", "xor ebx, ebx", "xor ecx, ecx", "xor edx, edx", "xor esi, esi",
             "xor ebp, ebp", "xor r8d, r8d", "xor r9d, r9d", "xor r10d, r10d", "xor r11d, r11d",
             "xor r12d, r12d", "xor r13d, r13d", "xor r14d, r14d", "xor r15d, r15d",
+            "pxor xmm0, xmm0", "pxor xmm1, xmm1", "pxor xmm2, xmm2", "pxor xmm3, xmm3",
+            "pxor xmm4, xmm4", "pxor xmm5, xmm5", "pxor xmm6, xmm6", "pxor xmm7, xmm7",
+            "pxor xmm8, xmm8", "pxor xmm9, xmm9", "pxor xmm10, xmm10", "pxor xmm11, xmm11",
+            "pxor xmm12, xmm12", "pxor xmm13, xmm13", "pxor xmm14, xmm14", "pxor xmm15, xmm15",
             "iretq",
             ss = in(reg) u64::from(gdt::USER_DATA_SELECTOR),
             rsp = in(reg) rsp,

@@ -98,7 +98,9 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         super::user_state::note(super::user_state::Entry::Interrupt);
     }
     if vector < exception::COUNT {
-        if frame.cs & 3 == 3 {
+        // NMI and machine check concern the machine, not the interrupted process.
+        let machine_event = vector == exception::NMI || vector == exception::MACHINE_CHECK;
+        if frame.cs & 3 == 3 && !machine_event {
             user_exception(frame);
         }
         kernel_exception(frame);
