@@ -34,7 +34,7 @@ fn new_thread(
     let stack = KernelStack::new().map_err(|_| Error::NoMemory)?;
     let id = s.next_thread;
     s.next_thread += 1;
-    let mut thread = Thread::new(id, process, priority, None, start);
+    let mut thread = Thread::new(id, process, priority, start);
     thread.saved_rsp = stack.prepare_first_switch(super::thread_start);
     thread.kernel_stack = Some(stack);
     s.threads.insert(id, Box::new(thread));

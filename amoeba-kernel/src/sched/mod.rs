@@ -19,7 +19,6 @@ pub use devices::{device_interrupt, interrupt_await, io_port_grant};
 pub use thread::{KERNEL_PROCESS, ProcessId, Start, State, ThreadId, WaitTarget, Wake};
 
 use crate::arch::{context, cpu, lapic, paging, syscall, tsc, user_state};
-use crate::mm::kstack::KernelStack;
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
@@ -90,7 +89,7 @@ pub fn init() {
     syscall::init();
     let mut kernel = Process::new(KERNEL_PROCESS, "kernel", Level::High, None);
     kernel.threads.push(1);
-    let boot = Thread::new(1, KERNEL_PROCESS, Level::Norm, None, Start::AlreadyRunning);
+    let boot = Thread::new(1, KERNEL_PROCESS, Level::Norm, Start::AlreadyRunning);
     let mut scheduler = Scheduler {
         threads: BTreeMap::new(),
         processes: BTreeMap::new(),
@@ -140,20 +139,14 @@ fn idle_loop(_: usize) {
 }
 
 impl Thread {
-    fn new(
-        id: ThreadId,
-        process: ProcessId,
-        priority: Level,
-        stack: Option<KernelStack>,
-        start: Start,
-    ) -> Self {
+    fn new(id: ThreadId, process: ProcessId, priority: Level, start: Start) -> Self {
         Thread {
             id,
             process,
             priority,
             state: State::Ready,
             saved_rsp: 0,
-            kernel_stack: stack,
+            kernel_stack: None,
             start,
             wake: Wake::Signaled,
             timer: None,
@@ -229,15 +222,18 @@ impl Scheduler {
         true
     }
 
+    /// Whether ready thread `t` may be dispatched now (its process's turn allows it).
+    fn may_run(&self, t: ThreadId) -> bool {
+        let process = self.threads.get(&t).map(|thread| thread.process);
+        process
+            .and_then(|p| self.processes.get(&p))
+            .is_some_and(|p| p.may_run(t))
+    }
+
     /// The most urgent thread allowed to run now, taken off its queue; the idle thread if none.
     fn take_next(&mut self) -> ThreadId {
         for rank in 0..Priority::RANKS {
-            let position = self.ready[rank].iter().position(|&t| {
-                let process = self.threads.get(&t).map(|thread| thread.process);
-                process
-                    .and_then(|p| self.processes.get(&p))
-                    .is_some_and(|p| p.may_run(t))
-            });
+            let position = self.ready[rank].iter().position(|&t| self.may_run(t));
             if let Some(index) = position {
                 return self.ready[rank].remove(index).unwrap_or(self.idle);
             }
@@ -247,14 +243,7 @@ impl Scheduler {
 
     /// The rank of the most urgent thread that could run now, if any.
     fn best_ready_rank(&self) -> Option<usize> {
-        (0..Priority::RANKS).find(|&rank| {
-            self.ready[rank].iter().any(|&t| {
-                let process = self.threads.get(&t).map(|thread| thread.process);
-                process
-                    .and_then(|p| self.processes.get(&p))
-                    .is_some_and(|p| p.may_run(t))
-            })
-        })
+        (0..Priority::RANKS).find(|&rank| self.ready[rank].iter().any(|&t| self.may_run(t)))
     }
 
     /// Arms the hardware timer for the earliest deadline or slice end, or disarms it.
