@@ -313,6 +313,8 @@ impl Scheduler {
         }
         self.reprogram_timer();
         CONTEXT_SWITCHES.fetch_add(1, Ordering::Relaxed);
+        // The most urgent runnable thread was just chosen and its slice decided.
+        self.readied_since_check = false;
         // A thread that just ended is already on the dead list; its stack is still the one in use.
         let previous_thread = match self.threads.get_mut(&previous) {
             Some(thread) => Some(thread),
