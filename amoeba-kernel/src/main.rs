@@ -41,7 +41,7 @@ extern "C" fn kernel_main(magic: u32, info_address: u32) -> ! {
             arch::power::exit(ExitCode::BadBoot);
         }
     };
-    let tsc_hz = tsc::calibrate();
+    let tsc_hz = arch::calibrate_clocks();
     let memory = mm::init(&boot);
     let config = NodeConfig::from_boot(&boot);
     config.run_requested_crash();

@@ -85,7 +85,6 @@ pub fn ticks(nanos: u64) -> u64 {
 
 /// Makes the boot code the kernel process's first thread and creates the idle thread.
 pub fn init() {
-    lapic::init();
     syscall::init();
     let mut kernel = Process::new(KERNEL_PROCESS, "kernel", Level::High, None);
     kernel.threads.push(1);

@@ -4,9 +4,10 @@
 //! 11.5.4 (initial count 0x380, current count 0x390, divide configuration 0x3E0), 11.5.4.1
 //! (TSC-deadline mode, IA32_TSC_DEADLINE MSR 0x6E0), 11.9 (spurious vector register 0xF0).
 //! TSC-deadline mode is used where CPUID.1:ECX[24] offers it: the deadline is then a TSC value
-//! and needs no conversion; otherwise the one-shot count is derived from a TSC calibration.
+//! and needs no conversion; otherwise the one-shot count comes from timing the APIC timer
+//! against the TSC over the PIT window that calibrates the TSC (`calibrate_clocks`).
 
-use super::{cpu, tsc};
+use super::cpu;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Vector of the timer interrupt; above the legacy PIC's 0x20-0x2F.
@@ -54,11 +55,14 @@ pub fn mode() -> &'static str {
     }
 }
 
-/// Enables the local APIC with its timer masked until the first deadline.
-pub fn init() {
+const LVT_MASKED: u32 = 1 << 16;
+
+/// Enables the local APIC and, in one-shot mode, lets its timer count down freely (masked) so
+/// the TSC calibration can time it over the same PIT window (`calibration_count`).
+pub fn start_calibration() {
     let base_msr = cpu::read_msr(APIC_BASE_MSR);
     // SAFETY: setting the enable bit of IA32_APIC_BASE keeps its base address; the APIC's page
-    // is identity mapped by the kernel's page tables.
+    // is identity mapped by the boot page tables and by the kernel's.
     unsafe { cpu::write_msr(APIC_BASE_MSR, base_msr | APIC_ENABLE) };
     BASE.store(base_msr & 0x000F_FFFF_FFFF_F000, Ordering::Relaxed);
     write(SPURIOUS, 0x100 | u32::from(SPURIOUS_VECTOR));
@@ -68,20 +72,25 @@ pub fn init() {
         write(LVT_TIMER, LVT_MODE_TSC_DEADLINE | u32::from(TIMER_VECTOR));
     } else {
         write(DIVIDE_CONFIG, DIVIDE_BY_1);
-        write(LVT_TIMER, u32::from(TIMER_VECTOR));
-        calibrate_one_shot();
+        write(LVT_TIMER, LVT_MASKED | u32::from(TIMER_VECTOR));
+        write(INITIAL_COUNT, u32::MAX);
     }
 }
 
-/// Counts APIC timer ticks over 1 ms of TSC time.
-fn calibrate_one_shot() {
-    let tsc_ticks = (tsc::frequency() / 1000).max(1);
-    write(INITIAL_COUNT, u32::MAX);
-    let start = cpu::rdtsc();
-    while cpu::rdtsc() - start < tsc_ticks {}
-    let elapsed = u64::from(u32::MAX - read(CURRENT_COUNT));
+/// Timer ticks since `start_calibration` (it counts down from the maximum).
+pub fn calibration_count() -> u64 {
+    u64::from(u32::MAX - read(CURRENT_COUNT))
+}
+
+/// Ends the calibration: `apic_ticks` counted while the TSC advanced `tsc_ticks`. The timer is
+/// then stopped and unmasked, waiting for its first deadline.
+pub fn finish_calibration(apic_ticks: u64, tsc_ticks: u64) {
+    if TSC_DEADLINE.load(Ordering::Relaxed) {
+        return;
+    }
     write(INITIAL_COUNT, 0);
-    TICKS_PER_MEGA_TSC.store((elapsed << 20) / tsc_ticks, Ordering::Relaxed);
+    write(LVT_TIMER, u32::from(TIMER_VECTOR));
+    TICKS_PER_MEGA_TSC.store((apic_ticks << 20) / tsc_ticks.max(1), Ordering::Relaxed);
 }
 
 /// Raises the timer interrupt once, at TSC value `deadline` (at once if it has passed).

@@ -22,6 +22,15 @@ core::arch::global_asm!(include_str!("multiboot_header.s"), options(att_syntax))
 core::arch::global_asm!(include_str!("boot.s"), options(att_syntax));
 core::arch::global_asm!(include_str!("trap_entry.s"), options(att_syntax));
 
+/// Calibrates the TSC and the local APIC timer together against the PIT; returns the TSC's
+/// frequency in Hz.
+pub fn calibrate_clocks() -> u64 {
+    lapic::start_calibration();
+    let calibration = tsc::calibrate(lapic::calibration_count);
+    lapic::finish_calibration(calibration.companion_ticks, calibration.tsc_ticks);
+    calibration.tsc_hz
+}
+
 /// Brings the CPU into the kernel's steady state: descriptor tables, silenced legacy interrupt
 /// controllers. Interrupts stay disabled.
 pub fn init_cpu() {

@@ -18,8 +18,17 @@ const CALIBRATION_PIT_TICKS: u64 = PIT_HZ / 500;
 
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
 
-/// Measures the TSC frequency; returns it in Hz.
-pub fn calibrate() -> u64 {
+/// What one calibration window measured.
+pub struct Calibration {
+    pub tsc_hz: u64,
+    pub tsc_ticks: u64,
+    /// How far the companion counter advanced in the same window.
+    pub companion_ticks: u64,
+}
+
+/// Measures the TSC frequency, and how far `companion` (another counter to calibrate, e.g. the
+/// local APIC timer) advances in the same PIT window.
+pub fn calibrate(companion: fn() -> u64) -> Calibration {
     let ticks = CALIBRATION_PIT_TICKS as u16;
     // SAFETY: ports 0x42, 0x43 and 0x61 belong to PIT channel 2 and its gate, which nothing else
     // in the kernel drives; the speaker output stays off (bit 1 clear).
@@ -30,13 +39,18 @@ pub fn calibrate() -> u64 {
         port::outb(PIT_CHANNEL2_DATA, ticks as u8);
         port::outb(PIT_CHANNEL2_DATA, (ticks >> 8) as u8);
         port::outb(SPEAKER_CONTROL, control | 0x01); // gate high: count starts
-        let start = cpu::rdtsc();
+        let start = (cpu::rdtsc(), companion());
         while port::inb(SPEAKER_CONTROL) & 0x20 == 0 {}
-        (start, cpu::rdtsc())
+        (start, (cpu::rdtsc(), companion()))
     };
-    let hz = (end - start) * PIT_HZ / CALIBRATION_PIT_TICKS;
-    TSC_HZ.store(hz, Ordering::Relaxed);
-    hz
+    let tsc_ticks = end.0 - start.0;
+    let tsc_hz = tsc_ticks * PIT_HZ / CALIBRATION_PIT_TICKS;
+    TSC_HZ.store(tsc_hz, Ordering::Relaxed);
+    Calibration {
+        tsc_hz,
+        tsc_ticks,
+        companion_ticks: end.1.wrapping_sub(start.1),
+    }
 }
 
 /// TSC ticks per second, or 0 before [`calibrate`].
