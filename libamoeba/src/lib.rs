@@ -20,8 +20,11 @@ pub mod freestanding;
 pub mod gzip;
 mod le;
 pub mod memory;
+pub mod oneway;
 pub mod priority;
 pub mod process;
+pub mod rights;
+pub mod rpc;
 pub mod syscall;
 pub mod time;
 #[cfg(feature = "user")]
