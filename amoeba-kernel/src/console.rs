@@ -1,11 +1,10 @@
 //! The kernel console: everything the kernel says goes to the serial port.
 
-use crate::drivers::serial::{COM1, Uart16550};
+use crate::drivers::serial::{Uart16550, console_uart};
 use core::fmt::{Arguments, Write};
 use spin::Mutex;
 
-// SAFETY: COM1 is the console's alone; no other code in the kernel touches its ports.
-static CONSOLE: Mutex<Uart16550> = Mutex::new(unsafe { Uart16550::new(COM1) });
+static CONSOLE: Mutex<Uart16550> = Mutex::new(console_uart());
 
 pub fn init() {
     CONSOLE.lock().init();
@@ -20,10 +19,9 @@ pub fn write(args: Arguments<'_>) {
 /// Writes even if the console lock is held: for panics and CPU exceptions, which may strike in
 /// the middle of a write and after which the interrupted writer never resumes.
 pub fn emergency(args: Arguments<'_>) {
-    // SAFETY: COM1 belongs to the console; a second writer can at worst interleave characters
-    // with an interrupted write, which is better than losing the fault report.
-    let mut uart = unsafe { Uart16550::new(COM1) };
-    let _ = uart.write_fmt(args);
+    // A second writer can at worst interleave characters with an interrupted write, which is
+    // better than losing the fault report.
+    let _ = console_uart().write_fmt(args);
 }
 
 /// `println!` for the kernel console.

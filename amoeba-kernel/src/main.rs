@@ -25,22 +25,9 @@ use arch::{cpu, tsc};
 use libamoeba::boot::{ExitCode, OnReady, SelfTest};
 use node_config::NodeConfig;
 
-/// Rust entry point, called by `boot.s` in 64-bit mode with the loader's EAX and EBX.
-#[unsafe(no_mangle)]
-extern "C" fn kernel_main(magic: u32, info_address: u32) -> ! {
-    let entry_tsc = cpu::rdtsc();
-    console::init();
-    logger::init();
-    arch::init_cpu();
-    // SAFETY: these are the loader's EAX and EBX, passed through unchanged by boot.s, and nothing
-    // has been allocated yet that could overwrite the loader's structures.
-    let boot = match unsafe { arch::multiboot::parse(magic, info_address as usize) } {
-        Ok(boot) => boot,
-        Err(error) => {
-            log::error!("{error}");
-            arch::power::exit(ExitCode::BadBoot);
-        }
-    };
+/// The kernel proper, once `arch` has the console, the CPU tables and the boot information
+/// (`arch::x86_64::entry`).
+pub fn start(boot: arch::multiboot::BootInfo, entry_tsc: u64) -> ! {
     let tsc_hz = arch::calibrate_clocks();
     let memory = mm::init(&boot);
     let config = NodeConfig::from_boot(&boot);

@@ -3,6 +3,7 @@
 pub mod context;
 pub mod cpu;
 pub mod crash;
+mod entry;
 pub mod gdt;
 pub mod idt;
 pub mod lapic;
