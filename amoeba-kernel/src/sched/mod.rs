@@ -270,60 +270,81 @@ impl Scheduler {
             .get(&previous)
             .is_some_and(|t| t.state == State::Running);
         if next == previous || (next == self.idle && previous_runs) {
-            self.ready
-                .iter_mut()
-                .for_each(|queue| queue.retain(|&t| t != previous));
-            self.current_thread().state = State::Running;
-            // It goes on running: it holds its process's turn again (a yield gave it up).
-            if let Some(process) = self.process_of(previous).filter(|p| p.is_user()) {
-                process.turn_holder = Some(previous);
-            }
+            self.keep_running(previous);
             return None;
-        }
-        let user_thread = self.process_of(next).is_some_and(|p| p.is_user());
-        let root = self
-            .process_of(next)
-            .and_then(|p| p.address_space.as_ref())
-            .map_or(paging::kernel_root(), |a| a.root());
-        if let Some(process) = self.process_of(next).filter(|p| p.is_user()) {
-            process.turn_holder = Some(next);
         }
         if let Some(thread) = self.threads.get_mut(&previous) {
             thread.user_entry = user_state::running_thread_entry();
         }
-        self.current = next;
-        let next_thread = self.current_thread();
-        next_thread.state = State::Running;
-        user_state::note(next_thread.user_entry);
-        let next_rsp = next_thread.saved_rsp;
-        if let Some(top) = next_thread.kernel_stack_top() {
-            syscall::set_kernel_stack(top);
-        }
-        paging::switch_to(root);
-        let next_process = self.threads[&next].process;
-        self.load_io_bitmap(next_process);
-        self.slice_end = None;
-        if user_thread
-            && self
-                .best_ready_rank()
-                .is_some_and(|rank| rank <= self.rank(&self.threads[&next]))
-        {
-            self.slice_end = Some(cpu::rdtsc() + self.slice_ticks);
-        }
-        self.reprogram_timer();
+        let next_rsp = self.enter(next);
+        self.decide_slice(next);
         CONTEXT_SWITCHES.fetch_add(1, Ordering::Relaxed);
         // The most urgent runnable thread was just chosen and its slice decided.
         self.readied_since_check = false;
-        // A thread that just ended is already on the dead list; its stack is still the one in use.
-        let previous_thread = match self.threads.get_mut(&previous) {
+        Some((self.saved_rsp_slot(previous), next_rsp))
+    }
+
+    /// The running thread stays: off the queues, running, holding its process's turn again (a
+    /// yield gave it up).
+    fn keep_running(&mut self, current: ThreadId) {
+        self.ready
+            .iter_mut()
+            .for_each(|queue| queue.retain(|&t| t != current));
+        self.current_thread().state = State::Running;
+        if let Some(process) = self.process_of(current).filter(|p| p.is_user()) {
+            process.turn_holder = Some(current);
+        }
+    }
+
+    /// Makes `next` the running thread and sets the machine up for it: its process's turn,
+    /// address space and I/O ports, its kernel stack for entries from ring 3. Returns its saved
+    /// stack pointer.
+    fn enter(&mut self, next: ThreadId) -> u64 {
+        let root = match self.process_of(next) {
+            Some(process) if process.is_user() => {
+                process.turn_holder = Some(next);
+                process
+                    .address_space
+                    .as_ref()
+                    .map_or(paging::kernel_root(), |a| a.root())
+            }
+            _ => paging::kernel_root(),
+        };
+        self.current = next;
+        let thread = self.current_thread();
+        thread.state = State::Running;
+        user_state::note(thread.user_entry);
+        let (rsp, stack_top, process) =
+            (thread.saved_rsp, thread.kernel_stack_top(), thread.process);
+        if let Some(top) = stack_top {
+            syscall::set_kernel_stack(top);
+        }
+        paging::switch_to(root);
+        self.load_io_bitmap(process);
+        rsp
+    }
+
+    /// A user thread gets a time slice when a thread as urgent as it is waiting; the timer is
+    /// armed for whatever comes first.
+    fn decide_slice(&mut self, next: ThreadId) {
+        let user_thread = self.process_of(next).is_some_and(|p| p.is_user());
+        let rank = self.rank(&self.threads[&next]);
+        self.slice_end = (user_thread && self.best_ready_rank().is_some_and(|best| best <= rank))
+            .then(|| cpu::rdtsc() + self.slice_ticks);
+        self.reprogram_timer();
+    }
+
+    /// Where the switch saves `previous`'s stack pointer: its control block, which for a thread
+    /// that just ended is already on the dead list (its stack is still the one in use).
+    fn saved_rsp_slot(&mut self, previous: ThreadId) -> *mut u64 {
+        let thread = match self.threads.get_mut(&previous) {
             Some(thread) => Some(thread),
             None => self.dead_threads.iter_mut().find(|t| t.id == previous),
         };
-        let save = match previous_thread {
+        match thread {
             Some(thread) => &raw mut thread.saved_rsp,
             None => panic!("switching away from thread {previous}, which has no control block"),
-        };
-        Some((save, next_rsp))
+        }
     }
 
     /// Frees what threads and processes that ended left behind.
