@@ -93,6 +93,16 @@ fn user_processes_run_and_faults_are_contained() {
     assert!(log.contains("process counter (pid"), "{log}");
     // A driver as a protected process: its ports granted, the kernel's refused, its IRQ awaited.
     assert!(log.contains("rtc-driver: COM1 grant: Err(Denied)"), "{log}");
+    // Hostile system-call arguments are refused with error codes; nothing reaches a kernel fault.
+    assert!(
+        log.contains("chaos: 3000 calls with hostile arguments:"),
+        "{log}"
+    );
+    assert!(log.contains("the kernel is fine"), "{log}");
+    assert!(
+        !log.contains("CPU exception") && !log.contains("kernel panic"),
+        "{log}"
+    );
     assert!(
         log.contains("rtc-driver: CMOS ports refused: Denied"),
         "only drivers get ports:\n{log}"

@@ -297,6 +297,7 @@ fn the_available_programs_are_the_bins_of_the_programs_crate() {
             "idle-check",
             "memory",
             "rtc-driver",
+            "chaos",
             "bench"
         ]
     );
