@@ -16,12 +16,13 @@ use libamoeba::capability::Capability;
 use libamoeba::memory::PAGE_SIZE;
 use libamoeba::process::boot_table::{self, BootProgram};
 use libamoeba::process::environment;
-use libamoeba::process::image::{ImageError, decode_image};
+use libamoeba::process::image::{ImageError, MAX_IMAGE_BYTES, decode_image};
+use libamoeba::process::layout::MAX_ENVIRONMENT_BYTES;
 use libamoeba::process::{ArchMagic, SegmentDescriptor};
 use spin::Mutex;
 
-/// Largest inflated image accepted.
-const MAX_IMAGE_BYTES: usize = 16 << 20;
+/// Largest main stack set up (the builder makes them `process::layout::MAIN_STACK_BYTES`).
+const MAX_STACK_BYTES: u64 = 1 << 20;
 
 /// Text frames by (image address, segment index): the same embedded image shares its text.
 static SHARED_TEXT: Mutex<BTreeMap<(usize, usize), Weak<SharedFrames>>> =
@@ -32,6 +33,10 @@ pub enum LoadError {
     Image(ImageError),
     Map(MapError),
     NoStack,
+    /// The main stack is not the layout's (`process::layout`): too big to set up, or too small
+    /// for the environment block.
+    BadStack,
+    EnvironmentTooLarge(usize),
     Start(libamoeba::syscall::Error),
 }
 
@@ -41,6 +46,14 @@ impl core::fmt::Display for LoadError {
             Self::Image(error) => write!(f, "bad process image: {error}"),
             Self::Map(error) => write!(f, "cannot map the image: {error:?}"),
             Self::NoStack => write!(f, "the image's main thread has no stack segment"),
+            Self::BadStack => write!(
+                f,
+                "the image's main stack must hold the environment and be at most {MAX_STACK_BYTES} bytes"
+            ),
+            Self::EnvironmentTooLarge(bytes) => write!(
+                f,
+                "its arguments and environment take {bytes} bytes; at most {MAX_ENVIRONMENT_BYTES} fit"
+            ),
             Self::Start(error) => write!(f, "cannot start the main thread: {error:?}"),
         }
     }
@@ -90,12 +103,14 @@ pub fn exec(program: &BootProgram<'static>) -> Result<ProcessId, LoadError> {
     }
     let (stack_start, stack_length, stack_pages) = stack.ok_or(LoadError::NoStack)?;
     let env = environment_block(program.name, &program.args);
+    if env.len() > MAX_ENVIRONMENT_BYTES {
+        return Err(LoadError::EnvironmentTooLarge(env.len()));
+    }
+    if stack_length > MAX_STACK_BYTES || (env.len() as u64) * 2 > stack_length {
+        return Err(LoadError::BadStack);
+    }
     let mut contents = vec![0u8; stack_length as usize];
-    let env_offset = contents
-        .len()
-        .checked_sub(env.len())
-        .ok_or(LoadError::NoStack)?
-        & !15;
+    let env_offset = (contents.len() - env.len()) & !15;
     contents[env_offset..env_offset + env.len()].copy_from_slice(&env);
     space
         .map_new(stack_start, stack_pages, Access::ReadWrite, &contents)

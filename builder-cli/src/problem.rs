@@ -89,6 +89,12 @@ pub enum Problem {
     UnknownProgram { name: String, valid: String },
     #[error("{count} arguments; a program takes at most {max}, remove some")]
     TooManyProgramArgs { count: usize, max: usize },
+    #[error(
+        "the arguments take {bytes} bytes; at most {max} fit in a process's environment (shorten them)"
+    )]
+    ProgramArgsTooLarge { bytes: usize, max: usize },
+    #[error("memory_mib = {mib} is more than a node is given here; use at most {max}")]
+    TooMuchMemory { mib: u32, max: u32 },
     #[error("argument {index} is {len} bytes long; shorten it to at most {max}")]
     ProgramArgTooLong {
         index: usize,

@@ -7,6 +7,7 @@ use libamoeba::boot::LogLevel;
 use libamoeba::boot::cmdline::{self, BootArg, is_valid_node_name};
 use libamoeba::priority::Level;
 use libamoeba::process::boot_table;
+use libamoeba::process::layout::MAX_ENVIRONMENT_BYTES;
 
 use crate::catalog::{Catalog, Component, Kind, Status};
 use crate::problem::{Problem, ProfileProblem, ProfileProblems};
@@ -16,6 +17,10 @@ use crate::profile::{Located, Profile, ProgramEntry};
 pub const DEFAULT_MEMORY_MIB: u32 = 128;
 /// Less than this cannot hold the kernel, its heap and a few processes.
 pub const MIN_MEMORY_MIB: u32 = 32;
+/// RAM `run` may give a node: more than QEMU can allocate on the machines this runs on is a typo.
+pub const MAX_MEMORY_MIB: u32 = 64 * 1024;
+/// Bytes of a process's environment block kept for its name, capabilities and strings.
+const ENVIRONMENT_RESERVE: usize = 1024;
 
 /// A profile that passed validation: everything needed to build and boot the node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,7 +126,7 @@ impl Checker<'_> {
 
     fn description(&mut self, description: &Located<String>) -> String {
         let text = description.value.trim();
-        if text.is_empty() || text.contains('\n') {
+        if text.is_empty() || text.chars().any(char::is_control) {
             self.report(
                 Some(description.line),
                 Some("description"),
@@ -218,6 +223,13 @@ impl Checker<'_> {
             let problem = Problem::TooLittleMemory {
                 mib: memory.value,
                 min: MIN_MEMORY_MIB,
+            };
+            self.report(Some(memory.line), Some("[node] memory_mib"), problem);
+        }
+        if memory.value > MAX_MEMORY_MIB {
+            let problem = Problem::TooMuchMemory {
+                mib: memory.value,
+                max: MAX_MEMORY_MIB,
             };
             self.report(Some(memory.line), Some("[node] memory_mib"), problem);
         }
@@ -350,6 +362,14 @@ impl Checker<'_> {
                     count: args.value.len(),
                     max: boot_table::MAX_ARGS,
                 };
+                self.report(Some(args.line), Some("[[programs]] args"), problem);
+            }
+            // The kernel puts the arguments (with the name, capabilities and strings) in an
+            // environment block on the main stack; keep room for the rest of the block.
+            let bytes: usize = args.value.iter().map(|arg| arg.len() + 4).sum();
+            let room = MAX_ENVIRONMENT_BYTES - ENVIRONMENT_RESERVE;
+            if bytes > room {
+                let problem = Problem::ProgramArgsTooLarge { bytes, max: room };
                 self.report(Some(args.line), Some("[[programs]] args"), problem);
             }
             let max = usize::from(u16::MAX);

@@ -21,7 +21,7 @@
 use libamoeba::capability::Capability;
 use libamoeba::memory::PAGE_SIZE;
 use libamoeba::process::descriptor::MAX_SEGMENTS;
-use libamoeba::process::image::{ImageError, encode_image};
+use libamoeba::process::image::{ImageError, MAX_IMAGE_BYTES, encode_image};
 use libamoeba::process::layout::{MAIN_STACK_BASE, MAIN_STACK_BYTES, MAIN_STACK_TOP};
 use libamoeba::process::{
     ArchMagic, ProcessDescriptor, SegmentDescriptor, SegmentType, ThreadDescriptor,
@@ -50,6 +50,8 @@ pub enum ElfImageError {
     Dynamic { kind: &'static str },
     #[error("the ELF uses thread-local storage (PT_TLS), which processes do not have")]
     ThreadLocal,
+    #[error("the program's image would inflate to {bytes} bytes; a node loads at most {max}")]
+    TooLarge { bytes: usize, max: usize },
     #[error("the ELF has no PT_LOAD segment")]
     NoLoadSegment,
     #[error(
@@ -103,7 +105,17 @@ impl ProgramProcess {
 
 /// The process image file of the program `elf` (see the module documentation).
 pub fn image_from_elf(elf: &[u8]) -> Result<Vec<u8>, ElfImageError> {
-    process_from_elf(elf)?.encode()
+    let process = process_from_elf(elf)?;
+    // The kernel inflates at most MAX_IMAGE_BYTES: refuse here what it would refuse at boot.
+    let inflated =
+        process.descriptor.encoded_len() + process.contents.iter().map(Vec::len).sum::<usize>();
+    if inflated > MAX_IMAGE_BYTES {
+        return Err(ElfImageError::TooLarge {
+            bytes: inflated,
+            max: MAX_IMAGE_BYTES,
+        });
+    }
+    process.encode()
 }
 
 const fn page_down(address: u64) -> u64 {
@@ -161,6 +173,13 @@ pub fn process_from_elf(elf: &[u8]) -> Result<ProgramProcess, ElfImageError> {
             _ => continue,
         }
         loads += 1;
+        // Each PT_LOAD gives up to two segments and the stack one more: stop before copying
+        // bytes for a file that could never fit (a hostile ELF could repeat PT_LOADs).
+        if 2 * loads + 1 > MAX_SEGMENTS {
+            return Err(ElfImageError::TooManySegments {
+                count: 2 * loads + 1,
+            });
+        }
         let (vaddr, filesz, memsz) = (ph.p_vaddr(endian), ph.p_filesz(endian), ph.p_memsz(endian));
         if memsz == 0 {
             continue;

@@ -329,6 +329,7 @@ fn bad_program_priority_and_arguments() {
         [
             "node-profiles/x.toml:4: [[programs]] priority: unknown priority \"urgent\"; use one of high, norm, low",
             "node-profiles/x.toml:7: [[programs]] args: 33 arguments; a program takes at most 32, remove some",
+            "node-profiles/x.toml:10: [[programs]] args: the arguments take 70010 bytes; at most 15360 fit in a process's environment (shorten them)",
             "node-profiles/x.toml:10: [[programs]] args: argument 1 is 70000 bytes long; shorten it to at most 65535",
         ]
     );
@@ -374,4 +375,17 @@ fn the_shipped_and_test_profiles_name_real_programs() {
     let spec = validate(&demo, &catalog).expect("valid");
     let names: Vec<&str> = spec.programs.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["hello", "threads"]);
+}
+
+#[test]
+fn control_characters_and_absurd_memory_are_refused() {
+    let catalog = Catalog::builtin();
+    let text = "description = \"one\\rtwo\"\n[node]\nmemory_mib = 4294967295\n";
+    let problems = problems_with(&catalog, text);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].starts_with("node-profiles/x.toml:1: description: "), "{problems:?}");
+    assert_eq!(
+        problems[1],
+        "node-profiles/x.toml:3: [node] memory_mib: memory_mib = 4294967295 is more than a node is given here; use at most 65536"
+    );
 }

@@ -29,6 +29,9 @@ use crate::memory::PAGE_SIZE;
 /// Segment offset meaning "no bytes in the image: zero-filled".
 pub const ZERO_FILLED: u64 = 0;
 
+/// Largest inflated image a kernel accepts; the builder refuses bigger programs up front.
+pub const MAX_IMAGE_BYTES: usize = 16 << 20;
+
 /// Lowest address a segment may use: the first page stays unmapped so null pointers fault.
 pub const USER_SPACE_START: u64 = PAGE_SIZE;
 /// One past the highest user address: the end of the lower canonical half of x86-64's

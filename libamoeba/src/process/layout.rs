@@ -21,6 +21,10 @@ pub const MAIN_STACK_TOP: u64 = 0x0000_7FF0_0000_0000;
 /// Size of the main thread's stack segment (zero-filled, `SYSTEM | DATA | RW`).
 pub const MAIN_STACK_BYTES: u64 = 64 * 1024;
 
+/// Most of the main stack the environment block (name, arguments, capabilities, strings) may
+/// take, so that the program keeps most of its stack to run on.
+pub const MAX_ENVIRONMENT_BYTES: usize = 16 * 1024;
+
 /// The lowest address of the main stack segment.
 pub const MAIN_STACK_BASE: u64 = MAIN_STACK_TOP - MAIN_STACK_BYTES;
 
