@@ -94,6 +94,7 @@ fn handle(call: Call, args: [u64; 6]) -> Result<u64, Error> {
         Call::ThreadSelf => Ok(sched::current_thread()),
         Call::InterruptAwait => sched::interrupt_await(a0, timeout(a1)).map(|()| 0),
         Call::IoPortGrant => sched::io_port_grant(a0, a1).map(|()| 0),
+        Call::SyncDestroy => sched::sync_destroy(a0).map(|()| 0),
     }
 }
 

@@ -53,10 +53,12 @@ pub enum Call {
     InterruptAwait = 19,
     /// (first port, count): let the calling process use these I/O ports.
     IoPortGrant = 20,
+    /// (handle): destroy a synchronization object nobody waits on (or holds, for a mutex).
+    SyncDestroy = 21,
 }
 
 impl Call {
-    pub const ALL: [Call; 21] = [
+    pub const ALL: [Call; 22] = [
         Call::ConsoleWrite,
         Call::ProcessExit,
         Call::ThreadCreate,
@@ -78,6 +80,7 @@ impl Call {
         Call::ThreadSelf,
         Call::InterruptAwait,
         Call::IoPortGrant,
+        Call::SyncDestroy,
     ];
 
     pub fn from_number(number: u64) -> Option<Self> {

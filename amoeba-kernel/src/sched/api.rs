@@ -374,6 +374,17 @@ pub fn sync_wait(handle: u64, timeout: Option<u64>) -> Result<(), Error> {
     }
 }
 
+/// Destroys a synchronization object of the calling process that nobody uses.
+pub fn sync_destroy(handle: u64) -> Result<(), Error> {
+    with(|s| {
+        let current = s.current;
+        s.process_of(current)
+            .ok_or(Error::BadArgument)?
+            .sync
+            .destroy(handle)
+    })
+}
+
 /// Mutex unlock or semaphore up.
 pub fn sync_signal(handle: u64) -> Result<(), Error> {
     with(|s| {

@@ -138,6 +138,21 @@ impl SyncTable {
         }
     }
 
+    /// Removes an object no thread waits on (and, for a mutex, no thread holds).
+    pub fn destroy(&mut self, handle: u64) -> Result<(), Error> {
+        let busy = match self.get(handle)? {
+            SyncObject::Mutex { owner, waiters } => owner.is_some() || !waiters.is_empty(),
+            SyncObject::Semaphore { waiters, .. } => !waiters.is_empty(),
+            SyncObject::Barrier { arrived, .. } => !arrived.is_empty(),
+        };
+        if busy {
+            return Err(Error::Denied);
+        }
+        // `get` succeeded, so the index is in range.
+        self.objects[handle as usize] = None;
+        Ok(())
+    }
+
     /// Forgets a waiter whose timeout passed.
     pub fn withdraw(&mut self, handle: u64, thread: ThreadId) {
         let Ok(object) = self.get(handle) else { return };

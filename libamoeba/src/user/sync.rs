@@ -1,7 +1,7 @@
 //! Kernel synchronization objects: [`Mutex`] (with the data it guards), [`Semaphore`],
-//! [`Barrier`]. Each is a handle to an object of this process in the kernel; blocking happens
-//! there. The kernel has no call to destroy one, so an object lives as long as the process
-//! (at most 1024 per process).
+//! [`Barrier`]. Each is a handle to an object of this process in the kernel (at most 1024 live
+//! at once); blocking happens there. A [`Mutex`] gives its object back when dropped; semaphores
+//! and barriers are plain `Copy` handles, given back with `destroy` once no thread uses them.
 //!
 //! Operations that cannot fail in a correct program (lock, down, up, wait without timeout)
 //! panic if the kernel refuses them, e.g. when one thread locks a mutex it already holds.
@@ -22,6 +22,11 @@ fn create(kind: SyncKind, argument: u64) -> Result<u64> {
 fn wait(handle: u64, timeout: Option<Duration>) -> Result<()> {
     // SAFETY: SyncWait only blocks the calling thread.
     unsafe { raw::syscall2(Call::SyncWait, handle, timeout_nanos(timeout)) }.map(drop)
+}
+
+fn destroy(handle: u64) -> Result<()> {
+    // SAFETY: SyncDestroy only removes a kernel object (refused while a thread uses it).
+    unsafe { raw::syscall1(Call::SyncDestroy, handle) }.map(drop)
 }
 
 fn signal(handle: u64) -> Result<()> {
@@ -51,7 +56,17 @@ impl<T> Mutex<T> {
     }
 
     pub fn into_inner(self) -> T {
-        self.value.into_inner()
+        let this = core::mem::ManuallyDrop::new(self);
+        let _ = destroy(this.handle);
+        // SAFETY: `this` is never dropped, so the value is moved out exactly once.
+        unsafe { core::ptr::read(&this.value) }.into_inner()
+    }
+}
+
+impl<T: ?Sized> Drop for Mutex<T> {
+    /// Gives the kernel object back; no guard can be alive (it borrows the mutex).
+    fn drop(&mut self) {
+        let _ = destroy(self.handle);
     }
 }
 
@@ -151,6 +166,12 @@ impl Semaphore {
         expect_ok(signal(self.handle), "semaphore up");
     }
 
+    /// Gives the kernel object back. Every copy of this handle is invalid afterwards; refused
+    /// while a thread waits on it.
+    pub fn destroy(self) -> Result<()> {
+        destroy(self.handle)
+    }
+
     pub fn handle(&self) -> u64 {
         self.handle
     }
@@ -180,6 +201,12 @@ impl Barrier {
     /// counts as arrived.
     pub fn wait_timeout(&self, timeout: Duration) -> Result<()> {
         wait(self.handle, Some(timeout))
+    }
+
+    /// Gives the kernel object back. Every copy of this handle is invalid afterwards; refused
+    /// while a thread waits at it.
+    pub fn destroy(self) -> Result<()> {
+        destroy(self.handle)
     }
 
     pub fn handle(&self) -> u64 {

@@ -99,6 +99,26 @@ fn run_checks(r: &mut Report) {
     r.setup("signals", result);
     let result = timeouts(r);
     r.setup("timeouts", result);
+    let result = objects_given_back(r);
+    r.setup("destroy", result);
+}
+
+/// More objects than a process may hold at once (1024), each given back before the next: only
+/// works if dropping and destroying really return them to the kernel.
+fn objects_given_back(report: &mut Report) -> Result<()> {
+    const ROUNDS: u64 = 1500;
+    for _ in 0..ROUNDS {
+        drop(Mutex::new(0u8)?);
+        Semaphore::new(1)?.destroy()?;
+        Barrier::new(2)?.destroy()?;
+    }
+    // Reaching here means no create failed: 3 x ROUNDS objects came and went under the cap.
+    report.check(
+        "destroy",
+        true,
+        format_args!("{ROUNDS} rounds of mutex, semaphore and barrier created and given back"),
+    );
+    Ok(())
 }
 
 /// Waits for `count` threads to say they are done; how many did in time.
