@@ -11,7 +11,8 @@ use crate::catalog::Kind;
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum Problem {
     /// The file is not TOML of the profile schema (syntax, unknown key, wrong type); the
-    /// message comes from the TOML parser.
+    /// message comes from the TOML parser, reworded or with a fix added where
+    /// `profile::explain` knows one.
     #[error("{0}")]
     Syntax(String),
     #[error("must be one non-empty line of text")]

@@ -20,6 +20,8 @@
 //!
 //! Parsing only checks the shape (keys and types); [`crate::validate()`] checks the meaning.
 
+mod parse_error;
+
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -199,13 +201,8 @@ impl Profile {
             )
         })?;
         let raw: RawProfile = toml::from_str(text).map_err(|e| {
-            let span = e.span().unwrap_or(0..0);
-            let line = line_of(text, span.start);
-            problem(
-                Some(line),
-                key_at(text, line),
-                Problem::Syntax(e.message().trim().to_string()),
-            )
+            let (line, key, message) = parse_error::explain(text, &e);
+            problem(Some(line), key, Problem::Syntax(message))
         })?;
         let lines = Lines(text);
         let node = raw.node.unwrap_or(RawNode {
@@ -274,48 +271,13 @@ impl Lines<'_> {
 }
 
 /// The 1-based line holding byte `offset`.
-fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     text.as_bytes()[..end]
         .iter()
         .filter(|&&b| b == b'\n')
         .count()
         + 1
-}
-
-/// Names the key a parse error is about, as `[table] key` (or `[[programs]] key`), from the
-/// text around its line.
-/// Profiles are flat tables of plain keys, so the last `[header]` above the line and the
-/// `key =` on it say it; where they don't (a value inside a multi-line array), naming only
-/// the table is still right.
-fn key_at(text: &str, line: usize) -> Option<String> {
-    let lines: Vec<&str> = text.lines().take(line).collect();
-    let table = lines.iter().rev().find_map(|l| {
-        let l = l.trim();
-        if let Some(rest) = l.strip_prefix("[[") {
-            return rest
-                .split_once("]]")
-                .map(|(name, _)| format!("[[{}]]", name.trim()));
-        }
-        l.strip_prefix('[')
-            .and_then(|rest| rest.split_once(']'))
-            .map(|(name, _)| format!("[{}]", name.trim()))
-    });
-    let key = lines
-        .last()
-        .and_then(|l| l.split_once('='))
-        .map(|(k, _)| k.trim())
-        .filter(|k| {
-            !k.is_empty()
-                && k.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        });
-    match (table, key) {
-        (Some(table), Some(key)) => Some(format!("{table} {key}")),
-        (Some(table), None) => Some(table),
-        (None, Some(key)) => Some(key.to_string()),
-        (None, None) => None,
-    }
 }
 
 #[cfg(test)]
@@ -476,5 +438,141 @@ mod tests {
     fn syntax_errors_name_their_line() {
         let message = error("description = \"d\"\n[node\n");
         assert!(message.starts_with("node-profiles/x.toml:2:"), "{message}");
+    }
+
+    #[test]
+    fn a_table_written_as_a_value_says_to_write_the_table() {
+        let message = error("description = \"d\"\nnode = 1\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:2: node: `node` must be a table: write `[node]` and its keys below it"
+        );
+        assert!(
+            !message.contains("Raw"),
+            "no internal type names: {message}"
+        );
+        let message = error("description = \"d\"\nkernel = \"pci\"\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:2: kernel: `kernel` must be a table: write `[kernel]` and its keys below it"
+        );
+        let message = error("description = \"d\"\nprograms = [1]\n");
+        assert!(
+            message.starts_with("node-profiles/x.toml:2: programs: each program must be a table")
+                && message.contains("write `[[programs]]`"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("Raw"),
+            "no internal type names: {message}"
+        );
+    }
+
+    #[test]
+    fn dotted_keys_are_named() {
+        let message = error("description = \"d\"\nnode.name = 5\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:2: [node] name: invalid type: integer `5`, expected a string; \
+             write text in double quotes, e.g. `name = \"…\"`"
+        );
+        let message = error("description = \"d\"\n[node]\nname.first = \"a\"\n");
+        assert!(
+            message.starts_with("node-profiles/x.toml:3: [node] name.first: invalid type: map")
+                && message.contains("e.g. `name = \"…\"`"),
+            "{message}"
+        );
+        let message = error("description = \"d\"\n\"kernel\" . 'drivers' = \"pci\"\n");
+        assert!(
+            message.starts_with("node-profiles/x.toml:2: [kernel] drivers: invalid type: string")
+                && message.contains("write a list in brackets, e.g. `drivers = [\"…\"]`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_duplicate_table_says_which_to_remove() {
+        let message = error("description = \"d\"\n[node]\nname = \"a\"\n[node]\nlog = \"info\"\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:4: [node]: `[node]` is written twice (first on line 2); \
+             remove one of the two `[node]` tables, moving its keys into the other"
+        );
+        let message = error("description = \"d\"\nnode.name = \"a\"\n[node]\nlog = \"info\"\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:3: [node]: `node` is already set above (by a dotted key or an \
+             inline table); put all its keys under this one `[node]` table"
+        );
+    }
+
+    #[test]
+    fn a_duplicate_key_says_where_the_first_is() {
+        let message =
+            error("description = \"d\"\n[node]\nname = \"a\"\nlog = \"info\"\nname = \"b\"\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:5: [node] name: `name` is set twice (first on line 3); remove one of the two"
+        );
+    }
+
+    #[test]
+    fn programs_written_as_one_table_suggest_double_brackets() {
+        let message = error("description = \"d\"\n\n[programs]\nname = \"hello\"\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:3: [programs]: programs are a list of tables: write \
+             `[[programs]]` (double brackets) instead of `[programs]`, once per program"
+        );
+        let message = error("description = \"d\"\nprograms = \"hello\"\n");
+        assert!(
+            message.starts_with("node-profiles/x.toml:2: programs: `programs` must be a list")
+                && message.contains("write `[[programs]]`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_single_table_written_as_a_list_says_to_use_single_brackets() {
+        let message = error("description = \"d\"\n[[node]]\nname = \"a\"\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:2: [[node]]: `[[node]]` makes a list of tables, but there is \
+             one `node` table: write `[node]`"
+        );
+    }
+
+    #[test]
+    fn type_and_field_errors_say_the_fix() {
+        let message = error("description = \"d\"\n[node]\nmemory_mib = \"lots\"\n");
+        assert!(
+            message
+                .ends_with("; write a whole number from 0 to 4294967295, e.g. `memory_mib = 128`"),
+            "{message}"
+        );
+        let message = error("description = \"d\"\n[[programs]]\nname = \"a\"\ndriver = 1\n");
+        assert!(
+            message.starts_with("node-profiles/x.toml:4: [[programs]] driver: invalid type")
+                && message.ends_with("; write `true` or `false`"),
+            "{message}"
+        );
+        let message = error("description = \"d\"\n[node]\ncolour = \"red\"\n");
+        assert!(
+            message.ends_with("; remove it or correct its spelling"),
+            "{message}"
+        );
+        // `description` is missing from the file, not from the table on line 1.
+        let message = error("[node]\nname = \"a\"\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:1: missing field `description`; add a `description = …` line \
+             at the top of the file"
+        );
+        let message = error("description = \"d\"\n[[programs]]\nargs = [\"a\"]\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:2: [[programs]]: missing field `name`; add a `name = …` line \
+             to this [[programs]] table"
+        );
     }
 }

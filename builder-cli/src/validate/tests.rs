@@ -383,7 +383,10 @@ fn control_characters_and_absurd_memory_are_refused() {
     let text = "description = \"one\\rtwo\"\n[node]\nmemory_mib = 4294967295\n";
     let problems = problems_with(&catalog, text);
     assert_eq!(problems.len(), 2, "{problems:?}");
-    assert!(problems[0].starts_with("node-profiles/x.toml:1: description: "), "{problems:?}");
+    assert!(
+        problems[0].starts_with("node-profiles/x.toml:1: description: "),
+        "{problems:?}"
+    );
     assert_eq!(
         problems[1],
         "node-profiles/x.toml:3: [node] memory_mib: memory_mib = 4294967295 is more than a node is given here; use at most 65536"
