@@ -418,12 +418,7 @@ pub fn timer_interrupt() {
         if slice_over {
             s.slice_end = None;
         }
-        let preempt = s.should_preempt(slice_over);
-        if preempt {
-            s.requeue_current();
-        } else {
-            s.share_slice_if_needed();
-        }
+        let preempt = s.decide_preemption(slice_over);
         s.reprogram_timer();
         preempt
     });
@@ -433,6 +428,18 @@ pub fn timer_interrupt() {
 }
 
 impl Scheduler {
+    /// Whether the running thread must give up the CPU now (it is then back on its queue);
+    /// if not, time-slicing starts when an equally urgent thread waits.
+    fn decide_preemption(&mut self, slice_over: bool) -> bool {
+        let preempt = self.should_preempt(slice_over);
+        if preempt {
+            self.requeue_current();
+        } else {
+            self.share_slice_if_needed();
+        }
+        preempt
+    }
+
     fn expire_timeout(&mut self, id: ThreadId) {
         let Some(thread) = self.threads.get_mut(&id) else {
             return;
@@ -492,13 +499,7 @@ pub fn preempt_if_needed() {
         if !core::mem::take(&mut s.readied_since_check) {
             return false;
         }
-        let preempt = s.should_preempt(false);
-        if preempt {
-            s.requeue_current();
-        } else {
-            s.share_slice_if_needed();
-        }
-        preempt
+        s.decide_preemption(false)
     });
     if preempt {
         switch_to_next();

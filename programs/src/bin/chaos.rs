@@ -34,13 +34,14 @@ const NASTY: [u64; 14] = [
 ];
 
 /// Calls that return whatever their arguments (or time out quickly).
-const CALLS: [Call; 13] = [
+const CALLS: [Call; 14] = [
     Call::ConsoleWrite,
     Call::SegmentAllocate,
     Call::SegmentFree,
     Call::SyncCreate,
     Call::SyncWait,
     Call::SyncSignal,
+    Call::SyncDestroy,
     Call::Await,
     Call::Wakeup,
     Call::SignalSend,
