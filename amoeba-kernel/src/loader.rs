@@ -109,11 +109,15 @@ pub fn exec(program: &BootProgram<'static>) -> Result<ProcessId, LoadError> {
     if stack_length > MAX_STACK_BYTES || (env.len() as u64) * 2 > stack_length {
         return Err(LoadError::BadStack);
     }
-    let mut contents = vec![0u8; stack_length as usize];
-    let env_offset = (contents.len() - env.len()) & !15;
-    contents[env_offset..env_offset + env.len()].copy_from_slice(&env);
+    let env_offset = (stack_length as usize - env.len()) & !15;
     space
-        .map_new(stack_start, stack_pages, Access::ReadWrite, &contents)
+        .map_new_at(
+            stack_start,
+            stack_pages,
+            Access::ReadWrite,
+            env_offset,
+            &env,
+        )
         .map_err(LoadError::Map)?;
     let env_address = stack_start + env_offset as u64;
     // Enter `_start` as if called: RSP = 16n + 8.

@@ -42,17 +42,33 @@ impl SharedFrames {
     /// Frames holding `contents`, zero-padded to `pages` pages.
     pub fn with_contents(pages: u64, contents: &[u8]) -> Result<Arc<Self>, MapError> {
         let frames = allocate_frames(pages)?;
-        fill_frames(&frames, contents);
+        fill_frames(&frames, 0, contents);
         Ok(Arc::new(Self(frames)))
     }
 }
 
-/// Copies `contents` into consecutive frames (zeroed before), as far as they reach.
-fn fill_frames(frames: &[u64], contents: &[u8]) {
-    for (&frame, chunk) in frames.iter().zip(contents.chunks(PAGE_SIZE as usize)) {
+/// Copies `contents` into consecutive frames (zeroed before) from byte `offset` of the first,
+/// as far as they reach.
+fn fill_frames(frames: &[u64], offset: usize, contents: &[u8]) {
+    let page = PAGE_SIZE as usize;
+    let mut done = 0;
+    while done < contents.len() {
+        let at = offset + done;
+        let Some(&frame) = frames.get(at / page) else {
+            return;
+        };
+        let within = at % page;
+        let length = (page - within).min(contents.len() - done);
         // SAFETY: the frames were just allocated for a segment not yet mapped anywhere else; they
-        // are identity mapped and a chunk is at most one page long.
-        unsafe { core::ptr::copy_nonoverlapping(chunk.as_ptr(), frame as *mut u8, chunk.len()) };
+        // are identity mapped and the copy stays inside frame `at / page`.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                contents[done..].as_ptr(),
+                (frame as usize + within) as *mut u8,
+                length,
+            );
+        }
+        done += length;
     }
 }
 
@@ -151,10 +167,21 @@ impl AddressSpace {
         access: Access,
         contents: &[u8],
     ) -> Result<(), MapError> {
+        self.map_new_at(start, pages, access, 0, contents)
+    }
+
+    /// Maps a segment of fresh zeroed frames at `start` with `contents` placed `offset` bytes in.
+    pub fn map_new_at(
+        &mut self,
+        start: u64,
+        pages: u64,
+        access: Access,
+        offset: usize,
+        contents: &[u8],
+    ) -> Result<(), MapError> {
         let frames = allocate_frames(pages)?;
-        fill_frames(&frames, contents);
+        fill_frames(&frames, offset, contents);
         self.map_frames(start, access, Frames::Owned(frames))
-            .map(|_| ())
     }
 
     /// Maps shared text frames at `start`.
