@@ -23,6 +23,7 @@ pub mod memory;
 pub mod oneway;
 pub mod priority;
 pub mod process;
+pub mod random;
 pub mod rights;
 pub mod rpc;
 pub mod syscall;

@@ -3,3 +3,6 @@
 
 pub mod codes;
 pub mod header;
+pub mod objects;
+pub mod server;
+pub mod transport;
