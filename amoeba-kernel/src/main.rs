@@ -12,6 +12,8 @@ mod arch;
 mod build_info;
 mod console;
 mod drivers;
+mod entropy;
+mod ipc;
 mod loader;
 mod logger;
 mod mm;
@@ -34,9 +36,11 @@ pub fn start(boot: arch::multiboot::BootInfo, entry_tsc: u64) -> ! {
     config.run_requested_crash();
     drivers::init_selected();
     sched::init();
+    entropy::init(entry_tsc);
     match config.selftest {
         Some(SelfTest::Sched) => selftest::run(),
         Some(SelfTest::Loader) => selftest::loader(),
+        Some(SelfTest::Rpc) => selftest::rpc(),
         Some(SelfTest::Describe) | None => {}
     }
     let free_before_programs = mm::frames::stats().free_bytes;

@@ -7,7 +7,7 @@ use crate::build_info;
 use crate::drivers::fw_cfg;
 use crate::logger;
 use alloc::string::String;
-use libamoeba::boot::cmdline::{self, BootArg, CrashKind, OnReady, SelfTest};
+use libamoeba::boot::cmdline::{self, BootArg, CrashKind, IpcPath, OnReady, SelfTest};
 
 pub struct NodeConfig {
     cmdline: String,
@@ -50,6 +50,7 @@ impl NodeConfig {
                 Ok(BootArg::Ready(on_ready)) => self.on_ready = on_ready,
                 Ok(BootArg::Crash(kind)) => self.crash = Some(kind),
                 Ok(BootArg::SelfTest(test)) => self.selftest = Some(test),
+                Ok(BootArg::Ipc(path)) => crate::ipc::set_fast_path(path == IpcPath::Fast),
                 Err(problem) => log::warn!("cmdline: {problem}"),
             }
         }

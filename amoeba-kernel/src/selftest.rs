@@ -2,6 +2,8 @@
 //! the same scheduler API user threads reach by system calls, and report on the console.
 //! The end-to-end tests read these lines; a failed check says what it expected.
 
+mod rpc;
+
 use crate::arch::tsc;
 use crate::kprintln;
 use crate::sched::{self, Wake};
@@ -31,6 +33,15 @@ fn check(what: &str, ok: bool, detail: core::fmt::Arguments<'_>) -> bool {
         if ok { "ok" } else { "FAILED" }
     );
     ok
+}
+
+/// `selftest=rpc`.
+pub fn rpc() {
+    if rpc::run() {
+        kprintln!("selftest: rpc: all checks passed");
+    } else {
+        kprintln!("selftest: rpc: some checks FAILED");
+    }
 }
 
 pub fn run() {

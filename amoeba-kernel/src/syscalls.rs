@@ -5,6 +5,8 @@
 //! whole range lies in one of its segments with the needed rights, so a bad pointer costs the
 //! caller an error code, never the kernel a fault.
 
+mod rpc;
+
 use crate::arch::syscall::SyscallFrame;
 use crate::arch::{traps, tsc};
 use crate::console;
@@ -21,20 +23,22 @@ const THREAD_STACK_PAGES: u64 = 16;
 const MAX_SEGMENT_BYTES: u64 = 64 << 20;
 
 pub fn dispatch(frame: &mut SyscallFrame) {
-    let result = match Call::from_number(frame.rax) {
-        Some(call) => handle(
-            call,
-            [
-                frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
-            ],
-        ),
-        None => Err(Error::BadCall),
-    };
-    frame.rax = match result {
-        Ok(value) => value,
-        Err(error) => error.to_raw() as u64,
+    let args = [
+        frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
+    ];
+    frame.rax = match Call::from_number(frame.rax) {
+        Some(call) if rpc::is_rpc(call) => rpc::dispatch(call, args),
+        Some(call) => encode(handle(call, args)),
+        None => encode(Err(Error::BadCall)),
     };
     sched::preempt_if_needed();
+}
+
+fn encode(result: Result<u64, Error>) -> u64 {
+    match result {
+        Ok(value) => value,
+        Err(error) => error.to_raw() as u64,
+    }
 }
 
 fn timeout(nanos: u64) -> Option<u64> {
@@ -95,6 +99,9 @@ fn handle(call: Call, args: [u64; 6]) -> Result<u64, Error> {
         Call::InterruptAwait => sched::interrupt_await(a0, timeout(a1)).map(|()| 0),
         Call::IoPortGrant => sched::io_port_grant(a0, a1).map(|()| 0),
         Call::SyncDestroy => sched::sync_destroy(a0).map(|()| 0),
+        Call::Trans | Call::GetReq | Call::PutRep | Call::RpcTimeout => {
+            unreachable!("RPC calls are dispatched by rpc::dispatch")
+        }
     }
 }
 

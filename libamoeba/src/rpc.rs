@@ -5,4 +5,5 @@ pub mod codes;
 pub mod header;
 pub mod objects;
 pub mod server;
+pub mod switchboard;
 pub mod transport;

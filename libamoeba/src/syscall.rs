@@ -6,6 +6,8 @@
 //! clobbered (the kernel clears the vector registers on return, and the x87 register stack is
 //! not kept); every other register is preserved, as are MXCSR and the x87 control word.
 
+use crate::rpc::codes::ErrorCode;
+
 /// Call numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u64)]
@@ -55,10 +57,21 @@ pub enum Call {
     IoPortGrant = 20,
     /// (handle): destroy a synchronization object nobody waits on (or holds, for a mutex).
     SyncDestroy = 21,
+    /// (request header, request data, length, reply header, reply buffer, capacity): RPC
+    /// `trans`; headers are 32-byte wire headers. Returns the reply's length as sent (more than
+    /// the capacity: truncated) or an RPC [`ErrorCode`] (see [`decode_rpc`]).
+    Trans = 22,
+    /// (header, buffer, capacity): RPC `getreq`; the header holds the get-port on entry and
+    /// the request's header on return. Returns the request's length as sent, or an error code.
+    GetReq = 23,
+    /// (header, data, length): RPC `putrep`. Returns 0 or an error code.
+    PutRep = 24,
+    /// (milliseconds): the calling thread's locate timeout for `trans`; returns the old one.
+    RpcTimeout = 25,
 }
 
 impl Call {
-    pub const ALL: [Call; 22] = [
+    pub const ALL: [Call; 26] = [
         Call::ConsoleWrite,
         Call::ProcessExit,
         Call::ThreadCreate,
@@ -81,6 +94,10 @@ impl Call {
         Call::InterruptAwait,
         Call::IoPortGrant,
         Call::SyncDestroy,
+        Call::Trans,
+        Call::GetReq,
+        Call::PutRep,
+        Call::RpcTimeout,
     ];
 
     pub fn from_number(number: u64) -> Option<Self> {
@@ -175,6 +192,27 @@ impl Error {
     }
 }
 
+/// The RAX value of an RPC call's result: the value, or the negative Amoeba error code (RPC
+/// calls report [`ErrorCode`]s, not [`Error`]s, so that clients see the reference's codes).
+pub fn encode_rpc(result: Result<u64, ErrorCode>) -> u64 {
+    match result {
+        Ok(value) => value,
+        Err(code) => i64::from(code.get()) as u64,
+    }
+}
+
+/// Splits an RPC call's RAX value; a negative value outside the `i16` range (which no kernel
+/// sends) reads as RPC_FAILURE.
+pub fn decode_rpc(raw: i64) -> Result<u64, ErrorCode> {
+    if raw >= 0 {
+        return Ok(raw as u64);
+    }
+    Err(i16::try_from(raw)
+        .ok()
+        .and_then(ErrorCode::new)
+        .unwrap_or(ErrorCode::RPC_FAILURE))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +224,15 @@ mod tests {
             assert_eq!(Call::from_number(call as u64), Some(call));
         }
         assert_eq!(Call::from_number(Call::ALL.len() as u64), None);
+    }
+
+    #[test]
+    fn rpc_results_carry_amoeba_codes() {
+        for code in ErrorCode::ALL {
+            assert_eq!(decode_rpc(encode_rpc(Err(*code)) as i64), Err(*code));
+        }
+        assert_eq!(decode_rpc(encode_rpc(Ok(30000)) as i64), Ok(30000));
+        assert_eq!(decode_rpc(-100_000), Err(ErrorCode::RPC_FAILURE));
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub mod device;
 pub mod event;
 pub mod heap;
 pub mod raw;
+pub mod rpc;
 pub mod rt;
 pub mod segment;
 pub mod signal;

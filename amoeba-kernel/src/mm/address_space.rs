@@ -292,6 +292,19 @@ impl AddressSpace {
     }
 }
 
+impl AddressSpace {
+    /// The user memory `[address, address + length)` for writing, if it lies in one writable
+    /// segment. The address space must be the current one.
+    pub fn user_bytes_mut(&mut self, address: u64, length: u64) -> Option<&mut [u8]> {
+        if !self.contains(address, length, true) || crate::arch::cpu::cr3() & !0xFFF != self.root {
+            return None;
+        }
+        // SAFETY: as in `user_bytes`; the segment is writable and mapped so, and `&mut self`
+        // keeps any other borrow of this address space's memory out while this one lives.
+        Some(unsafe { core::slice::from_raw_parts_mut(address as *mut u8, length as usize) })
+    }
+}
+
 impl Drop for AddressSpace {
     /// Must run while another address space is current.
     fn drop(&mut self) {

@@ -61,6 +61,41 @@ pub fn spawn_kernel_thread(
     })
 }
 
+/// Work handed to kernel threads started by [`spawn_kernel_task`], by slot.
+type Task = Box<dyn FnOnce() + Send>;
+static TASKS: spin::Mutex<Vec<Option<Task>>> = spin::Mutex::new(Vec::new());
+
+/// Starts a kernel thread running `task` (a closure: the thread owns what it captured).
+pub fn spawn_kernel_task(
+    priority: Level,
+    task: impl FnOnce() + Send + 'static,
+) -> Result<ThreadId, Error> {
+    let slot = {
+        let mut tasks = TASKS.lock();
+        let slot = tasks
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(tasks.len());
+        if slot == tasks.len() {
+            tasks.push(None);
+        }
+        tasks[slot] = Some(Box::new(task));
+        slot
+    };
+    let thread = spawn_kernel_thread(priority, run_task, slot);
+    if thread.is_err() {
+        TASKS.lock()[slot] = None;
+    }
+    thread
+}
+
+fn run_task(slot: usize) {
+    let task = TASKS.lock().get_mut(slot).and_then(Option::take);
+    if let Some(task) = task {
+        task();
+    }
+}
+
 /// What a new user process is and where its main thread starts.
 pub struct NewProcess<'a> {
     pub name: &'a str,
@@ -263,6 +298,12 @@ fn end_thread(s: &mut Scheduler, id: ThreadId) {
     s.ready
         .iter_mut()
         .for_each(|queue| queue.retain(|&t| t != id));
+    if s.handoff == Some(id) {
+        s.handoff = None;
+    }
+    if let Some(client) = crate::ipc::thread_ended(id) {
+        s.wake(client, Wake::Signaled);
+    }
     if let Some(stack_start) = thread.user_stack {
         free_user_stack(s, thread.process, stack_start);
     }
@@ -473,4 +514,33 @@ pub fn signal_wait(mask: u64, timeout: Option<u64>) -> Result<u64, Error> {
             return Err(Error::TimedOut);
         }
     }
+}
+
+/// Blocks the running thread in an RPC call (see `crate::ipc`), with an optional timeout in
+/// nanoseconds. With `partner` (the RPC fast path) the thread just handed a message runs next
+/// without passing through the ready queues, unless a more urgent thread is ready.
+pub fn rpc_block(timeout: Option<u64>, partner: Option<ThreadId>) -> Wake {
+    block(WaitTarget::Rpc, timeout, |s, _| {
+        if let Some(partner) = partner
+            && s.unblock(partner, Wake::Signaled)
+        {
+            s.make_partner(partner);
+        }
+    })
+}
+
+/// Wakes a thread blocked in an RPC call; with `partner`, it is to run as soon as the caller
+/// blocks (the RPC fast path). Whether it was blocked.
+pub fn rpc_wake(thread: ThreadId, partner: bool) -> bool {
+    with(|s| {
+        if !s.unblock(thread, Wake::Signaled) {
+            return false;
+        }
+        if partner {
+            s.make_partner(thread);
+        } else {
+            s.make_ready(thread);
+        }
+        true
+    })
 }

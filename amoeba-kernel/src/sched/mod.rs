@@ -59,6 +59,9 @@ pub struct Scheduler {
     readied_since_check: bool,
     /// [`TIME_SLICE_NANOS`] in TSC ticks, worked out once.
     slice_ticks: u64,
+    /// A ready thread kept off the queues because it should run next: the partner of an RPC
+    /// hand-off (see `rpc_hand_off`). It still yields to a more urgent thread.
+    handoff: Option<ThreadId>,
 }
 
 static SCHEDULER: Mutex<Option<Scheduler>> = Mutex::new(None);
@@ -106,6 +109,7 @@ pub fn init() {
         io_bitmap_owner: None,
         readied_since_check: false,
         slice_ticks: ticks(TIME_SLICE_NANOS),
+        handoff: None,
     };
     scheduler.threads.insert(
         1,
@@ -194,6 +198,20 @@ impl Scheduler {
         self.readied_since_check = true;
     }
 
+    /// Makes `id` ready as the next thread to run (see `handoff`); an earlier partner that has
+    /// not run yet goes to its queue.
+    fn make_partner(&mut self, id: ThreadId) {
+        let Some(thread) = self.threads.get_mut(&id) else {
+            return;
+        };
+        thread.state = State::Ready;
+        if let Some(earlier) = self.handoff.replace(id) {
+            let rank = self.rank(&self.threads[&earlier]);
+            self.ready[rank].push_back(earlier);
+        }
+        self.readied_since_check = true;
+    }
+
     /// Puts the running thread back on its queue (the idle thread is never queued).
     fn requeue_current(&mut self) {
         let current = self.current;
@@ -206,6 +224,15 @@ impl Scheduler {
 
     /// Wakes a blocked thread: off its timer, onto its ready queue.
     fn wake(&mut self, id: ThreadId, why: Wake) -> bool {
+        let woken = self.unblock(id, why);
+        if woken {
+            self.make_ready(id);
+        }
+        woken
+    }
+
+    /// Takes a blocked thread off its timer and wait; whether it was blocked.
+    fn unblock(&mut self, id: ThreadId, why: Wake) -> bool {
         let Some(thread) = self.threads.get_mut(&id) else {
             return false;
         };
@@ -217,7 +244,6 @@ impl Scheduler {
         if let Some(key) = thread.timer.take() {
             self.timers.cancel(key);
         }
-        self.make_ready(id);
         true
     }
 
@@ -230,7 +256,15 @@ impl Scheduler {
     }
 
     /// The most urgent thread allowed to run now, taken off its queue; the idle thread if none.
+    /// A hand-off partner goes first unless a more urgent thread is ready.
     fn take_next(&mut self) -> ThreadId {
+        if let Some(partner) = self.handoff.take() {
+            let rank = self.rank(&self.threads[&partner]);
+            if self.may_run(partner) && self.best_queued_rank().is_none_or(|best| best >= rank) {
+                return partner;
+            }
+            self.ready[rank].push_back(partner);
+        }
         for rank in 0..Priority::RANKS {
             let position = self.ready[rank].iter().position(|&t| self.may_run(t));
             if let Some(index) = position {
@@ -242,6 +276,17 @@ impl Scheduler {
 
     /// The rank of the most urgent thread that could run now, if any.
     fn best_ready_rank(&self) -> Option<usize> {
+        let partner = self
+            .handoff
+            .filter(|&t| self.may_run(t))
+            .map(|t| self.rank(&self.threads[&t]));
+        match (partner, self.best_queued_rank()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn best_queued_rank(&self) -> Option<usize> {
         (0..Priority::RANKS).find(|&rank| self.ready[rank].iter().any(|&t| self.may_run(t)))
     }
 
@@ -290,6 +335,9 @@ impl Scheduler {
         self.ready
             .iter_mut()
             .for_each(|queue| queue.retain(|&t| t != current));
+        if self.handoff == Some(current) {
+            self.handoff = None;
+        }
         self.current_thread().state = State::Running;
         if let Some(process) = self.process_of(current).filter(|p| p.is_user()) {
             process.turn_holder = Some(current);

@@ -41,6 +41,9 @@ pub enum WaitTarget {
     Signals,
     Sleep,
     Interrupt(u8),
+    /// In trans (for the reply or a server) or getreq (for a request); the RPC switchboard
+    /// knows which.
+    Rpc,
 }
 
 /// Where a thread starts when it first runs.

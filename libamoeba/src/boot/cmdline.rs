@@ -7,7 +7,12 @@
 //! - `crash=KIND`: a deliberate kernel fault for testing the fault paths (see [`CrashKind`]);
 //! - `selftest=sched`: kernel threads exercise timers and every synchronization primitive;
 //!   `selftest=loader`: damaged copies of the first boot program's image must be refused;
-//!   `selftest=describe`: running processes are described and their descriptors round-trip.
+//!   `selftest=describe`: running processes are described and their descriptors round-trip;
+//!   `selftest=rpc`: a kernel thread calls every kernel server, with good and forged
+//!   capabilities, and a server that ends mid-call;
+//! - `ipc=fast|queued`: local RPC hands each message straight to the thread it wakes (`fast`,
+//!   the default) or through the scheduler's ready queues (`queued`, the general path, for
+//!   comparison).
 //!
 //! Parsing never fails as a whole: each word yields a [`BootArg`] or a [`CmdlineError`] the
 //! kernel reports and skips, so a typo on the command line costs a warning, not the boot.
@@ -99,6 +104,18 @@ pub enum SelfTest {
     Loader,
     /// Running processes turn into process descriptors that decode back to themselves.
     Describe,
+    /// Kernel threads use RPC: every kernel server, forged capabilities, a dying server.
+    Rpc,
+}
+
+/// How local RPC passes the CPU with a message (`ipc=`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IpcPath {
+    /// Straight to the thread the message wakes.
+    #[default]
+    Fast,
+    /// Through the ready queues, like any wakeup.
+    Queued,
 }
 
 /// One understood word of the command line.
@@ -109,6 +126,7 @@ pub enum BootArg<'a> {
     Ready(OnReady),
     Crash(CrashKind),
     SelfTest(SelfTest),
+    Ipc(IpcPath),
 }
 
 /// A word the kernel could not use; it is reported and skipped.
@@ -178,14 +196,23 @@ fn parse_word(word: &str) -> Result<BootArg<'_>, CmdlineError<'_>> {
             "sched" => Ok(BootArg::SelfTest(SelfTest::Sched)),
             "loader" => Ok(BootArg::SelfTest(SelfTest::Loader)),
             "describe" => Ok(BootArg::SelfTest(SelfTest::Describe)),
-            _ => Err(bad("sched, loader, describe")),
+            "rpc" => Ok(BootArg::SelfTest(SelfTest::Rpc)),
+            _ => Err(bad("sched, loader, describe, rpc")),
+        },
+        "ipc" => match value {
+            "fast" => Ok(BootArg::Ipc(IpcPath::Fast)),
+            "queued" => Ok(BootArg::Ipc(IpcPath::Queued)),
+            _ => Err(bad("fast, queued")),
         },
         _ => Err(CmdlineError::UnknownKey(word)),
     }
 }
 
 fn is_known_key(word: &str) -> bool {
-    matches!(word, "node" | "log" | "ready" | "crash" | "selftest")
+    matches!(
+        word,
+        "node" | "log" | "ready" | "crash" | "selftest" | "ipc"
+    )
 }
 
 /// Node names travel on command lines and in file names: keep them to a safe alphabet.
@@ -208,13 +235,17 @@ mod tests {
     #[test]
     fn known_keys_are_understood() {
         assert_eq!(
-            all("node=pool-1 log=debug ready=exit crash=divide selftest=sched"),
+            all(
+                "node=pool-1 log=debug ready=exit crash=divide selftest=sched ipc=queued selftest=rpc"
+            ),
             [
                 Ok(BootArg::Node("pool-1")),
                 Ok(BootArg::Log(LogLevel::Debug)),
                 Ok(BootArg::Ready(OnReady::Exit)),
                 Ok(BootArg::Crash(CrashKind::Divide)),
                 Ok(BootArg::SelfTest(SelfTest::Sched)),
+                Ok(BootArg::Ipc(IpcPath::Queued)),
+                Ok(BootArg::SelfTest(SelfTest::Rpc)),
             ]
         );
     }

@@ -19,6 +19,17 @@ use crate::syscall::{Call, Error};
 /// See the module documentation: the call must not invalidate memory Rust still uses.
 #[inline(always)]
 pub unsafe fn syscall6(call: Call, args: [u64; 6]) -> Result<u64, Error> {
+    // SAFETY: passed on to the caller.
+    Error::decode(unsafe { syscall6_raw(call, args) })
+}
+
+/// Makes system call `call` and returns RAX as it is (RPC calls encode their results their own
+/// way, see [`crate::syscall::decode_rpc`]).
+///
+/// # Safety
+/// As for [`syscall6`].
+#[inline(always)]
+pub unsafe fn syscall6_raw(call: Call, args: [u64; 6]) -> i64 {
     let raw: i64;
     // SAFETY: `syscall` enters the kernel, which follows the convention above: only RAX (the
     // result), RCX, R11 and the vector registers change, all declared here. It never writes
@@ -55,7 +66,7 @@ pub unsafe fn syscall6(call: Call, args: [u64; 6]) -> Result<u64, Error> {
             options(nostack),
         );
     }
-    Error::decode(raw)
+    raw
 }
 
 /// # Safety

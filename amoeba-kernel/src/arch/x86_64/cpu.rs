@@ -95,3 +95,26 @@ pub unsafe fn write_msr(msr: u32, value: u64) {
 pub fn has_tsc_deadline() -> bool {
     core::arch::x86_64::__cpuid(1).ecx & (1 << 24) != 0
 }
+
+/// Whether the CPU has RDRAND (CPUID.1:ECX[30]).
+pub fn has_rdrand() -> bool {
+    core::arch::x86_64::__cpuid(1).ecx & (1 << 30) != 0
+}
+
+/// 64 random bits from RDRAND (Intel SDM vol. 1, 7.3.17), retried a few times as Intel advises;
+/// `None` if the CPU has no RDRAND or it keeps failing.
+pub fn rdrand() -> Option<u64> {
+    if !has_rdrand() {
+        return None;
+    }
+    (0..10).find_map(|_| {
+        let value: u64;
+        let ok: u8;
+        // SAFETY: CPUID said RDRAND exists; it only writes the named register and the flags.
+        unsafe {
+            asm!("rdrand {value}", "setc {ok}", value = out(reg) value, ok = out(reg_byte) ok,
+                 options(nomem, nostack));
+        }
+        (ok == 1).then_some(value)
+    })
+}

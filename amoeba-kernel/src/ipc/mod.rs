@@ -1,0 +1,151 @@
+//! Amoeba RPC on this node: trans, getreq and putrep for kernel threads (direct calls, through
+//! [`KernelRpc`]) and for user threads (system calls, `syscalls::rpc`), over one
+//! [`Switchboard`] that decides who gets which message.
+//!
+//! Messages are copied into the kernel's heap on the way in and out of it on the way back, so
+//! the sender's and the receiver's address spaces never need to be mapped at once.
+//!
+//! The local fast path (on unless the command line says `ipc=queued`): the thread a message is
+//! handed to runs next, without a trip through the ready queues and the scheduler's choice,
+//! as in the VX-Kernel's local IPC; a more urgent ready thread still goes first.
+
+mod kernel_rpc;
+
+pub use kernel_rpc::KernelRpc;
+
+use crate::sched::{self, ThreadId, Wake};
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
+use libamoeba::capability::Port;
+use libamoeba::oneway::put_port;
+use libamoeba::rpc::codes::ErrorCode;
+use libamoeba::rpc::switchboard::{
+    Counts, GetreqStep, Message, Switchboard, TransOutcome, TransStep,
+};
+use libamoeba::rpc::transport::MAX_MESSAGE_BYTES;
+use spin::Mutex;
+
+/// Put-ports worked out from get-ports are kept, up to this many, to spare a DES per getreq.
+const PORT_CACHE_SIZE: usize = 64;
+
+static BOARD: Mutex<Switchboard<ThreadId>> = Mutex::new(Switchboard::new());
+static PORT_CACHE: Mutex<BTreeMap<Port, Port>> = Mutex::new(BTreeMap::new());
+static FAST_PATH: AtomicBool = AtomicBool::new(true);
+
+/// Turns the local fast path on or off (the `ipc=` command-line word).
+pub fn set_fast_path(on: bool) {
+    FAST_PATH.store(on, Ordering::Relaxed);
+}
+
+pub fn fast_path() -> bool {
+    FAST_PATH.load(Ordering::Relaxed)
+}
+
+/// Sends `request` and blocks for the reply.
+pub fn trans(request: Message) -> Result<Message, ErrorCode> {
+    let me = sched::current_thread();
+    let step = BOARD.lock().trans(me, request)?;
+    let mut timeout = match step {
+        TransStep::Delivered { server } if fast_path() => {
+            let wake = sched::rpc_block(None, Some(server));
+            match finish(me, wake) {
+                TransOutcome::Done(result) => return result,
+                TransOutcome::Wait { locate_timeout } => locate_timeout,
+            }
+        }
+        TransStep::Delivered { server } => {
+            sched::rpc_wake(server, false);
+            false
+        }
+        TransStep::Queued => true,
+    };
+    loop {
+        let nanos = timeout.then(|| locate_timeout_nanos(me));
+        match finish(me, sched::rpc_block(nanos, None)) {
+            TransOutcome::Done(result) => return result,
+            TransOutcome::Wait { locate_timeout } => timeout = locate_timeout,
+        }
+    }
+}
+
+fn finish(me: ThreadId, wake: Wake) -> TransOutcome {
+    BOARD.lock().finish_trans(me, wake == Wake::TimedOut)
+}
+
+fn locate_timeout_nanos(thread: ThreadId) -> u64 {
+    BOARD
+        .lock()
+        .locate_timeout(thread)
+        .saturating_mul(1_000_000)
+}
+
+/// Blocks until a request arrives for the put-port of `get_port`.
+pub fn getreq(get_port: Port) -> Result<Message, ErrorCode> {
+    if get_port.is_null() {
+        return Err(ErrorCode::RPC_BADADDRESS);
+    }
+    let me = sched::current_thread();
+    let port = put_port_of(get_port);
+    if let GetreqStep::Request(request) = BOARD.lock().getreq(me, port)? {
+        return Ok(request);
+    }
+    loop {
+        sched::rpc_block(None, None);
+        if let Some(request) = BOARD.lock().collect_request(me) {
+            return Ok(request);
+        }
+    }
+}
+
+/// Answers the request the calling thread took with its last getreq.
+pub fn putrep(reply: Message) -> Result<(), ErrorCode> {
+    let me = sched::current_thread();
+    let client = BOARD.lock().putrep(me, reply)?;
+    if let Some(client) = client {
+        sched::rpc_wake(client, fast_path());
+    }
+    Ok(())
+}
+
+/// Sets the calling thread's locate timeout; returns the previous one (milliseconds).
+pub fn set_locate_timeout(millis: u64) -> u64 {
+    let me = sched::current_thread();
+    BOARD.lock().set_locate_timeout(me, millis)
+}
+
+/// Called by the scheduler, under its lock, for every thread that ends: the client to wake
+/// because this thread was serving it.
+pub fn thread_ended(thread: ThreadId) -> Option<ThreadId> {
+    BOARD.lock().thread_ended(thread)
+}
+
+pub fn counts() -> Counts {
+    BOARD.lock().counts()
+}
+
+fn put_port_of(get_port: Port) -> Port {
+    if let Some(port) = PORT_CACHE.lock().get(&get_port) {
+        return *port;
+    }
+    let port = put_port(get_port);
+    let mut cache = PORT_CACHE.lock();
+    if cache.len() >= PORT_CACHE_SIZE {
+        cache.clear();
+    }
+    cache.insert(get_port, port);
+    port
+}
+
+/// A kernel copy of `bytes` for a message; STD_NOMEM when the heap cannot hold it, and
+/// RPC_BADADDRESS beyond [`MAX_MESSAGE_BYTES`].
+pub fn copy_data(bytes: &[u8]) -> Result<Vec<u8>, ErrorCode> {
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(ErrorCode::RPC_BADADDRESS);
+    }
+    let mut data = Vec::new();
+    data.try_reserve_exact(bytes.len())
+        .map_err(|_| ErrorCode::STD_NOMEM)?;
+    data.extend_from_slice(bytes);
+    Ok(data)
+}

@@ -1,0 +1,374 @@
+//! The local RPC engine: which server thread gets which client's request, and what each
+//! blocked thread finds when it wakes. The kernel owns one and supplies the rest: copying
+//! messages in and out of address spaces, blocking and waking threads, timers.
+//!
+//! Semantics from `shared/reference/amoeba.md`, section "RPC header (32 bytes)": a client's
+//! `trans` goes to a server thread blocked in `getreq` on the put-port F(get-port); server
+//! threads alternate `getreq` and `putrep`; every request is executed at most once, by one
+//! server. Rules of ours where the reference is silent (for a single node; issue 5 adds the
+//! network):
+//! * A request waits for a server for the client thread's locate timeout. When it passes and a
+//!   server thread is attached to the port (its latest `getreq` named it, it is just busy), the
+//!   request waits another period; when none is, the client gets RPC_NOTFOUND.
+//! * Once a server has taken the request there is no timeout: the client waits for the reply
+//!   as long as the server thread lives. If the server thread ends first, the client gets
+//!   RPC_FAILURE (the request may have run).
+//! * A client that ends leaves nothing behind: a request not yet taken is withdrawn, and the
+//!   reply to one being served is dropped (the server's `putrep` still succeeds).
+//! * A server thread must `putrep` before its next `getreq`, and may `putrep` only after a
+//!   `getreq`: otherwise RPC_FAILURE, and nothing changes.
+//!
+//! The engine is generic over the kernel's thread identifier so that every path, error paths
+//! included, runs in host tests.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+
+use super::codes::ErrorCode;
+use super::header::Header;
+use super::transport::DEFAULT_LOCATE_TIMEOUT_MS;
+use crate::capability::Port;
+
+/// A request or reply: its header and data.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Message {
+    pub header: Header,
+    pub data: Vec<u8>,
+}
+
+/// What a `trans` did with the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransStep<T> {
+    /// Handed to `server`, which was waiting in `getreq`: wake it; the client waits for the
+    /// reply without a timeout.
+    Delivered { server: T },
+    /// No server was waiting: the client waits for one, for its locate timeout.
+    Queued,
+}
+
+/// What a `getreq` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum GetreqStep {
+    /// A queued request, taken at once.
+    Request(Message),
+    /// None yet: the server thread waits until a `trans` delivers one.
+    Wait,
+}
+
+/// What a client thread that woke up (or timed out) must do next.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TransOutcome {
+    /// The transaction is over: the reply, or why there is none.
+    Done(Result<Message, ErrorCode>),
+    /// Keep waiting: with the locate timeout again (`true`) or for ever (`false`, a server
+    /// holds the request).
+    Wait { locate_timeout: bool },
+}
+
+/// Counters for the sys server's KSTAT.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub trans: u64,
+    pub getreq: u64,
+    pub putrep: u64,
+    /// Transactions that ended with RPC_NOTFOUND or RPC_FAILURE.
+    pub failed: u64,
+    /// Requests handed straight to a waiting server.
+    pub delivered_directly: u64,
+}
+
+enum Client<T> {
+    /// The request, waiting for a server to take it.
+    Waiting {
+        request: Message,
+    },
+    /// Taken by `server`.
+    Served {
+        server: T,
+    },
+    Answered(Result<Message, ErrorCode>),
+}
+
+enum ServerState<T> {
+    /// Blocked in getreq.
+    Listening,
+    /// A trans handed it `request` while it waited; not yet collected.
+    Delivered { request: Message, client: T },
+    /// Working on `client`'s request (`None`: that client has gone).
+    Serving { client: Option<T> },
+    /// Between putrep and the next getreq.
+    Idle,
+}
+
+struct ServerThread<T> {
+    /// The put-port of its latest getreq.
+    port: Port,
+    state: ServerState<T>,
+}
+
+/// The RPC state of one node's threads.
+pub struct Switchboard<T> {
+    /// Server threads blocked in getreq, by put-port, oldest first.
+    listening: BTreeMap<Port, VecDeque<T>>,
+    /// Clients whose request no server has taken, by put-port, oldest first.
+    waiting: BTreeMap<Port, VecDeque<T>>,
+    clients: BTreeMap<T, Client<T>>,
+    servers: BTreeMap<T, ServerThread<T>>,
+    /// Locate timeouts that differ from the default, by thread.
+    timeouts: BTreeMap<T, u64>,
+    counts: Counts,
+}
+
+impl<T> Default for Switchboard<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Switchboard<T> {
+    /// No thread in any RPC (const, for a kernel's static).
+    pub const fn new() -> Self {
+        Self {
+            listening: BTreeMap::new(),
+            waiting: BTreeMap::new(),
+            clients: BTreeMap::new(),
+            servers: BTreeMap::new(),
+            timeouts: BTreeMap::new(),
+            counts: Counts {
+                trans: 0,
+                getreq: 0,
+                putrep: 0,
+                failed: 0,
+                delivered_directly: 0,
+            },
+        }
+    }
+}
+
+impl<T: Copy + Ord> Switchboard<T> {
+    /// `client` sends `request` to the put-port in its header.
+    pub fn trans(&mut self, client: T, request: Message) -> Result<TransStep<T>, ErrorCode> {
+        let port = request.header.port;
+        if port.is_null() {
+            return Err(ErrorCode::RPC_BADADDRESS);
+        }
+        if self.clients.contains_key(&client) {
+            return Err(ErrorCode::RPC_FAILURE);
+        }
+        self.counts.trans += 1;
+        if let Some(server) = pop(&mut self.listening, port) {
+            self.hand_over(server, client, request);
+            self.counts.delivered_directly += 1;
+            return Ok(TransStep::Delivered { server });
+        }
+        self.waiting.entry(port).or_default().push_back(client);
+        self.clients.insert(client, Client::Waiting { request });
+        Ok(TransStep::Queued)
+    }
+
+    fn hand_over(&mut self, server: T, client: T, request: Message) {
+        if let Some(thread) = self.servers.get_mut(&server) {
+            thread.state = ServerState::Delivered { request, client };
+        }
+        self.clients.insert(client, Client::Served { server });
+    }
+
+    /// `server` asks for the next request on `put_port` (F of the get-port it holds).
+    pub fn getreq(&mut self, server: T, put_port: Port) -> Result<GetreqStep, ErrorCode> {
+        if let Some(thread) = self.servers.get(&server)
+            && !matches!(thread.state, ServerState::Idle)
+        {
+            return Err(ErrorCode::RPC_FAILURE);
+        }
+        self.counts.getreq += 1;
+        let next = pop(&mut self.waiting, put_port);
+        let request = next.and_then(|client| match self.clients.remove(&client) {
+            Some(Client::Waiting { request }) => Some((client, request)),
+            _ => None,
+        });
+        let state = match &request {
+            Some((client, _)) => ServerState::Serving {
+                client: Some(*client),
+            },
+            None => ServerState::Listening,
+        };
+        self.servers.insert(
+            server,
+            ServerThread {
+                port: put_port,
+                state,
+            },
+        );
+        Ok(match request {
+            Some((client, request)) => {
+                self.clients.insert(client, Client::Served { server });
+                GetreqStep::Request(request)
+            }
+            None => {
+                self.listening
+                    .entry(put_port)
+                    .or_default()
+                    .push_back(server);
+                GetreqStep::Wait
+            }
+        })
+    }
+
+    /// The request a `trans` delivered to `server` while it waited; `None` if there is none
+    /// yet (it woke for another reason and should wait again).
+    pub fn collect_request(&mut self, server: T) -> Option<Message> {
+        let thread = self.servers.get_mut(&server)?;
+        match core::mem::replace(&mut thread.state, ServerState::Listening) {
+            ServerState::Delivered { request, client } => {
+                thread.state = ServerState::Serving {
+                    client: Some(client),
+                };
+                Some(request)
+            }
+            other => {
+                thread.state = other;
+                None
+            }
+        }
+    }
+
+    /// `server` answers the request it took; returns the client to wake (`None` if it has gone).
+    pub fn putrep(&mut self, server: T, reply: Message) -> Result<Option<T>, ErrorCode> {
+        let thread = self
+            .servers
+            .get_mut(&server)
+            .ok_or(ErrorCode::RPC_FAILURE)?;
+        let ServerState::Serving { client } = thread.state else {
+            return Err(ErrorCode::RPC_FAILURE);
+        };
+        thread.state = ServerState::Idle;
+        self.counts.putrep += 1;
+        let client = client.filter(
+            |c| matches!(self.clients.get(c), Some(Client::Served { server: s }) if *s == server),
+        );
+        if let Some(client) = client {
+            self.clients.insert(client, Client::Answered(Ok(reply)));
+        }
+        Ok(client)
+    }
+
+    /// What `client`, awake again, does next; `timed_out` says its locate timeout passed.
+    pub fn finish_trans(&mut self, client: T, timed_out: bool) -> TransOutcome {
+        match self.clients.get(&client) {
+            None => TransOutcome::Done(Err(ErrorCode::RPC_FAILURE)),
+            Some(Client::Served { .. }) => TransOutcome::Wait {
+                locate_timeout: false,
+            },
+            Some(Client::Waiting { request }) => {
+                let port = request.header.port;
+                if !timed_out || self.attached(port) {
+                    return TransOutcome::Wait {
+                        locate_timeout: true,
+                    };
+                }
+                remove(&mut self.waiting, port, client);
+                self.clients.remove(&client);
+                self.counts.failed += 1;
+                TransOutcome::Done(Err(ErrorCode::RPC_NOTFOUND))
+            }
+            Some(Client::Answered(_)) => match self.clients.remove(&client) {
+                Some(Client::Answered(result)) => {
+                    self.counts.failed += u64::from(result.is_err());
+                    TransOutcome::Done(result)
+                }
+                _ => TransOutcome::Done(Err(ErrorCode::RPC_FAILURE)),
+            },
+        }
+    }
+
+    /// Whether a server thread's latest getreq named `port`.
+    pub fn attached(&self, port: Port) -> bool {
+        self.servers.values().any(|s| s.port == port)
+    }
+
+    /// Forgets `thread`, which ended; returns the clients to wake (with RPC_FAILURE waiting
+    /// for them) because it was serving them.
+    pub fn thread_ended(&mut self, thread: T) -> Option<T> {
+        self.timeouts.remove(&thread);
+        match self.clients.remove(&thread) {
+            Some(Client::Waiting { request }) => {
+                remove(&mut self.waiting, request.header.port, thread)
+            }
+            Some(Client::Served { server }) => self.forget_client(server),
+            Some(Client::Answered(_)) | None => {}
+        }
+        let server = self.servers.remove(&thread)?;
+        let client = match server.state {
+            ServerState::Listening => {
+                remove(&mut self.listening, server.port, thread);
+                None
+            }
+            ServerState::Delivered { client, .. } => Some(client),
+            ServerState::Serving { client } => client,
+            ServerState::Idle => None,
+        };
+        let client = client.filter(|c| self.clients.contains_key(c))?;
+        self.clients
+            .insert(client, Client::Answered(Err(ErrorCode::RPC_FAILURE)));
+        Some(client)
+    }
+
+    fn forget_client(&mut self, server: T) {
+        if let Some(thread) = self.servers.get_mut(&server) {
+            match &mut thread.state {
+                ServerState::Serving { client } => *client = None,
+                ServerState::Delivered { .. } => {
+                    // It has not seen the request yet: it gets no request from a dead client.
+                    thread.state = ServerState::Listening;
+                    let port = thread.port;
+                    self.listening.entry(port).or_default().push_front(server);
+                }
+                ServerState::Listening | ServerState::Idle => {}
+            }
+        }
+    }
+
+    /// Sets `thread`'s locate timeout in milliseconds; returns the previous one.
+    pub fn set_locate_timeout(&mut self, thread: T, millis: u64) -> u64 {
+        let previous = self.locate_timeout(thread);
+        if millis == DEFAULT_LOCATE_TIMEOUT_MS {
+            self.timeouts.remove(&thread);
+        } else {
+            self.timeouts.insert(thread, millis);
+        }
+        previous
+    }
+
+    /// `thread`'s locate timeout in milliseconds.
+    pub fn locate_timeout(&self, thread: T) -> u64 {
+        self.timeouts
+            .get(&thread)
+            .copied()
+            .unwrap_or(DEFAULT_LOCATE_TIMEOUT_MS)
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+}
+
+fn pop<T>(queues: &mut BTreeMap<Port, VecDeque<T>>, port: Port) -> Option<T> {
+    let queue = queues.get_mut(&port)?;
+    let first = queue.pop_front();
+    if queue.is_empty() {
+        queues.remove(&port);
+    }
+    first
+}
+
+fn remove<T: PartialEq>(queues: &mut BTreeMap<Port, VecDeque<T>>, port: Port, thread: T) {
+    if let Some(queue) = queues.get_mut(&port) {
+        queue.retain(|t| *t != thread);
+        if queue.is_empty() {
+            queues.remove(&port);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
