@@ -12,7 +12,6 @@ use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec;
 use alloc::vec::Vec;
-use libamoeba::capability::Capability;
 use libamoeba::memory::PAGE_SIZE;
 use libamoeba::process::boot_table::{self, BootProgram};
 use libamoeba::process::environment;
@@ -74,7 +73,13 @@ fn access_of(segment: &SegmentDescriptor) -> Access {
 fn environment_block(name: &str, args: &[&str]) -> Vec<u8> {
     let mut argv = vec![name];
     argv.extend_from_slice(args);
-    let capabilities = ["TTY", "RANDOM", "TOD", "ROOT"].map(|cap| (cap, Capability::NULL));
+    let caps = crate::servers::environment();
+    let capabilities = [
+        (environment::TTY, caps.tty),
+        (environment::RANDOM, caps.random),
+        (environment::TOD, caps.tod),
+        (environment::ROOT, caps.root),
+    ];
     let node = alloc::format!("NODE_PROFILE={}", build_info::PROFILE);
     environment::encode(&argv, &capabilities, &["TERM=amoeba", node.as_str()])
 }

@@ -21,6 +21,7 @@ mod node_config;
 mod panic;
 mod sched;
 mod selftest;
+mod servers;
 mod syscalls;
 
 use arch::{cpu, tsc};
@@ -37,6 +38,7 @@ pub fn start(boot: arch::multiboot::BootInfo, entry_tsc: u64) -> ! {
     drivers::init_selected();
     sched::init();
     entropy::init(entry_tsc);
+    servers::start_selected();
     match config.selftest {
         Some(SelfTest::Sched) => selftest::run(),
         Some(SelfTest::Loader) => selftest::loader(),

@@ -14,6 +14,7 @@ extern crate alloc;
 
 pub mod boot;
 pub mod capability;
+pub mod client;
 pub mod crc32;
 #[allow(unsafe_code)]
 pub mod freestanding;
@@ -26,6 +27,7 @@ pub mod process;
 pub mod random;
 pub mod rights;
 pub mod rpc;
+pub mod servers;
 pub mod syscall;
 pub mod time;
 #[cfg(feature = "user")]

@@ -30,6 +30,7 @@
 
 pub mod console;
 pub mod device;
+pub mod entropy;
 pub mod event;
 pub mod heap;
 pub mod raw;

@@ -6,7 +6,13 @@
 //! 0x70 also gates NMI (bit 7); we leave NMI enabled.
 
 use crate::arch::port::{inb, outb};
+use crate::arch::{cpu, tsc};
+use core::sync::atomic::{AtomicU64, Ordering};
 use libamoeba::time::CivilTime;
+
+/// Unix seconds the clock read at boot (0: not read or not valid), and the TSC at that read.
+static BOOT_UNIX_SECONDS: AtomicU64 = AtomicU64::new(0);
+static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 
 const INDEX_PORT: u16 = 0x70;
 const DATA_PORT: u16 = 0x71;
@@ -79,7 +85,29 @@ fn read_time() -> CivilTime {
 pub fn init() {
     let time = read_time();
     match time.unix_seconds() {
-        Some(seconds) => log::info!("rtc: {time} (unix time {seconds})"),
+        Some(seconds) => {
+            BOOT_TSC.store(cpu::rdtsc(), Ordering::Relaxed);
+            BOOT_UNIX_SECONDS.store(seconds, Ordering::Relaxed);
+            log::info!("rtc: {time} (unix time {seconds})")
+        }
         None => log::warn!("rtc: the clock reads {time:?}, which is not a valid time; ignored"),
     }
+}
+
+/// The wall-clock time now, in Unix seconds and nanoseconds: the boot reading advanced by the
+/// TSC (the clock is read once; a one-second reading error stays). `None` if the clock was not
+/// valid at boot.
+pub fn unix_time_now() -> Option<(u64, u32)> {
+    let seconds = BOOT_UNIX_SECONDS.load(Ordering::Relaxed);
+    let hz = tsc::frequency();
+    if seconds == 0 || hz == 0 {
+        return None;
+    }
+    let elapsed = cpu::rdtsc().saturating_sub(BOOT_TSC.load(Ordering::Relaxed));
+    let nanos = u128::from(elapsed) * 1_000_000_000 / u128::from(hz);
+    let total = u128::from(seconds) * 1_000_000_000 + nanos;
+    Some((
+        (total / 1_000_000_000) as u64,
+        (total % 1_000_000_000) as u32,
+    ))
 }

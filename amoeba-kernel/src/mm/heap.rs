@@ -1,8 +1,16 @@
 //! The kernel heap: `alloc` (Box, Vec, String) over a contiguous run of frames.
 
 use super::frames;
+use core::sync::atomic::{AtomicU64, Ordering};
 use libamoeba::memory::PAGE_SIZE;
 use linked_list_allocator::LockedHeap;
+
+/// The heap's size, for the sys server's KSTAT.
+static HEAP_BYTES: AtomicU64 = AtomicU64::new(0);
+
+pub fn size() -> u64 {
+    HEAP_BYTES.load(Ordering::Relaxed)
+}
 
 #[global_allocator]
 static HEAP: LockedHeap = LockedHeap::empty();
@@ -24,5 +32,6 @@ pub fn init() -> Result<u64, HeapTooSmall> {
     // SAFETY: the run was just taken from the frame allocator, so nothing else uses it, and it is
     // identity mapped for the kernel's lifetime; init is called once.
     unsafe { HEAP.lock().init(run.start as *mut u8, bytes as usize) };
+    HEAP_BYTES.store(bytes, Ordering::Relaxed);
     Ok(bytes)
 }

@@ -344,6 +344,24 @@ fn end_process(s: &mut Scheduler, id: ProcessId) {
     }
 }
 
+/// Ends user process `pid` from another thread (the process server's STD_DESTROY), with `code`.
+pub fn kill_process(pid: ProcessId, code: i64) -> Result<(), Error> {
+    with(|s| {
+        let process = s
+            .processes
+            .get_mut(&pid)
+            .filter(|p| p.is_user())
+            .ok_or(Error::BadArgument)?;
+        if process.threads.contains(&s.current) {
+            return Err(Error::Denied);
+        }
+        process.exit_code = code;
+        log::info!("process {} (pid {pid}) killed", process.name);
+        end_process(s, pid);
+        Ok(())
+    })
+}
+
 /// Blocks the (kernel) caller until no user process is left.
 pub fn wait_for_user_processes() {
     loop {

@@ -91,3 +91,53 @@ pub fn user_processes() -> Vec<(ProcessId, String)> {
             .collect()
     })
 }
+
+/// What the process server shows of a process.
+pub struct ProcessFacts {
+    pub pid: ProcessId,
+    pub name: String,
+    pub threads: u32,
+    /// "running", "ready" or "blocked": the liveliest of its threads.
+    pub state: &'static str,
+}
+
+/// Every user process, in pid order.
+pub fn process_facts() -> Vec<ProcessFacts> {
+    with(|s| {
+        s.processes
+            .values()
+            .filter(|p| p.is_user())
+            .map(|p| {
+                let states = p
+                    .threads
+                    .iter()
+                    .filter_map(|t| s.threads.get(t))
+                    .map(|t| t.state);
+                let state = states.fold("blocked", |liveliest, state| match state {
+                    State::Running => "running",
+                    State::Ready if liveliest != "running" => "ready",
+                    _ => liveliest,
+                });
+                ProcessFacts {
+                    pid: p.id,
+                    name: p.name.clone(),
+                    threads: p.threads.len() as u32,
+                    state,
+                }
+            })
+            .collect()
+    })
+}
+
+/// Threads and user processes alive, and threads ready to run (the load).
+pub fn population() -> (u32, u32, u32) {
+    with(|s| {
+        let ready =
+            s.ready.iter().map(|q| q.len()).sum::<usize>() + usize::from(s.handoff.is_some());
+        (
+            s.threads.len() as u32,
+            s.processes.values().filter(|p| p.is_user()).count() as u32,
+            ready as u32,
+        )
+    })
+}

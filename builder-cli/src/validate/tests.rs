@@ -118,11 +118,11 @@ fn a_component_of_the_other_kind_is_moved() {
 
 #[test]
 fn planned_components_are_refused_with_their_issue() {
-    let text = "description = \"d\"\n[kernel]\nservers = [\"tod\"]\ndrivers = [\"rtc\"]\n";
+    let text = "description = \"d\"\n[kernel]\nservers = [\"dir\", \"proc\", \"run\"]\n";
     assert_eq!(
         problems(text),
         [
-            "node-profiles/x.toml:3: [kernel] servers: server `tod` is not implemented yet (planned in issue 4); remove it from [kernel] servers"
+            "node-profiles/x.toml:3: [kernel] servers: server `run` is not implemented yet (planned in issue 7); remove it from [kernel] servers"
         ]
     );
 }

@@ -140,6 +140,13 @@ pub const RUN_FIRST_COM: u16 = 3000;
 /// First command of the boot server.
 pub const BOOT_FIRST_COM: u16 = 3600;
 
+/// First command of the node's console (tty) server. Ours, not 5.3's: the reference lists no
+/// tty commands. Not in [`SERVER_BASES`], which holds the reference's bases only.
+pub const TTY_FIRST_COM: u16 = 2800;
+/// First command of the echo server (RPC benchmarks and tests). Ours, not 5.3's; not in
+/// [`SERVER_BASES`].
+pub const ECHO_FIRST_COM: u16 = 2900;
+
 /// Commands per server range (our assumption, see [`SERVER_BASES`]).
 pub const SERVER_RANGE: u16 = 100;
 

@@ -215,7 +215,10 @@ mod tests {
         let b = table.insert(&mut rng, ()).unwrap();
         assert_eq!((a.object, b.object), (1, 2));
         assert_ne!(a.check, b.check);
-        assert_eq!(table.get_mut(&request(&a), 0).map(|(object, _)| object), Ok(1));
+        assert_eq!(
+            table.get_mut(&request(&a), 0).map(|(object, _)| object),
+            Ok(1)
+        );
         assert_eq!(table.iter().count(), 3);
     }
 }

@@ -1,16 +1,62 @@
-//! Console output: `ConsoleWrite`, and the buffer behind [`print!`](crate::print) and
+//! Console output, and the buffer behind [`print!`](crate::print) and
 //! [`println!`](crate::println), which needs no heap (so it works in the panic handler too).
+//!
+//! Text goes to the node's tty server by RPC when the process's environment has a TTY
+//! capability (the runtime registers it with [`use_tty`]); on a node without a tty server, or if
+//! the server refuses, it goes through the kernel's `ConsoleWrite` call.
 
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use super::rpc::UserRpc;
 use super::{Result, raw};
+use crate::capability::Capability;
+use crate::client;
 use crate::syscall::Call;
+
+/// The TTY capability as two halves of its 16 bytes, once [`use_tty`] set it.
+static TTY_LOW: AtomicU64 = AtomicU64::new(0);
+static TTY_HIGH: AtomicU64 = AtomicU64::new(0);
+static TTY_SET: AtomicBool = AtomicBool::new(false);
+
+/// Sends console output to the tty server `tty` from now on.
+pub fn use_tty(tty: &Capability) {
+    let bytes = tty.to_bytes();
+    let [low, high] = [0, 8].map(|at| {
+        let mut half = [0; 8];
+        half.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(half)
+    });
+    TTY_LOW.store(low, Ordering::Relaxed);
+    TTY_HIGH.store(high, Ordering::Relaxed);
+    TTY_SET.store(!tty.is_null(), Ordering::Release);
+}
+
+fn tty() -> Option<Capability> {
+    if !TTY_SET.load(Ordering::Acquire) {
+        return None;
+    }
+    let mut bytes = [0; 16];
+    bytes[..8].copy_from_slice(&TTY_LOW.load(Ordering::Relaxed).to_le_bytes());
+    bytes[8..].copy_from_slice(&TTY_HIGH.load(Ordering::Relaxed).to_le_bytes());
+    Some(Capability::from_array(&bytes))
+}
+
+/// Writes all of `bytes`: through the tty server if there is one, else the kernel console.
+pub fn write(bytes: &[u8]) -> Result<()> {
+    if let Some(tty) = tty()
+        && client::tty_write(&UserRpc, &tty, bytes).is_ok()
+    {
+        return Ok(());
+    }
+    write_to_kernel_console(bytes)
+}
 
 /// Bytes buffered before a write; a `println!` line shorter than this is one write.
 const BUFFER: usize = 512;
 
-/// Writes all of `bytes` to the console (the kernel takes at most 4 KiB per call).
-pub fn write(mut bytes: &[u8]) -> Result<()> {
+/// Writes all of `bytes` with `ConsoleWrite` (the kernel takes at most 4 KiB per call).
+pub fn write_to_kernel_console(mut bytes: &[u8]) -> Result<()> {
     while !bytes.is_empty() {
         // SAFETY: ConsoleWrite only reads `bytes`, which the kernel checks lie in our memory.
         let written = unsafe {

@@ -35,6 +35,9 @@ pub unsafe fn start(block: *const u8, main: fn(&Environment<'_>) -> i32) -> ! {
             Environment::default()
         }
     };
+    if let Some(tty) = env.capability(environment::TTY) {
+        super::console::use_tty(&tty);
+    }
     let code = main(&env);
     drop(env);
     super::exit(code)

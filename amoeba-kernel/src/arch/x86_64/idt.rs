@@ -89,3 +89,14 @@ pub fn init() {
         asm!("lidt [{}]", in(reg) &raw const pointer, options(readonly, nostack, preserves_flags))
     };
 }
+
+/// Resets the CPU the hard way: with an empty IDT, an exception finds no handler, nor does the
+/// double fault that follows, and the third fault resets the machine.
+pub fn triple_fault() -> ! {
+    let empty = DescriptorTablePointer { limit: 0, base: 0 };
+    // SAFETY: deliberately fatal; nothing runs after the interrupt.
+    unsafe {
+        asm!("lidt [{}]", "int3", in(reg) &raw const empty, options(readonly, nostack));
+    }
+    super::cpu::halt_forever()
+}

@@ -11,3 +11,18 @@ pub fn exit(code: ExitCode) -> ! {
     unsafe { port::outb(DEBUG_EXIT_PORT, code.port_value()) };
     cpu::halt_forever()
 }
+
+/// Resets the machine through the keyboard controller's reset line (pulse command 0xFE on port
+/// 0x64, the PC/AT way); if that does nothing, a triple fault. QEMU started with `-no-reboot`
+/// exits instead of resetting.
+pub fn reboot() -> ! {
+    const KEYBOARD_COMMAND: u16 = 0x64;
+    const PULSE_RESET: u8 = 0xFE;
+    // SAFETY: the kernel owns the keyboard controller (port 0x64 is never granted to
+    // processes); resetting the machine is the purpose of the call.
+    unsafe { port::outb(KEYBOARD_COMMAND, PULSE_RESET) };
+    for _ in 0..1_000_000 {
+        core::hint::spin_loop();
+    }
+    super::idt::triple_fault()
+}

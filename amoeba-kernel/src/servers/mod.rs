@@ -1,0 +1,133 @@
+//! The kernel's own servers. Each one the profile selects (Cargo feature `server-NAME`) runs as
+//! a kernel thread: the portable logic of `libamoeba::servers` served through [`KernelRpc`],
+//! with the machine facts it needs supplied by its file here. The same logic runs in a process
+//! (`programs/src/bin/echo_server.rs` does so with the echo server).
+//!
+//! At boot every server gets a random get-port (its put-port is F of it), its owner capability
+//! is printed on the console, and the capability processes may use is published in the kernel
+//! directory under the server's name. Processes find the directory as ROOT in their
+//! environment, next to TTY, RANDOM and TOD.
+
+#[cfg(feature = "server-dir")]
+mod dir;
+#[cfg(feature = "server-echo")]
+mod echo;
+#[cfg(feature = "server-proc")]
+mod proc;
+#[cfg(feature = "server-random")]
+mod random;
+#[cfg(feature = "server-sys")]
+mod sys;
+#[cfg(feature = "server-tod")]
+mod tod;
+#[cfg(feature = "server-tty")]
+mod tty;
+
+use crate::entropy::KernelEntropy;
+use crate::ipc::KernelRpc;
+use crate::kprintln;
+use crate::sched;
+use alloc::vec::Vec;
+use libamoeba::capability::{Capability, Port};
+use libamoeba::oneway::put_port;
+use libamoeba::priority::Level;
+use libamoeba::random::Entropy;
+use libamoeba::rpc::server::{Server, serve};
+use spin::Once;
+
+/// Request and reply buffers of a kernel server unless it says otherwise.
+const BUFFER_BYTES: usize = 16 * 1024;
+
+/// Capabilities every process finds in its environment (null when the server is absent).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EnvironmentCapabilities {
+    pub tty: Capability,
+    pub random: Capability,
+    pub tod: Capability,
+    pub root: Capability,
+}
+
+static ENVIRONMENT: Once<EnvironmentCapabilities> = Once::new();
+
+/// What the processes started from now on get; null capabilities before the servers start.
+pub fn environment() -> EnvironmentCapabilities {
+    ENVIRONMENT.get().copied().unwrap_or_default()
+}
+
+/// A server's ports: the secret get-port it listens on and the put-port clients address.
+pub struct Ports {
+    pub get: Port,
+    pub put: Port,
+}
+
+fn new_ports() -> Ports {
+    let get = Port(KernelEntropy.nonzero48());
+    Ports {
+        get,
+        put: put_port(get),
+    }
+}
+
+/// Names and capabilities for the directory, gathered as the servers start.
+#[derive(Default)]
+pub struct Publications(Vec<(&'static str, Capability)>);
+
+impl Publications {
+    pub fn add(&mut self, name: &'static str, cap: Capability) {
+        self.0.push((name, cap));
+    }
+
+    fn find(&self, name: &str) -> Capability {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(Capability::NULL, |(_, cap)| *cap)
+    }
+}
+
+/// Starts every server compiled into this image, the directory last (it lists the others).
+pub fn start_selected() {
+    let mut published = Publications::default();
+    #[cfg(feature = "server-sys")]
+    sys::start(&mut published);
+    #[cfg(feature = "server-tod")]
+    tod::start(&mut published);
+    #[cfg(feature = "server-random")]
+    random::start(&mut published);
+    #[cfg(feature = "server-proc")]
+    proc::start(&mut published);
+    #[cfg(feature = "server-tty")]
+    tty::start(&mut published);
+    #[cfg(feature = "server-echo")]
+    echo::start(&mut published);
+    #[cfg(feature = "server-dir")]
+    let root = dir::start(&published);
+    #[cfg(not(feature = "server-dir"))]
+    let root = Capability::NULL;
+    ENVIRONMENT.call_once(|| EnvironmentCapabilities {
+        tty: published.find("tty"),
+        random: published.find("random"),
+        tod: published.find("tod"),
+        root,
+    });
+}
+
+/// Runs `server` on `ports` in a kernel thread of its own, for ever; says so with its owner
+/// capability (the console is the node owner's).
+pub fn run<S: Server + Send + 'static>(
+    name: &'static str,
+    ports: Ports,
+    owner: Capability,
+    mut server: S,
+    buffer_bytes: usize,
+) {
+    let get = ports.get;
+    let started = sched::spawn_kernel_task(Level::Norm, move || {
+        let error = serve(&KernelRpc, get, &mut server, buffer_bytes);
+        log::error!("server {name}: stopped: {error}");
+    });
+    match started {
+        Ok(_) => kprintln!("server {name}: {owner}"),
+        Err(_) => log::error!("server {name}: no memory for its thread; not started"),
+    }
+}

@@ -1,0 +1,246 @@
+//! Tests of the process server against a fake kernel whose processes a test changes.
+
+use super::*;
+use crate::random::SeededGenerator;
+use crate::rpc::header::Header;
+use crate::servers::dir::row::decode_rows;
+use crate::servers::loopback::call;
+use crate::servers::refusals::{assert_refusals, restrict};
+
+/// Processes a test sets up; kill removes one, stun marks it.
+#[derive(Default)]
+pub(crate) struct FakeProcesses {
+    pub(crate) processes: Vec<ProcessSummary>,
+    pub(crate) stuns: Vec<(u64, i32)>,
+    pub(crate) load: Load,
+}
+
+impl FakeProcesses {
+    pub(crate) fn start(&mut self, pid: u64, name: &str) {
+        self.processes.push(ProcessSummary {
+            pid,
+            name: name.to_string(),
+            threads: 1,
+            state: ProcessState::Running,
+        });
+    }
+
+    fn find(&mut self, pid: u64) -> Result<&mut ProcessSummary, ErrorCode> {
+        let found = self.processes.iter_mut().find(|p| p.pid == pid);
+        found.ok_or(ErrorCode::STD_NOTFOUND)
+    }
+}
+
+impl ProcessControl for FakeProcesses {
+    fn processes(&self) -> Vec<ProcessSummary> {
+        self.processes.clone()
+    }
+
+    fn kill(&mut self, pid: u64) -> Result<(), ErrorCode> {
+        self.find(pid)?;
+        self.processes.retain(|p| p.pid != pid);
+        Ok(())
+    }
+
+    fn stun(&mut self, pid: u64, code: i32) -> Result<(), ErrorCode> {
+        self.find(pid)?.state = ProcessState::Stunned;
+        self.stuns.push((pid, code));
+        Ok(())
+    }
+
+    fn load(&self) -> Load {
+        self.load
+    }
+}
+
+pub(crate) type TestServer = ProcServer<FakeProcesses, SeededGenerator>;
+
+pub(crate) fn server() -> (TestServer, Capability) {
+    let mut fake = FakeProcesses::default();
+    fake.start(7, "init");
+    fake.start(12, "shell");
+    fake.load = Load {
+        free_memory: 64 << 20,
+        load_average: 256,
+        speed_mhz: 3000,
+    };
+    ProcServer::new(Port([0x9c; 6]), SeededGenerator::new(6), fake)
+}
+
+fn send(ps: &mut TestServer, header: Header, data: &[u8]) -> Result<(Header, Vec<u8>), ErrorCode> {
+    let (reply, data) = call(ps, header, data);
+    reply.error().map_or(Ok((reply, data)), Err)
+}
+
+fn info(ps: &mut TestServer, cap: &Capability) -> String {
+    let (_, text) = send(ps, Header::request(cap, Command::STD_INFO), &[]).unwrap();
+    String::from_utf8(text).unwrap()
+}
+
+fn list(ps: &mut TestServer, cap: &Capability) -> Vec<(String, Capability)> {
+    let (_, data) = send(ps, Header::request(cap, LIST), &[]).unwrap();
+    let rows = decode_rows(&data).unwrap();
+    rows.into_iter()
+        .map(|(name, cap)| (name.to_string(), cap))
+        .collect()
+}
+
+#[test]
+fn every_object_describes_itself() {
+    let (mut ps, owner) = server();
+    let dir = ps.ps_directory();
+    let init = ps.process_capability(7).unwrap();
+    assert_eq!(info(&mut ps, &owner), "process server");
+    assert_eq!(info(&mut ps, &dir), "ps directory, 2 processes");
+    assert_eq!(
+        info(&mut ps, &init),
+        "process init pid 7, 1 threads, running"
+    );
+    assert_eq!(ps.process_capability(8), None);
+}
+
+#[test]
+fn getload_answers_in_the_header() {
+    let (mut ps, owner) = server();
+    let (reply, data) = send(&mut ps, Header::request(&owner, PS_GETLOAD), &[]).unwrap();
+    assert_eq!(
+        (reply.offset, reply.size, reply.extra, data.len()),
+        (64 << 10, 256, 3000, 0)
+    );
+    assert_eq!(Load::from_header(&reply), Some(ps.control().load));
+}
+
+#[test]
+fn ps_lists_and_looks_up_processes_by_pid() {
+    let (mut ps, _) = server();
+    let dir = ps.ps_directory();
+    let rows = list(&mut ps, &dir);
+    let init = ps.process_capability(7).unwrap();
+    let shell = ps.process_capability(12).unwrap();
+    assert_eq!(rows, [("7".to_string(), init), ("12".to_string(), shell)]);
+    let (_, found) = send(&mut ps, Header::request(&dir, LOOKUP), b"12").unwrap();
+    assert_eq!(Capability::from_bytes(&found), Ok(shell));
+    for absent in [&b"8"[..], b"007", b"+7", b"init"] {
+        let result = send(&mut ps, Header::request(&dir, LOOKUP), absent);
+        assert_eq!(result.map(|_| ()), Err(ErrorCode::STD_NOTFOUND));
+    }
+    let result = send(&mut ps, Header::request(&dir, LOOKUP), b"1/2");
+    assert_eq!(result.map(|_| ()), Err(ErrorCode::STD_ARGBAD));
+}
+
+#[test]
+fn a_read_only_ps_hands_out_read_only_processes() {
+    let (mut ps, _) = server();
+    let dir = ps.ps_directory();
+    let read = restrict(&mut ps, &dir, READ);
+    let rows = list(&mut ps, &read);
+    assert!(rows.iter().all(|(_, cap)| cap.rights == READ));
+    let (_, found) = send(&mut ps, Header::request(&read, LOOKUP), b"7").unwrap();
+    let init = Capability::from_bytes(&found).unwrap();
+    assert_eq!(init.rights, READ);
+    let kill = send(&mut ps, Header::request(&init, Command::STD_DESTROY), &[]);
+    assert_eq!(kill.map(|_| ()), Err(ErrorCode::STD_DENIED));
+    assert_eq!(ps.control().processes.len(), 2);
+}
+
+#[test]
+fn objects_follow_processes_as_they_come_and_go() {
+    let (mut ps, _) = server();
+    let dir = ps.ps_directory();
+    let init = ps.process_capability(7).unwrap();
+    ps.control_mut().start(30, "daemon");
+    ps.control_mut().processes.retain(|p| p.pid != 7);
+    let names: Vec<String> = list(&mut ps, &dir)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(names, ["12", "30"]);
+    let gone = send(&mut ps, Header::request(&init, Command::STD_INFO), &[]);
+    assert_eq!(gone.map(|_| ()), Err(ErrorCode::STD_CAPBAD));
+    // The same pid again is a new process: a new object, the old capability stays bad.
+    ps.control_mut().start(7, "init");
+    let again = ps.process_capability(7).unwrap();
+    assert_ne!((again.object, again.check), (init.object, init.check));
+    assert_eq!(
+        info(&mut ps, &again),
+        "process init pid 7, 1 threads, running"
+    );
+    let old = send(&mut ps, Header::request(&init, Command::STD_INFO), &[]);
+    assert_eq!(old.map(|_| ()), Err(ErrorCode::STD_CAPBAD));
+}
+
+#[test]
+fn destroy_kills_and_stun_passes_the_code() {
+    let (mut ps, _) = server();
+    let shell = ps.process_capability(12).unwrap();
+    let stun = Header {
+        offset: -42,
+        ..Header::request(&shell, PS_STUN)
+    };
+    assert!(send(&mut ps, stun, &[]).is_ok());
+    assert_eq!(ps.control().stuns, [(12, -42)]);
+    assert_eq!(
+        info(&mut ps, &shell),
+        "process shell pid 12, 1 threads, stunned"
+    );
+    assert!(send(&mut ps, Header::request(&shell, Command::STD_DESTROY), &[]).is_ok());
+    let after = send(&mut ps, Header::request(&shell, PS_STUN), &[]);
+    assert_eq!(after.map(|_| ()), Err(ErrorCode::STD_CAPBAD));
+}
+
+#[test]
+fn commands_on_the_wrong_kind_of_object_are_combad() {
+    let (mut ps, owner) = server();
+    let dir = ps.ps_directory();
+    let init = ps.process_capability(7).unwrap();
+    let cases = [
+        (&dir, PS_GETLOAD),
+        (&init, PS_GETLOAD),
+        (&owner, LIST),
+        (&init, LOOKUP),
+        (&owner, Command::STD_DESTROY),
+        (&dir, PS_STUN),
+    ];
+    for (cap, command) in cases {
+        let result = send(&mut ps, Header::request(cap, command), b"7");
+        assert_eq!(result.map(|_| ()), Err(ErrorCode::STD_COMBAD), "{command}");
+    }
+}
+
+#[test]
+fn capabilities_and_rights_are_checked_on_every_object() {
+    let (mut ps, owner) = server();
+    let dir = ps.ps_directory();
+    let init = ps.process_capability(7).unwrap();
+    assert_refusals(&mut ps, owner, READ, |cap| Header::request(cap, PS_GETLOAD));
+    assert_refusals(&mut ps, dir, READ, |cap| Header::request(cap, LIST));
+    assert_refusals(&mut ps, init, DESTROY, |cap| {
+        Header::request(cap, Command::STD_DESTROY)
+    });
+    assert_refusals(&mut ps, init, STUN, |cap| Header::request(cap, PS_STUN));
+    assert_eq!(ps.control().processes.len(), 2);
+}
+
+#[test]
+fn ps_pages_like_the_kernel_directory() {
+    let (mut ps, _) = server();
+    let dir = ps.ps_directory();
+    // Rows of "7" and "12" are 18 and 19 bytes: 20 bytes hold one.
+    let page = Header {
+        size: 20,
+        ..Header::request(&dir, LIST)
+    };
+    let (reply, data) = send(&mut ps, page, &[]).unwrap();
+    assert_eq!(
+        (reply.offset, reply.extra, reply.size, data.len()),
+        (1, 1, 2, 18)
+    );
+    let next = Header { offset: 1, ..page };
+    let (reply, data) = send(&mut ps, next, &[]).unwrap();
+    assert_eq!((reply.offset, reply.extra, data.len()), (2, 1, 19));
+    let tiny = Header { size: 17, ..page };
+    assert_eq!(
+        send(&mut ps, tiny, &[]).map(|_| ()),
+        Err(ErrorCode::STD_OVERFLOW)
+    );
+}

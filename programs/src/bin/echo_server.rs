@@ -1,0 +1,39 @@
+//! `echo-server [NAME]`: the echo server of `libamoeba::servers::echo` as a process, the very
+//! code the kernel runs as a thread when a profile selects `echo`. It publishes its owner
+//! capability in the kernel directory as NAME (default `echo-user`) and serves until killed.
+#![no_std]
+#![no_main]
+
+use libamoeba::capability::Port;
+use libamoeba::client;
+use libamoeba::oneway::put_port;
+use libamoeba::println;
+use libamoeba::process::Environment;
+use libamoeba::process::environment::ROOT;
+use libamoeba::random::Entropy;
+use libamoeba::rpc::server::serve;
+use libamoeba::rpc::transport::MAX_MESSAGE_BYTES;
+use libamoeba::servers::echo::EchoServer;
+use libamoeba::user::entropy;
+use libamoeba::user::rpc::UserRpc;
+
+libamoeba::amoeba_main!(main);
+
+fn main(env: &Environment) -> i32 {
+    let name = env.args().get(1).copied().unwrap_or("echo-user");
+    let Some(root) = env.capability(ROOT).filter(|c| !c.is_null()) else {
+        println!("echo-server: no directory (ROOT) to publish in; the profile needs server dir");
+        return 1;
+    };
+    let mut generator = entropy::generator(env);
+    let get = Port(generator.nonzero48());
+    let (mut server, owner) = EchoServer::new(put_port(get), &mut generator);
+    if let Err(error) = client::dir_append(&UserRpc, &root, name, &owner) {
+        println!("echo-server: cannot publish {name}: {error}");
+        return 1;
+    }
+    println!("echo-server: serving as {name}");
+    let error = serve(&UserRpc, get, &mut server, MAX_MESSAGE_BYTES);
+    println!("echo-server: stopped: {error}");
+    1
+}

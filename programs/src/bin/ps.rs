@@ -1,0 +1,37 @@
+//! `ps`: lists the node's processes from the `ps` directory of the kernel directory, with what
+//! the process server says of each (STD_INFO).
+#![no_std]
+#![no_main]
+
+use libamoeba::client;
+use libamoeba::println;
+use libamoeba::process::Environment;
+use libamoeba::process::environment::ROOT;
+use libamoeba::user::rpc::UserRpc;
+
+libamoeba::amoeba_main!(main);
+
+fn main(env: &Environment) -> i32 {
+    let Some(root) = env.capability(ROOT).filter(|c| !c.is_null()) else {
+        println!("ps: no directory (ROOT); the profile needs servers dir and proc");
+        return 1;
+    };
+    let processes =
+        client::dir_lookup(&UserRpc, &root, "ps").and_then(|ps| client::dir_list(&UserRpc, &ps));
+    let processes = match processes {
+        Ok(processes) => processes,
+        Err(error) => {
+            println!("ps: cannot list processes: {error}");
+            return 1;
+        }
+    };
+    println!("ps: {} processes", processes.len());
+    for (pid, cap) in &processes {
+        let mut buffer = [0u8; 160];
+        match client::std_info(&UserRpc, cap, &mut buffer) {
+            Ok(info) => println!("ps: {pid:>5}  {info}  {cap}"),
+            Err(error) => println!("ps: {pid:>5}  ({error})"),
+        }
+    }
+    0
+}

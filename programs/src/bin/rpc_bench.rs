@@ -1,0 +1,92 @@
+//! `rpc-bench`: guest cycles of RPC round trips from this process, read from the TSC (run under
+//! QEMU `-icount` the figures repeat). Prints, each averaged over its rounds:
+//!
+//! - `rpc-bench: null-syscall N cycles`: the baseline, a system call that does nothing;
+//! - `rpc-bench: null-kernel N cycles`: an ECHO with no data to the kernel's echo server;
+//! - `rpc-bench: null-user N cycles`: the same to the `echo-server` process (same server code);
+//! - `rpc-bench: bulk-kernel|bulk-user N cycles B bytes`: 30000 bytes each way.
+//!
+//! Then it ends `echo-server` through the process server, so a `ready=exit` node stops.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::vec;
+use core::time::Duration;
+use libamoeba::capability::Capability;
+use libamoeba::client;
+use libamoeba::println;
+use libamoeba::process::Environment;
+use libamoeba::process::environment::ROOT;
+use libamoeba::user::rpc::UserRpc;
+use libamoeba::user::{thread, time};
+
+libamoeba::amoeba_main!(main);
+
+const NULL_ROUNDS: u64 = 2000;
+const BULK_ROUNDS: u64 = 100;
+const BULK_BYTES: usize = 30_000;
+
+fn main(env: &Environment) -> i32 {
+    let Some(root) = env.capability(ROOT).filter(|c| !c.is_null()) else {
+        println!("rpc-bench: no directory (ROOT); the profile needs servers dir, echo and proc");
+        return 1;
+    };
+    let (Some(kernel), Some(user)) = (lookup(&root, "echo"), lookup(&root, "echo-user")) else {
+        println!("rpc-bench: echo (kernel) or echo-user (process) not in the directory");
+        return 1;
+    };
+    let null_syscall = per_round(NULL_ROUNDS, || {
+        core::hint::black_box(thread::current());
+    });
+    println!("rpc-bench: null-syscall {null_syscall} cycles");
+    for (name, cap) in [("kernel", kernel), ("user", user)] {
+        let null = per_round(NULL_ROUNDS, || {
+            let _ = client::echo(&UserRpc, &cap, &[], &mut []);
+        });
+        println!("rpc-bench: null-{name} {null} cycles");
+        let data = vec![0x5au8; BULK_BYTES];
+        let mut back = vec![0u8; BULK_BYTES];
+        let bulk = per_round(BULK_ROUNDS, || {
+            let _ = client::echo(&UserRpc, &cap, &data, &mut back);
+        });
+        println!("rpc-bench: bulk-{name} {bulk} cycles {BULK_BYTES} bytes");
+    }
+    stop_echo_server(&root);
+    0
+}
+
+fn per_round(rounds: u64, mut round: impl FnMut()) -> u64 {
+    round(); // warm up: caches, first-use allocations
+    let start = time::cycles();
+    for _ in 0..rounds {
+        round();
+    }
+    (time::cycles() - start) / rounds
+}
+
+/// The capability published as `name`, waiting a little for a server process to publish it.
+fn lookup(root: &Capability, name: &str) -> Option<Capability> {
+    for _ in 0..200 {
+        if let Ok(cap) = client::dir_lookup(&UserRpc, root, name) {
+            return Some(cap);
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    None
+}
+
+fn stop_echo_server(root: &Capability) {
+    let processes = client::dir_lookup(&UserRpc, root, "ps")
+        .and_then(|ps| client::dir_list(&UserRpc, &ps))
+        .unwrap_or_default();
+    for (_, cap) in processes {
+        let mut buffer = [0u8; 128];
+        if client::std_info(&UserRpc, &cap, &mut buffer)
+            .is_ok_and(|info| info.contains("echo-server"))
+        {
+            let _ = client::std_destroy(&UserRpc, &cap);
+        }
+    }
+}

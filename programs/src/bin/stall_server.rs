@@ -1,0 +1,47 @@
+//! `stall-server`: publishes itself as `stall`, takes one request and never answers, so a test
+//! can kill it mid-call and see its client fail cleanly.
+#![no_std]
+#![no_main]
+
+use core::time::Duration;
+use libamoeba::capability::Port;
+use libamoeba::client;
+use libamoeba::oneway::put_port;
+use libamoeba::println;
+use libamoeba::process::Environment;
+use libamoeba::process::environment::ROOT;
+use libamoeba::random::Entropy;
+use libamoeba::rights::owner_capability;
+use libamoeba::rpc::header::Header;
+use libamoeba::rpc::transport::Rpc;
+use libamoeba::user::rpc::UserRpc;
+use libamoeba::user::{entropy, thread};
+
+libamoeba::amoeba_main!(main);
+
+fn main(env: &Environment) -> i32 {
+    let Some(root) = env.capability(ROOT).filter(|c| !c.is_null()) else {
+        println!("stall-server: no directory (ROOT); the profile needs server dir");
+        return 1;
+    };
+    let mut generator = entropy::generator(env);
+    let get = Port(generator.nonzero48());
+    let Ok(cap) = owner_capability(put_port(get), 0, generator.nonzero48()) else {
+        return 1;
+    };
+    if let Err(error) = client::dir_append(&UserRpc, &root, "stall", &cap) {
+        println!("stall-server: cannot publish: {error}");
+        return 1;
+    }
+    let mut header = Header {
+        port: get,
+        ..Header::default()
+    };
+    match UserRpc.getreq(&mut header, &mut []) {
+        Ok(_) => println!("stall-server: took a request; not answering"),
+        Err(error) => println!("stall-server: getreq failed: {error}"),
+    }
+    loop {
+        thread::sleep(Duration::from_secs(1));
+    }
+}
