@@ -33,6 +33,7 @@ impl History {
         }
     }
 
+    #[cfg(feature = "server-sys")]
     /// Copies the newest bytes that fit `out`, oldest first; returns how many.
     fn newest(&self, out: &mut [u8]) -> usize {
         let kept = self.written.min(HISTORY_BYTES).min(out.len());
@@ -44,6 +45,7 @@ impl History {
     }
 }
 
+#[cfg(feature = "server-sys")]
 /// Copies the newest console output that fits `out`, oldest first; returns its length.
 pub fn history(out: &mut [u8]) -> usize {
     HISTORY.lock().newest(out)
@@ -69,6 +71,7 @@ pub fn write(args: Arguments<'_>) {
     let _ = Tee(&mut CONSOLE.lock()).write_fmt(args);
 }
 
+#[cfg(feature = "server-tty")]
 /// Writes bytes from a process (the tty server): text as it is, other bytes as `\xNN`, so a
 /// program cannot send the terminal escape sequences that would garble the node's log.
 pub fn write_bytes(bytes: &[u8]) {

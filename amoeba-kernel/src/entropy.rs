@@ -17,6 +17,7 @@ pub fn init(boot_entry_tsc: u64) {
     *GENERATOR.lock() = Some(SeededGenerator::new(seed));
 }
 
+#[cfg(feature = "server-random")]
 /// Where the bytes come from, for STD_INFO and the boot log.
 pub fn source() -> &'static str {
     if cpu::has_rdrand() {

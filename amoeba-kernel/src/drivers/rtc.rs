@@ -94,6 +94,7 @@ pub fn init() {
     }
 }
 
+#[cfg(feature = "server-tod")]
 /// The wall-clock time now, in Unix seconds and nanoseconds: the boot reading advanced by the
 /// TSC (the clock is read once; a one-second reading error stays). `None` if the clock was not
 /// valid at boot.

@@ -20,9 +20,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use libamoeba::capability::Port;
 use libamoeba::oneway::put_port;
 use libamoeba::rpc::codes::ErrorCode;
-use libamoeba::rpc::switchboard::{
-    Counts, GetreqStep, Message, Switchboard, TransOutcome, TransStep,
-};
+use libamoeba::rpc::switchboard::{GetreqStep, Message, Switchboard, TransOutcome, TransStep};
 use libamoeba::rpc::transport::MAX_MESSAGE_BYTES;
 use spin::Mutex;
 
@@ -120,7 +118,8 @@ pub fn thread_ended(thread: ThreadId) -> Option<ThreadId> {
     BOARD.lock().thread_ended(thread)
 }
 
-pub fn counts() -> Counts {
+#[cfg(feature = "server-sys")]
+pub fn counts() -> libamoeba::rpc::switchboard::Counts {
     BOARD.lock().counts()
 }
 

@@ -8,6 +8,7 @@ use linked_list_allocator::LockedHeap;
 /// The heap's size, for the sys server's KSTAT.
 static HEAP_BYTES: AtomicU64 = AtomicU64::new(0);
 
+#[cfg(feature = "server-sys")]
 pub fn size() -> u64 {
     HEAP_BYTES.load(Ordering::Relaxed)
 }

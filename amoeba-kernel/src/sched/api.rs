@@ -344,6 +344,7 @@ fn end_process(s: &mut Scheduler, id: ProcessId) {
     }
 }
 
+#[cfg(feature = "server-proc")]
 /// Ends user process `pid` from another thread (the process server's STD_DESTROY), with `code`.
 pub fn kill_process(pid: ProcessId, code: i64) -> Result<(), Error> {
     with(|s| {

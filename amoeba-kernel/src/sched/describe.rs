@@ -93,6 +93,7 @@ pub fn user_processes() -> Vec<(ProcessId, String)> {
 }
 
 /// What the process server shows of a process.
+#[cfg(feature = "server-proc")]
 pub struct ProcessFacts {
     pub pid: ProcessId,
     pub name: String,
@@ -102,6 +103,7 @@ pub struct ProcessFacts {
 }
 
 /// Every user process, in pid order.
+#[cfg(feature = "server-proc")]
 pub fn process_facts() -> Vec<ProcessFacts> {
     with(|s| {
         s.processes
@@ -130,6 +132,7 @@ pub fn process_facts() -> Vec<ProcessFacts> {
 }
 
 /// Threads and user processes alive, and threads ready to run (the load).
+#[cfg(any(feature = "server-sys", feature = "server-proc"))]
 pub fn population() -> (u32, u32, u32) {
     with(|s| {
         let ready =

@@ -14,7 +14,11 @@ mod thread;
 mod timer_queue;
 
 pub use api::*;
-pub use describe::{describe, population, process_facts, user_processes};
+#[cfg(any(feature = "server-sys", feature = "server-proc"))]
+pub use describe::population;
+#[cfg(feature = "server-proc")]
+pub use describe::process_facts;
+pub use describe::{describe, user_processes};
 pub use devices::{device_interrupt, interrupt_await, io_port_grant};
 pub use thread::{KERNEL_PROCESS, ProcessId, Start, State, ThreadId, WaitTarget, Wake};
 

@@ -2,7 +2,7 @@
 //! program runs as a process, so RPC to a kernel server and to a process server compare like
 //! for like.
 
-use super::{Publications, new_ports, run};
+use super::{BUFFER_BYTES, Publications, new_ports, run};
 use crate::entropy::KernelEntropy;
 use libamoeba::rpc::transport::MAX_MESSAGE_BYTES;
 use libamoeba::servers::echo::EchoServer;
@@ -12,5 +12,6 @@ pub fn start(published: &mut Publications) {
     let ports = new_ports();
     let (server, owner) = EchoServer::new(ports.put, &mut KernelEntropy);
     published.add("echo", owner);
-    run("echo", ports, owner, server, MAX_MESSAGE_BYTES);
+    // Bulk benchmarks send the largest messages there are.
+    run("echo", ports, owner, server, BUFFER_BYTES.max(MAX_MESSAGE_BYTES));
 }

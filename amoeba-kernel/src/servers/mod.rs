@@ -7,6 +7,18 @@
 //! is printed on the console, and the capability processes may use is published in the kernel
 //! directory under the server's name. Processes find the directory as ROOT in their
 //! environment, next to TTY, RANDOM and TOD.
+#![cfg_attr(
+    not(any(
+        feature = "server-dir",
+        feature = "server-sys",
+        feature = "server-tod",
+        feature = "server-random",
+        feature = "server-proc",
+        feature = "server-tty",
+        feature = "server-echo"
+    )),
+    allow(dead_code, reason = "a profile without servers uses none of this")
+)]
 
 #[cfg(feature = "server-dir")]
 mod dir;
@@ -73,6 +85,7 @@ fn new_ports() -> Ports {
 pub struct Publications(Vec<(&'static str, Capability)>);
 
 impl Publications {
+    #[allow(dead_code, reason = "unused when the directory is the only server")]
     pub fn add(&mut self, name: &'static str, cap: Capability) {
         self.0.push((name, cap));
     }
@@ -87,6 +100,7 @@ impl Publications {
 
 /// Starts every server compiled into this image, the directory last (it lists the others).
 pub fn start_selected() {
+    #[allow(unused_mut, reason = "a profile without servers publishes nothing")]
     let mut published = Publications::default();
     #[cfg(feature = "server-sys")]
     sys::start(&mut published);

@@ -90,6 +90,7 @@ pub fn init() {
     };
 }
 
+#[cfg(feature = "server-sys")]
 /// Resets the CPU the hard way: with an empty IDT, an exception finds no handler, nor does the
 /// double fault that follows, and the third fault resets the machine.
 pub fn triple_fault() -> ! {
