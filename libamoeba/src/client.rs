@@ -10,6 +10,7 @@
 
 mod dir;
 mod echo;
+pub mod node_check;
 mod proc;
 mod random;
 mod standard;

@@ -52,6 +52,25 @@ fn has_code_of(functions: &[String], module: &str) -> bool {
 }
 
 #[test]
+fn a_kernel_holds_code_only_for_the_servers_its_profile_selects() {
+    for profile in PROFILES {
+        let image = built(profile);
+        let functions = kernel_functions(&image.kernel_elf);
+        for server in ["dir", "sys", "tod", "random", "proc", "tty", "echo"] {
+            let selected = image.spec.servers.iter().any(|s| s == server);
+            let module = format!("amoeba_kernel::servers::{server}::start");
+            assert_eq!(
+                has_code_of(&functions, &module),
+                selected,
+                "{profile}: server {server} selected={selected}, but its code presence disagrees"
+            );
+        }
+    }
+    assert!(built("minimal").spec.servers.is_empty());
+    assert!(built("pool").spec.servers.iter().any(|s| s == "proc"));
+}
+
+#[test]
 fn a_kernel_holds_code_only_for_the_drivers_its_profile_selects() {
     for profile in PROFILES {
         let image = built(profile);

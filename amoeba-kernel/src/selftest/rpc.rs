@@ -10,6 +10,7 @@ use crate::sched;
 use alloc::vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use libamoeba::capability::Port;
+use libamoeba::client::node_check::{self, Shown};
 use libamoeba::oneway::put_port;
 use libamoeba::priority::Level;
 use libamoeba::random::Entropy;
@@ -84,6 +85,31 @@ pub fn run() -> bool {
     ok &= many_clients(port);
     ok &= unknown_port();
     ok &= server_dies(port);
+    ok & kernel_servers()
+}
+
+/// The checks `rpc-check` runs from a process, from this kernel thread.
+fn kernel_servers() -> bool {
+    let root = crate::servers::environment().root;
+    if root.is_null() {
+        kprintln!("selftest: rpc: this profile has no directory; kernel servers not checked");
+        return true;
+    }
+    let mut ok = true;
+    let report = &mut |what: &str, passed: bool, detail: core::fmt::Arguments<'_>| {
+        ok &= check(what, passed, detail);
+    };
+    match node_check::directory(&KernelRpc, &root, &[], report) {
+        Some(servers) => {
+            node_check::commands(&KernelRpc, &servers, report);
+            node_check::refusals(&KernelRpc, &root, &servers, report);
+        }
+        None => report(
+            "kernel servers in the directory",
+            false,
+            format_args!("sys, tod, random, proc, tty or ps missing"),
+        ),
+    }
     ok
 }
 
@@ -92,13 +118,17 @@ fn round_trip(port: Port) -> bool {
     let answer = call(port, 1, 41, b"amoeba", &mut buffer);
     let ok = matches!(answer, Ok((header, 6, false)) if header.offset == 42 && header.status() == 0)
         && &buffer[..6] == b"abeoma";
-    let mut ok = check("rpc round trip", ok, format_args!("{answer:?}"));
+    let mut ok = check(
+        "rpc round trip",
+        ok,
+        format_args!("{:?}", core::str::from_utf8(&buffer[..6])),
+    );
     let mut small = [0u8; 3];
     let answer = call(port, 1, 0, b"truncate", &mut small);
     ok &= check(
         "rpc truncated reply",
         matches!(answer, Ok((_, 3, true))) && &small == b"eta",
-        format_args!("{answer:?}, kept {:?}", core::str::from_utf8(&small)),
+        format_args!("kept {:?} of 8 bytes", core::str::from_utf8(&small)),
     );
     ok
 }
@@ -149,7 +179,10 @@ fn unknown_port() -> bool {
     check(
         "rpc to a port nobody serves",
         answer.err() == Some(ErrorCode::RPC_NOTFOUND),
-        format_args!("{answer:?} after {waited} ms (locate timeout 20 ms)"),
+        format_args!(
+            "{} after {waited} ms (locate timeout 20 ms)",
+            Shown(&answer)
+        ),
     )
 }
 
@@ -159,7 +192,10 @@ fn server_dies(port: Port) -> bool {
     for _ in 0..SERVERS {
         let answer = call(port, DIE, 0, b"", &mut []);
         ok &= answer.err() == Some(ErrorCode::RPC_FAILURE);
-        kprintln!("selftest: server ended mid-call, client got {answer:?}");
+        kprintln!(
+            "selftest: server ended mid-call, client got {}",
+            Shown(&answer)
+        );
     }
     check(
         "rpc server ends mid-call",

@@ -13,5 +13,11 @@ pub fn start(published: &mut Publications) {
     let (server, owner) = EchoServer::new(ports.put, &mut KernelEntropy);
     published.add("echo", owner);
     // Bulk benchmarks send the largest messages there are.
-    run("echo", ports, owner, server, BUFFER_BYTES.max(MAX_MESSAGE_BYTES));
+    run(
+        "echo",
+        ports,
+        owner,
+        server,
+        BUFFER_BYTES.max(MAX_MESSAGE_BYTES),
+    );
 }

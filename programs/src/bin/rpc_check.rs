@@ -8,7 +8,6 @@
 
 extern crate alloc;
 
-use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -16,6 +15,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 use libamoeba::capability::{Capability, Port};
 use libamoeba::client;
+use libamoeba::client::node_check::{self, Shown};
 use libamoeba::println;
 use libamoeba::priority::Level;
 use libamoeba::process::Environment;
@@ -23,7 +23,6 @@ use libamoeba::process::environment::ROOT;
 use libamoeba::rpc::codes::ErrorCode;
 use libamoeba::rpc::header::Header;
 use libamoeba::rpc::transport::Rpc;
-use libamoeba::servers::{dir, random, sys};
 use libamoeba::user::rpc::{UserRpc, set_locate_timeout};
 use libamoeba::user::sync::Semaphore;
 use libamoeba::user::thread;
@@ -52,33 +51,21 @@ fn main(env: &Environment) -> i32 {
         println!("rpc-check: no ROOT capability; the profile needs server dir");
         return 1;
     };
-    let names = directory(&root);
-    let find = |name: &str| names.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
-    let (Some(sys), Some(tod), Some(rnd), Some(proc), Some(tty), Some(ps)) = (
-        find("sys"),
-        find("tod"),
-        find("random"),
-        find("proc"),
-        find("tty"),
-        find("ps"),
-    ) else {
+    // Every server but the stall server, which never answers.
+    let report =
+        &mut |what: &str, ok: bool, detail: core::fmt::Arguments<'_>| check(what, ok, detail);
+    let Some(servers) = node_check::directory(&RPC, &root, &["stall"], report) else {
         println!("rpc-check: a kernel server is missing from the directory");
         return 1;
     };
-    // Every server but the stall server, which never answers.
-    for (name, cap) in names.iter().filter(|(name, _)| name != "stall") {
-        let mut buffer = [0u8; 128];
-        let info = client::std_info(&RPC, cap, &mut buffer);
-        check("std_info", info.is_ok(), format_args!("{name}: {info:?}"));
-    }
-    kernel_servers(sys, tod, rnd, proc, tty);
-    refusals(&root, sys, tod, rnd);
+    node_check::commands(&RPC, &servers, report);
+    node_check::refusals(&RPC, &root, &servers, report);
     let echo = wait_for(&root, "echo-user");
     echo_server(echo);
     many_clients(echo);
     unknown_port();
-    killed_mid_call(&root, ps);
-    end_process_named(ps, "echo-server");
+    killed_mid_call(&root, servers.ps);
+    end_process_named(servers.ps, "echo-server");
     let failed = FAILED.load(Ordering::Relaxed);
     if failed == 0 {
         println!("rpc-check: all checks passed");
@@ -87,17 +74,6 @@ fn main(env: &Environment) -> i32 {
         println!("rpc-check: {failed} checks FAILED");
         1
     }
-}
-
-fn directory(root: &Capability) -> Vec<(String, Capability)> {
-    let names = client::dir_list(&RPC, root);
-    let listed: Vec<&str> = names
-        .iter()
-        .flatten()
-        .map(|(name, _)| name.as_str())
-        .collect();
-    check("dir list", names.is_ok(), format_args!("{listed:?}"));
-    names.unwrap_or_default()
 }
 
 /// Looks `name` up, waiting for its server process to publish it.
@@ -111,100 +87,13 @@ fn wait_for(root: &Capability, name: &str) -> Capability {
     Capability::NULL
 }
 
-fn kernel_servers(
-    sys: Capability,
-    tod: Capability,
-    rnd: Capability,
-    proc: Capability,
-    tty: Capability,
-) {
-    let kstat = client::kstat(&RPC, &sys);
-    check(
-        "sys kstat",
-        kstat.is_ok_and(|k| k.processes >= 3 && k.rpc.trans > 0 && k.memory_free > 0),
-        format_args!("{kstat:?}"),
-    );
-    let mut log = vec![0u8; 4096];
-    let printed = client::printbuf(&RPC, &sys, &mut log);
-    let text = printed.map(|n| String::from_utf8_lossy(&log[..n]).into_owned());
-    check(
-        "sys printbuf",
-        text.as_ref().is_ok_and(|t| t.contains("amoeba: node")),
-        format_args!(
-            "{} bytes of kernel log",
-            text.as_ref().map_or(0, String::len)
-        ),
-    );
-    let time = client::gettime(&RPC, &tod);
-    check(
-        "tod gettime",
-        time.is_ok_and(|t| t.secs > 1_600_000_000),
-        format_args!("{time:?}"),
-    );
-    let mut bytes = [0u8; 1024];
-    let got = client::getrandom(&RPC, &rnd, &mut bytes);
-    let distinct = bytes
-        .iter()
-        .collect::<alloc::collections::BTreeSet<_>>()
-        .len();
-    check(
-        "random getrandom",
-        got.is_ok() && distinct > 100,
-        format_args!("1024 bytes, {distinct} distinct values, {got:?}"),
-    );
-    let written = client::tty_write(&RPC, &tty, b"rpc-check: written through the tty server\n");
-    check("tty write", written == Ok(42), format_args!("{written:?}"));
-    let load = client::ps_getload(&RPC, &proc);
-    check(
-        "proc getload",
-        load.is_ok_and(|l| l.free_memory > 0 && l.speed_mhz > 0),
-        format_args!("{load:?}"),
-    );
-}
-
-/// Forged capabilities get STD_CAPBAD, genuine ones lacking a right STD_DENIED.
-fn refusals(root: &Capability, sys: Capability, tod: Capability, rnd: Capability) {
-    for (name, cap) in [("sys", sys), ("tod", tod), ("dir", *root)] {
-        let mut forged = cap;
-        forged.check[0] ^= 1;
-        let mut buffer = [0u8; 64];
-        let answer = client::std_info(&RPC, &forged, &mut buffer).map(|_| ());
-        check(
-            "forged capability refused",
-            answer == Err(ErrorCode::STD_CAPBAD),
-            format_args!("{name}: {answer:?}"),
-        );
-    }
-    let boot = client::boot(&RPC, &sys, sys::BootAction::Halt);
-    check(
-        "boot without the admin right",
-        boot == Err(ErrorCode::STD_DENIED),
-        format_args!("{boot:?}"),
-    );
-    let read_only = client::std_restrict(&RPC, root, dir::READ);
-    let append = read_only.and_then(|dir| client::dir_append(&RPC, &dir, "intruder", &tod));
-    check(
-        "append with a read-only directory",
-        append == Err(ErrorCode::STD_DENIED),
-        format_args!("{append:?}"),
-    );
-    let no_rights = client::std_restrict(&RPC, &rnd, !random::READ);
-    let mut bytes = [0u8; 8];
-    let denied = no_rights.and_then(|cap| client::getrandom(&RPC, &cap, &mut bytes));
-    check(
-        "getrandom without the read right",
-        denied == Err(ErrorCode::STD_DENIED),
-        format_args!("{denied:?}"),
-    );
-}
-
 fn echo_server(echo: Capability) {
     let mut reply = [0u8; 16];
     let answer = client::echo(&RPC, &echo, b"ping", &mut reply);
     check(
         "echo-server round trip",
         answer == Ok(4) && &reply[..4] == b"ping",
-        format_args!("{answer:?}"),
+        format_args!("{}", Shown(&answer)),
     );
     let bulk: Vec<u8> = (0..BULK_BYTES).map(|i| (i * 7 + i / 256) as u8).collect();
     let mut back = vec![0u8; BULK_BYTES];
@@ -212,7 +101,7 @@ fn echo_server(echo: Capability) {
     check(
         "echo-server 30000 bytes",
         answer == Ok(BULK_BYTES) && back == bulk,
-        format_args!("{answer:?}"),
+        format_args!("{}", Shown(&answer)),
     );
     let request = Header::request(&echo, libamoeba::servers::echo::ECHO);
     let mut header = Header::default();
@@ -221,7 +110,7 @@ fn echo_server(echo: Capability) {
     check(
         "reply truncated to the buffer",
         received.is_ok_and(|r| r.len == 100 && r.sent == BULK_BYTES) && small[..] == bulk[..100],
-        format_args!("{received:?}"),
+        format_args!("{}", Shown(&received)),
     );
 }
 
@@ -273,7 +162,7 @@ fn unknown_port() {
     check(
         "port nobody serves",
         answer == Err(ErrorCode::RPC_NOTFOUND),
-        format_args!("{answer:?} with a 30 ms locate timeout"),
+        format_args!("{} with a 30 ms locate timeout", Shown(&answer)),
     );
 }
 
@@ -320,7 +209,7 @@ fn end_process_named(ps: Capability, name: &str) -> bool {
             check(
                 "proc destroy",
                 result.is_ok(),
-                format_args!("{name} (pid {pid}): {result:?}"),
+                format_args!("{name} (pid {pid}): {}", Shown(&result)),
             );
             return result.is_ok();
         }
