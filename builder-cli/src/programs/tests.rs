@@ -298,7 +298,13 @@ fn the_available_programs_are_the_bins_of_the_programs_crate() {
             "memory",
             "rtc-driver",
             "chaos",
-            "bench"
+            "bench",
+            "echo-server",
+            "stall-server",
+            "rpc-check",
+            "rpc-bench",
+            "ps",
+            "kstat"
         ]
     );
     let bins = std::fs::read_dir(ws().programs_dir().join("src/bin"))

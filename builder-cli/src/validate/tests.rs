@@ -374,7 +374,7 @@ fn the_shipped_and_test_profiles_name_real_programs() {
     .expect("parses");
     let spec = validate(&demo, &catalog).expect("valid");
     let names: Vec<&str> = spec.programs.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["hello", "threads"]);
+    assert_eq!(names, ["hello", "threads", "ps", "kstat"]);
 }
 
 #[test]
