@@ -43,6 +43,8 @@ pub fn start(boot: arch::multiboot::BootInfo, entry_tsc: u64) -> ! {
         Some(SelfTest::Sched) => selftest::run(),
         Some(SelfTest::Loader) => selftest::loader(),
         Some(SelfTest::Rpc) => selftest::rpc(),
+        Some(SelfTest::Halt) => selftest::boot_by_rpc(false),
+        Some(SelfTest::Reboot) => selftest::boot_by_rpc(true),
         Some(SelfTest::Describe) | None => {}
     }
     let free_before_programs = mm::frames::stats().free_bytes;

@@ -35,6 +35,12 @@ fn check(what: &str, ok: bool, detail: core::fmt::Arguments<'_>) -> bool {
     ok
 }
 
+/// `selftest=halt|reboot`: BOOT through the sys server with its owner capability; the node
+/// should stop within the wait below.
+pub fn boot_by_rpc(reboot: bool) {
+    rpc::boot_by_rpc(reboot);
+}
+
 /// `selftest=rpc`.
 pub fn rpc() {
     if rpc::run() {

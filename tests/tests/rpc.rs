@@ -66,6 +66,7 @@ fn assert_rpc_check_passed(log: &str) {
             "port nobody serves",
             "server killed mid-call",
             "proc destroy",
+            "proc stun",
         ],
     );
     assert!(log.contains("rpc-check: all checks passed"), "{log}");
@@ -95,6 +96,15 @@ fn processes_call_every_server_and_server_processes() {
         );
     }
     assert!(log.contains("kstat: rpc "), "{log}");
+    // Destroyed and stunned processes end with the codes the process server gave them.
+    assert!(
+        log.contains("process stall-server (pid 2) ended with code -9"),
+        "{log}"
+    );
+    assert!(
+        log.contains("process echo-server (pid 1) ended with code 2"),
+        "{log}"
+    );
     // Killed servers leave nothing behind.
     let returned = log
         .lines()
@@ -132,4 +142,33 @@ fn kernel_threads_call_every_server_through_the_same_interface() {
 fn the_queued_ipc_path_gives_the_same_answers() {
     let log = run_to_exit(&built_test_profile("test-rpc"), &["ipc=queued"]);
     assert_rpc_check_passed(&log);
+}
+
+/// Boots `image` with `words` until QEMU ends by itself; its exit code and log.
+fn run_until_stopped(image: &BuiltImage, words: &[&str]) -> (Option<i32>, String) {
+    let mut spec = boot_spec(image, Boot::Kernel);
+    spec.append.extend(words.iter().map(|w| w.to_string()));
+    let mut node = Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"));
+    let status = node.wait_for_exit().unwrap_or_else(|e| panic!("{e}"));
+    (status.code(), node.log())
+}
+
+#[test]
+fn boot_by_the_sys_owner_capability_halts_or_reboots_the_node() {
+    let image = built_test_profile("test-rpc");
+    let (code, log) = run_until_stopped(&image, &["selftest=halt"]);
+    assert!(log.contains("sys: BOOT Halt requested"), "{log}");
+    assert!(
+        !log.contains("amoeba: node"),
+        "stopped before its ready line:\n{log}"
+    );
+    assert_eq!(code, Some(ExitCode::Success.qemu_status()), "{log}");
+    // QEMU runs with -no-reboot: the machine's reset ends it with status 0.
+    let (code, log) = run_until_stopped(&image, &["selftest=reboot"]);
+    assert!(log.contains("sys: BOOT Reboot requested"), "{log}");
+    assert!(
+        !log.contains("amoeba: node"),
+        "stopped before its ready line:\n{log}"
+    );
+    assert_eq!(code, Some(0), "{log}");
 }

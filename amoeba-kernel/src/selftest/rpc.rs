@@ -17,6 +17,7 @@ use libamoeba::random::Entropy;
 use libamoeba::rpc::codes::ErrorCode;
 use libamoeba::rpc::header::Header;
 use libamoeba::rpc::transport::Rpc;
+use libamoeba::servers::sys::BootAction;
 
 /// A request with this command makes the test server end its thread without answering.
 const DIE: u16 = 0xdead;
@@ -202,4 +203,21 @@ fn server_dies(port: Port) -> bool {
         ok,
         format_args!("every client got RPC_FAILURE"),
     )
+}
+
+/// Asks the sys server to halt or reboot the node, with the owner capability printed at boot.
+pub fn boot_by_rpc(reboot: bool) {
+    let how = if reboot {
+        BootAction::Reboot
+    } else {
+        BootAction::Halt
+    };
+    let Some(owner) = crate::servers::sys_owner() else {
+        kprintln!("selftest: boot: this profile has no sys server");
+        return;
+    };
+    let answer = libamoeba::client::boot(&KernelRpc, &owner, how);
+    kprintln!("selftest: boot {how:?} by RPC: {}", Shown(&answer));
+    sched::sleep(2_000_000_000);
+    kprintln!("selftest: boot: FAILED (the node is still running)");
 }

@@ -61,6 +61,14 @@ pub struct EnvironmentCapabilities {
 
 static ENVIRONMENT: Once<EnvironmentCapabilities> = Once::new();
 
+/// The sys server's owner capability (with the BOOT right), if the profile has the server.
+pub fn sys_owner() -> Option<Capability> {
+    #[cfg(feature = "server-sys")]
+    return sys::owner();
+    #[cfg(not(feature = "server-sys"))]
+    None
+}
+
 /// What the processes started from now on get; null capabilities before the servers start.
 pub fn environment() -> EnvironmentCapabilities {
     ENVIRONMENT.get().copied().unwrap_or_default()

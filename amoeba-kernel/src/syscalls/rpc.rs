@@ -7,6 +7,7 @@
 //! message is then lost, and the caller gets RPC_BADADDRESS).
 
 use crate::ipc;
+use crate::mm::address_space::AddressSpace;
 use crate::sched;
 use alloc::vec::Vec;
 use libamoeba::rpc::codes::ErrorCode;
@@ -42,61 +43,71 @@ fn trans(
     reply_data: u64,
     reply_capacity: u64,
 ) -> Result<u64, ErrorCode> {
-    let request = read_message(request_header, request_data, request_len)?;
-    check_writable(reply_header, HEADER_LEN as u64)?;
-    check_writable(reply_data, reply_capacity)?;
+    let request = sched::with_address_space(|space| -> Result<Message, ErrorCode> {
+        let space = space.ok_or(ErrorCode::RPC_BADADDRESS)?;
+        let request = read_message(space, request_header, request_data, request_len)?;
+        check_writable(space, reply_header, HEADER_LEN as u64)?;
+        check_writable(space, reply_data, reply_capacity)?;
+        Ok(request)
+    })?;
     let reply = ipc::trans(request)?;
     write_message(&reply, reply_header, reply_data, reply_capacity)?;
     Ok(reply.data.len() as u64)
 }
 
 fn getreq(header: u64, buffer: u64, capacity: u64) -> Result<u64, ErrorCode> {
-    let get_port = read_header(header)?.port;
-    check_writable(header, HEADER_LEN as u64)?;
-    check_writable(buffer, capacity)?;
+    let get_port = sched::with_address_space(|space| -> Result<_, ErrorCode> {
+        let space = space.ok_or(ErrorCode::RPC_BADADDRESS)?;
+        let get_port = read_header(space, header)?.port;
+        check_writable(space, header, HEADER_LEN as u64)?;
+        check_writable(space, buffer, capacity)?;
+        Ok(get_port)
+    })?;
     let request = ipc::getreq(get_port)?;
     write_message(&request, header, buffer, capacity)?;
     Ok(request.data.len() as u64)
 }
 
 fn putrep(header: u64, data: u64, len: u64) -> Result<(), ErrorCode> {
-    ipc::putrep(read_message(header, data, len)?)
+    let reply = sched::with_address_space(|space| {
+        read_message(space.ok_or(ErrorCode::RPC_BADADDRESS)?, header, data, len)
+    })?;
+    ipc::putrep(reply)
 }
 
-fn read_header(address: u64) -> Result<Header, ErrorCode> {
-    let bytes = read_user(address, HEADER_LEN as u64)?;
-    Header::from_bytes(&bytes).map_err(|_| ErrorCode::RPC_BADADDRESS)
+fn read_header(space: &AddressSpace, address: u64) -> Result<Header, ErrorCode> {
+    let bytes = space
+        .user_bytes(address, HEADER_LEN as u64)
+        .ok_or(ErrorCode::RPC_BADADDRESS)?;
+    Header::from_bytes(bytes).map_err(|_| ErrorCode::RPC_BADADDRESS)
 }
 
-fn read_message(header: u64, data: u64, len: u64) -> Result<Message, ErrorCode> {
+fn read_message(
+    space: &AddressSpace,
+    header: u64,
+    data: u64,
+    len: u64,
+) -> Result<Message, ErrorCode> {
     if len > MAX_MESSAGE_BYTES as u64 {
         return Err(ErrorCode::RPC_BADADDRESS);
     }
+    let data = match len {
+        0 => Vec::new(),
+        _ => ipc::copy_data(
+            space
+                .user_bytes(data, len)
+                .ok_or(ErrorCode::RPC_BADADDRESS)?,
+        )?,
+    };
     Ok(Message {
-        header: read_header(header)?,
-        data: read_user(data, len)?,
+        header: read_header(space, header)?,
+        data,
     })
 }
 
-/// A kernel copy of user memory (empty for length 0, whatever the address).
-fn read_user(address: u64, len: u64) -> Result<Vec<u8>, ErrorCode> {
-    if len == 0 {
-        return Ok(Vec::new());
-    }
-    sched::with_address_space(|space| {
-        let bytes = space
-            .and_then(|s| s.user_bytes(address, len))
-            .ok_or(ErrorCode::RPC_BADADDRESS)?;
-        ipc::copy_data(bytes)
-    })
-}
-
-fn check_writable(address: u64, len: u64) -> Result<(), ErrorCode> {
-    if len == 0 {
-        return Ok(());
-    }
-    let ok =
-        sched::with_address_space(|space| space.is_some_and(|s| s.contains(address, len, true)));
+/// Whether the caller may write `[address, address + len)` (an empty range always).
+fn check_writable(space: &AddressSpace, address: u64, len: u64) -> Result<(), ErrorCode> {
+    let ok = len == 0 || space.contains(address, len, true);
     ok.then_some(()).ok_or(ErrorCode::RPC_BADADDRESS)
 }
 
@@ -108,19 +119,20 @@ fn write_message(
     capacity: u64,
 ) -> Result<(), ErrorCode> {
     let kept = message.data.len().min(capacity as usize);
-    write_user(header, &message.header.to_bytes())?;
-    write_user(buffer, &message.data[..kept])
+    sched::with_address_space(|space| {
+        let space = space.ok_or(ErrorCode::RPC_BADADDRESS)?;
+        write_user(space, header, &message.header.to_bytes())?;
+        write_user(space, buffer, &message.data[..kept])
+    })
 }
 
-fn write_user(address: u64, bytes: &[u8]) -> Result<(), ErrorCode> {
+fn write_user(space: &mut AddressSpace, address: u64, bytes: &[u8]) -> Result<(), ErrorCode> {
     if bytes.is_empty() {
         return Ok(());
     }
-    sched::with_address_space(|space| {
-        let target = space
-            .and_then(|s| s.user_bytes_mut(address, bytes.len() as u64))
-            .ok_or(ErrorCode::RPC_BADADDRESS)?;
-        target.copy_from_slice(bytes);
-        Ok(())
-    })
+    let target = space
+        .user_bytes_mut(address, bytes.len() as u64)
+        .ok_or(ErrorCode::RPC_BADADDRESS)?;
+    target.copy_from_slice(bytes);
+    Ok(())
 }

@@ -9,7 +9,8 @@
 //!   `selftest=loader`: damaged copies of the first boot program's image must be refused;
 //!   `selftest=describe`: running processes are described and their descriptors round-trip;
 //!   `selftest=rpc`: a kernel thread calls every kernel server, with good and forged
-//!   capabilities, and a server that ends mid-call;
+//!   capabilities, and a server that ends mid-call; `selftest=halt` / `selftest=reboot`: a
+//!   kernel thread stops the node by the sys server's BOOT command before the ready line;
 //! - `ipc=fast|queued`: local RPC hands each message straight to the thread it wakes (`fast`,
 //!   the default) or through the scheduler's ready queues (`queued`, the general path, for
 //!   comparison).
@@ -106,6 +107,10 @@ pub enum SelfTest {
     Describe,
     /// Kernel threads use RPC: every kernel server, forged capabilities, a dying server.
     Rpc,
+    /// A kernel thread halts the node through the sys server's BOOT (owner capability).
+    Halt,
+    /// The same, rebooting.
+    Reboot,
 }
 
 /// How local RPC passes the CPU with a message (`ipc=`).
@@ -197,7 +202,9 @@ fn parse_word(word: &str) -> Result<BootArg<'_>, CmdlineError<'_>> {
             "loader" => Ok(BootArg::SelfTest(SelfTest::Loader)),
             "describe" => Ok(BootArg::SelfTest(SelfTest::Describe)),
             "rpc" => Ok(BootArg::SelfTest(SelfTest::Rpc)),
-            _ => Err(bad("sched, loader, describe, rpc")),
+            "halt" => Ok(BootArg::SelfTest(SelfTest::Halt)),
+            "reboot" => Ok(BootArg::SelfTest(SelfTest::Reboot)),
+            _ => Err(bad("sched, loader, describe, rpc, halt, reboot")),
         },
         "ipc" => match value {
             "fast" => Ok(BootArg::Ipc(IpcPath::Fast)),

@@ -352,21 +352,28 @@ impl<T: Copy + Ord> Switchboard<T> {
     }
 }
 
+/// Per-port queues are kept when they empty, up to this many ports, so the next request on a
+/// busy port does not allocate a queue again; beyond it empty queues are dropped, which bounds
+/// what a client calling many ports leaves behind.
+const KEPT_EMPTY_QUEUES: usize = 64;
+
 fn pop<T>(queues: &mut BTreeMap<Port, VecDeque<T>>, port: Port) -> Option<T> {
     let queue = queues.get_mut(&port)?;
     let first = queue.pop_front();
-    if queue.is_empty() {
-        queues.remove(&port);
-    }
+    drop_if_empty(queues, port);
     first
 }
 
 fn remove<T: PartialEq>(queues: &mut BTreeMap<Port, VecDeque<T>>, port: Port, thread: T) {
     if let Some(queue) = queues.get_mut(&port) {
         queue.retain(|t| *t != thread);
-        if queue.is_empty() {
-            queues.remove(&port);
-        }
+        drop_if_empty(queues, port);
+    }
+}
+
+fn drop_if_empty<T>(queues: &mut BTreeMap<Port, VecDeque<T>>, port: Port) {
+    if queues.len() > KEPT_EMPTY_QUEUES && queues.get(&port).is_some_and(VecDeque::is_empty) {
+        queues.remove(&port);
     }
 }
 

@@ -1,8 +1,9 @@
 //! `rpc-check`: a process calls every server of its node by RPC through the libamoeba stubs and
 //! reports each check as `rpc-check: WHAT: ok (...)` or `FAILED`; the end-to-end tests read
 //! these lines. It expects the kernel servers dir, sys, tod, random, proc, tty and echo, and the
-//! `echo-server` and `stall-server` programs; at the end it kills `echo-server` through the
-//! process server, so that a `ready=exit` node can stop.
+//! `echo-server` and `stall-server` programs; it kills `stall-server` mid-call (STD_DESTROY) and
+//! at the end stuns `echo-server` (PS_STUN, code 2) through the process server, so that a
+//! `ready=exit` node can stop.
 #![no_std]
 #![no_main]
 
@@ -33,6 +34,8 @@ const RPC: UserRpc = UserRpc;
 const CLIENT_THREADS: u64 = 8;
 const CALLS_PER_THREAD: u64 = 50;
 const BULK_BYTES: usize = 30_000;
+/// The code `echo-server` ends with when stunned at the end.
+const ECHO_SERVER_STUN_CODE: i32 = 2;
 
 static FAILED: AtomicU64 = AtomicU64::new(0);
 
@@ -65,7 +68,11 @@ fn main(env: &Environment) -> i32 {
     many_clients(echo);
     unknown_port();
     killed_mid_call(&root, servers.ps);
-    end_process_named(servers.ps, "echo-server");
+    end_process_named(
+        servers.ps,
+        "echo-server",
+        Ending::Stun(ECHO_SERVER_STUN_CODE),
+    );
     let failed = FAILED.load(Ordering::Relaxed);
     if failed == 0 {
         println!("rpc-check: all checks passed");
@@ -186,7 +193,7 @@ fn killed_mid_call(root: &Capability, ps: Capability) {
         Level::Norm,
     );
     thread::sleep(Duration::from_millis(20));
-    let killed = end_process_named(ps, "stall-server");
+    let killed = end_process_named(ps, "stall-server", Ending::Destroy);
     let waited = caller.is_ok() && done.down_timeout(Duration::from_secs(2)).is_ok();
     let code = STALLED_ANSWER.load(Ordering::Relaxed);
     check(
@@ -196,8 +203,20 @@ fn killed_mid_call(root: &Capability, ps: Capability) {
     );
 }
 
-/// Finds the process called `name` in the ps directory and destroys it through its capability.
-fn end_process_named(ps: Capability, name: &str) -> bool {
+/// How a process is ended through the process server.
+#[derive(Clone, Copy)]
+enum Ending {
+    Destroy,
+    /// PS_STUN with this code (a process without an owner ends with it).
+    Stun(i32),
+}
+
+/// Finds the process called `name` in the ps directory and ends it through its capability.
+fn end_process_named(ps: Capability, name: &str, how: Ending) -> bool {
+    let what = match how {
+        Ending::Destroy => "proc destroy",
+        Ending::Stun(_) => "proc stun",
+    };
     let processes = client::dir_list(&RPC, &ps).unwrap_or_default();
     for (pid, cap) in processes {
         let mut buffer = [0u8; 128];
@@ -205,19 +224,18 @@ fn end_process_named(ps: Capability, name: &str) -> bool {
             continue;
         };
         if info.contains(name) {
-            let result = client::std_destroy(&RPC, &cap);
+            let result = match how {
+                Ending::Destroy => client::std_destroy(&RPC, &cap),
+                Ending::Stun(code) => client::ps_stun(&RPC, &cap, code),
+            };
             check(
-                "proc destroy",
+                what,
                 result.is_ok(),
                 format_args!("{name} (pid {pid}): {}", Shown(&result)),
             );
             return result.is_ok();
         }
     }
-    check(
-        "proc destroy",
-        false,
-        format_args!("no process {name} in ps"),
-    );
+    check(what, false, format_args!("no process {name} in ps"));
     false
 }

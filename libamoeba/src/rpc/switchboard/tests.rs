@@ -266,3 +266,18 @@ fn each_request_is_served_once_among_many_servers_and_clients() {
     served.dedup();
     assert_eq!(served.len(), 30);
 }
+
+#[test]
+fn empty_queues_of_many_ports_are_not_all_kept() {
+    let mut board = Switchboard::default();
+    for i in 0..1000u32 {
+        let [a, b, c, d] = i.to_le_bytes();
+        let port = Port([1, a, b, c, d, 0]);
+        assert_eq!(board.trans(i, message(port, 1, b"")), Ok(TransStep::Queued));
+        assert_eq!(
+            board.finish_trans(i, true),
+            TransOutcome::Done(Err(ErrorCode::RPC_NOTFOUND))
+        );
+    }
+    assert!(board.waiting.len() <= KEPT_EMPTY_QUEUES + 1);
+}
