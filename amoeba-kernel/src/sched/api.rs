@@ -32,8 +32,7 @@ fn new_thread(
         return Err(Error::BadArgument);
     }
     let stack = KernelStack::new().map_err(|_| Error::NoMemory)?;
-    let id = s.next_thread;
-    s.next_thread += 1;
+    let id = s.threads.vacant_id();
     let mut thread = Thread::new(id, process, priority, start);
     thread.saved_rsp = stack.prepare_first_switch(super::thread_start);
     thread.kernel_stack = Some(stack);
@@ -111,8 +110,7 @@ pub struct NewProcess<'a> {
 /// Creates a user process around `address_space` with a main thread as `new` says.
 pub fn spawn_process(new: NewProcess<'_>, address_space: AddressSpace) -> Result<ProcessId, Error> {
     with(|s| {
-        let id = s.next_process;
-        s.next_process += 1;
+        let id = s.processes.vacant_id();
         let mut process = Process::new(id, new.name, new.priority, Some(address_space));
         process.driver = new.driver;
         s.processes.insert(id, process);

@@ -83,13 +83,15 @@ pub fn describe(pid: ProcessId) -> Option<ProcessDescriptor> {
 
 /// The user processes, by pid and name.
 pub fn user_processes() -> Vec<(ProcessId, String)> {
-    with(|s| {
+    let mut processes = with(|s| {
         s.processes
             .values()
             .filter(|p| p.is_user())
             .map(|p| (p.id, p.name.clone()))
-            .collect()
-    })
+            .collect::<Vec<_>>()
+    });
+    processes.sort_unstable_by_key(|(pid, _)| *pid);
+    processes
 }
 
 /// What the process server shows of a process.
@@ -105,7 +107,7 @@ pub struct ProcessFacts {
 /// Every user process, in pid order.
 #[cfg(feature = "server-proc")]
 pub fn process_facts() -> Vec<ProcessFacts> {
-    with(|s| {
+    let mut facts = with(|s| {
         s.processes
             .values()
             .filter(|p| p.is_user())
@@ -127,8 +129,10 @@ pub fn process_facts() -> Vec<ProcessFacts> {
                     state,
                 }
             })
-            .collect()
-    })
+            .collect::<Vec<_>>()
+    });
+    facts.sort_unstable_by_key(|p| p.pid);
+    facts
 }
 
 /// Threads and user processes alive, and threads ready to run (the load).

@@ -9,6 +9,7 @@
 mod api;
 mod describe;
 mod devices;
+mod id_table;
 mod sync;
 mod thread;
 mod timer_queue;
@@ -24,10 +25,11 @@ pub use thread::{KERNEL_PROCESS, ProcessId, Start, State, ThreadId, WaitTarget, 
 
 use crate::arch::{context, cpu, lapic, paging, syscall, tsc, user_state};
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use api::block;
 use core::sync::atomic::{AtomicU64, Ordering};
+use id_table::IdTable;
 use libamoeba::priority::{Level, Priority};
 use spin::Mutex;
 use thread::{Process, Thread};
@@ -37,16 +39,14 @@ use timer_queue::{TimerAction, TimerQueue};
 const TIME_SLICE_NANOS: u64 = 10_000_000;
 
 pub struct Scheduler {
-    threads: BTreeMap<ThreadId, Box<Thread>>,
-    processes: BTreeMap<ProcessId, Process>,
+    threads: IdTable<Box<Thread>>,
+    processes: IdTable<Process>,
     ready: [VecDeque<ThreadId>; Priority::RANKS],
     current: ThreadId,
     idle: ThreadId,
     timers: TimerQueue,
     slice_end: Option<u64>,
     armed: Option<u64>,
-    next_thread: ThreadId,
-    next_process: ProcessId,
     /// Threads and processes that ended, freed by the next thread to run (not on their stack).
     /// Boxed so a control block keeps its address (the last switch away writes into it).
     #[expect(
@@ -97,16 +97,14 @@ pub fn init() {
     kernel.threads.push(1);
     let boot = Thread::new(1, KERNEL_PROCESS, Level::Norm, Start::AlreadyRunning);
     let mut scheduler = Scheduler {
-        threads: BTreeMap::new(),
-        processes: BTreeMap::new(),
+        threads: IdTable::new(1),
+        processes: IdTable::new(KERNEL_PROCESS),
         ready: Default::default(),
         current: 1,
         idle: 0,
         timers: TimerQueue::default(),
         slice_end: None,
         armed: None,
-        next_thread: 2,
-        next_process: 1,
         dead_threads: Vec::new(),
         dead_processes: Vec::new(),
         line_waiters: [None; 16],
@@ -115,14 +113,17 @@ pub fn init() {
         slice_ticks: ticks(TIME_SLICE_NANOS),
         handoff: None,
     };
+    // The first ids of their tables: the boot thread is 1 and the kernel process 0.
+    let boot_id = scheduler.threads.vacant_id();
     scheduler.threads.insert(
-        1,
+        boot_id,
         Box::new(Thread {
             state: State::Running,
             ..boot
         }),
     );
-    scheduler.processes.insert(KERNEL_PROCESS, kernel);
+    let kernel_id = scheduler.processes.vacant_id();
+    scheduler.processes.insert(kernel_id, kernel);
     *SCHEDULER.lock() = Some(scheduler);
     let idle = spawn_kernel_thread(Level::Low, idle_loop, 0)
         .unwrap_or_else(|_| panic!("no memory for the idle thread"));

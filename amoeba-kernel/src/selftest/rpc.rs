@@ -83,6 +83,7 @@ pub fn run() -> bool {
         }
     }
     let mut ok = round_trip(port);
+    null_round_trips(port);
     ok &= many_clients(port);
     ok &= unknown_port();
     ok &= server_dies(port);
@@ -132,6 +133,18 @@ fn round_trip(port: Port) -> bool {
         format_args!("kept {:?} of 8 bytes", core::str::from_utf8(&small)),
     );
     ok
+}
+
+/// Guest cycles of a null round trip between kernel threads (no system call, no address-space
+/// switch): the engine's and the scheduler's share of every RPC.
+fn null_round_trips(port: Port) {
+    const ROUNDS: u64 = 1000;
+    let start = crate::arch::cpu::rdtsc();
+    for _ in 0..ROUNDS {
+        let _ = call(port, 1, 0, b"", &mut []);
+    }
+    let cycles = (crate::arch::cpu::rdtsc() - start) / ROUNDS;
+    kprintln!("selftest: rpc kernel-thread null round trip: {cycles} cycles");
 }
 
 fn many_clients(port: Port) -> bool {

@@ -21,6 +21,7 @@
 //! The engine is generic over the kernel's thread identifier so that every path, error paths
 //! included, runs in host tests.
 
+use alloc::collections::btree_map::Entry;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 
@@ -152,66 +153,60 @@ impl<T: Copy + Ord> Switchboard<T> {
         if port.is_null() {
             return Err(ErrorCode::RPC_BADADDRESS);
         }
-        if self.clients.contains_key(&client) {
+        let Entry::Vacant(slot) = self.clients.entry(client) else {
             return Err(ErrorCode::RPC_FAILURE);
-        }
+        };
         self.counts.trans += 1;
-        if let Some(server) = pop(&mut self.listening, port) {
-            self.hand_over(server, client, request);
-            self.counts.delivered_directly += 1;
-            return Ok(TransStep::Delivered { server });
-        }
-        self.waiting.entry(port).or_default().push_back(client);
-        self.clients.insert(client, Client::Waiting { request });
-        Ok(TransStep::Queued)
-    }
-
-    fn hand_over(&mut self, server: T, client: T, request: Message) {
+        let Some(server) = pop(&mut self.listening, port) else {
+            slot.insert(Client::Waiting { request });
+            self.waiting.entry(port).or_default().push_back(client);
+            return Ok(TransStep::Queued);
+        };
+        slot.insert(Client::Served { server });
         if let Some(thread) = self.servers.get_mut(&server) {
             thread.state = ServerState::Delivered { request, client };
         }
-        self.clients.insert(client, Client::Served { server });
+        self.counts.delivered_directly += 1;
+        Ok(TransStep::Delivered { server })
     }
 
     /// `server` asks for the next request on `put_port` (F of the get-port it holds).
     pub fn getreq(&mut self, server: T, put_port: Port) -> Result<GetreqStep, ErrorCode> {
-        if let Some(thread) = self.servers.get(&server)
-            && !matches!(thread.state, ServerState::Idle)
-        {
+        let thread = self.servers.entry(server).or_insert(ServerThread {
+            port: put_port,
+            state: ServerState::Idle,
+        });
+        if !matches!(thread.state, ServerState::Idle) {
             return Err(ErrorCode::RPC_FAILURE);
         }
         self.counts.getreq += 1;
-        let next = pop(&mut self.waiting, put_port);
-        let request = next.and_then(|client| match self.clients.remove(&client) {
-            Some(Client::Waiting { request }) => Some((client, request)),
-            _ => None,
+        thread.port = put_port;
+        let request = pop(&mut self.waiting, put_port).and_then(|client| {
+            let waiting = self.clients.get_mut(&client)?;
+            match core::mem::replace(waiting, Client::Served { server }) {
+                Client::Waiting { request } => Some((client, request)),
+                other => {
+                    *waiting = other;
+                    None
+                }
+            }
         });
-        let state = match &request {
-            Some((client, _)) => ServerState::Serving {
-                client: Some(*client),
-            },
-            None => ServerState::Listening,
-        };
-        self.servers.insert(
-            server,
-            ServerThread {
-                port: put_port,
-                state,
-            },
-        );
-        Ok(match request {
+        match request {
             Some((client, request)) => {
-                self.clients.insert(client, Client::Served { server });
-                GetreqStep::Request(request)
+                thread.state = ServerState::Serving {
+                    client: Some(client),
+                };
+                Ok(GetreqStep::Request(request))
             }
             None => {
+                thread.state = ServerState::Listening;
                 self.listening
                     .entry(put_port)
                     .or_default()
                     .push_back(server);
-                GetreqStep::Wait
+                Ok(GetreqStep::Wait)
             }
-        })
+        }
     }
 
     /// The request a `trans` delivered to `server` while it waited; `None` if there is none
@@ -243,42 +238,47 @@ impl<T: Copy + Ord> Switchboard<T> {
         };
         thread.state = ServerState::Idle;
         self.counts.putrep += 1;
-        let client = client.filter(
-            |c| matches!(self.clients.get(c), Some(Client::Served { server: s }) if *s == server),
-        );
-        if let Some(client) = client {
-            self.clients.insert(client, Client::Answered(Ok(reply)));
+        let served = client.and_then(|c| self.clients.get_mut(&c).map(|state| (c, state)));
+        let Some((client, state)) = served else {
+            return Ok(None);
+        };
+        if !matches!(state, Client::Served { server: s } if *s == server) {
+            return Ok(None);
         }
-        Ok(client)
+        *state = Client::Answered(Ok(reply));
+        Ok(Some(client))
     }
 
     /// What `client`, awake again, does next; `timed_out` says its locate timeout passed.
     pub fn finish_trans(&mut self, client: T, timed_out: bool) -> TransOutcome {
-        match self.clients.get(&client) {
-            None => TransOutcome::Done(Err(ErrorCode::RPC_FAILURE)),
-            Some(Client::Served { .. }) => TransOutcome::Wait {
-                locate_timeout: false,
-            },
-            Some(Client::Waiting { request }) => {
-                let port = request.header.port;
-                if !timed_out || self.attached(port) {
-                    return TransOutcome::Wait {
-                        locate_timeout: true,
-                    };
-                }
-                remove(&mut self.waiting, port, client);
-                self.clients.remove(&client);
-                self.counts.failed += 1;
-                TransOutcome::Done(Err(ErrorCode::RPC_NOTFOUND))
+        let Entry::Occupied(state) = self.clients.entry(client) else {
+            return TransOutcome::Done(Err(ErrorCode::RPC_FAILURE));
+        };
+        let port = match state.get() {
+            Client::Served { .. } => {
+                return TransOutcome::Wait {
+                    locate_timeout: false,
+                };
             }
-            Some(Client::Answered(_)) => match self.clients.remove(&client) {
-                Some(Client::Answered(result)) => {
-                    self.counts.failed += u64::from(result.is_err());
-                    TransOutcome::Done(result)
-                }
-                _ => TransOutcome::Done(Err(ErrorCode::RPC_FAILURE)),
-            },
+            Client::Waiting { request } => request.header.port,
+            Client::Answered(_) => {
+                let result = match state.remove() {
+                    Client::Answered(result) => result,
+                    _ => Err(ErrorCode::RPC_FAILURE),
+                };
+                self.counts.failed += u64::from(result.is_err());
+                return TransOutcome::Done(result);
+            }
+        };
+        if !timed_out || self.servers.values().any(|s| s.port == port) {
+            return TransOutcome::Wait {
+                locate_timeout: true,
+            };
         }
+        state.remove();
+        remove(&mut self.waiting, port, client);
+        self.counts.failed += 1;
+        TransOutcome::Done(Err(ErrorCode::RPC_NOTFOUND))
     }
 
     /// Whether a server thread's latest getreq named `port`.
