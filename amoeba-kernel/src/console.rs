@@ -33,8 +33,8 @@ impl History {
         }
     }
 
-    #[cfg(feature = "server-sys")]
     /// Copies the newest bytes that fit `out`, oldest first; returns how many.
+    #[cfg(feature = "server-sys")]
     fn newest(&self, out: &mut [u8]) -> usize {
         let kept = self.written.min(HISTORY_BYTES).min(out.len());
         let start = self.written - kept;
@@ -45,8 +45,8 @@ impl History {
     }
 }
 
-#[cfg(feature = "server-sys")]
 /// Copies the newest console output that fits `out`, oldest first; returns its length.
+#[cfg(feature = "server-sys")]
 pub fn history(out: &mut [u8]) -> usize {
     HISTORY.lock().newest(out)
 }
@@ -71,9 +71,9 @@ pub fn write(args: Arguments<'_>) {
     let _ = Tee(&mut CONSOLE.lock()).write_fmt(args);
 }
 
-#[cfg(feature = "server-tty")]
 /// Writes bytes from a process (the tty server): text as it is, other bytes as `\xNN`, so a
 /// program cannot send the terminal escape sequences that would garble the node's log.
+#[cfg(feature = "server-tty")]
 pub fn write_bytes(bytes: &[u8]) {
     let mut console = CONSOLE.lock();
     let mut tee = Tee(&mut console);
@@ -89,6 +89,12 @@ pub fn write_bytes(bytes: &[u8]) {
             let _ = write!(tee, "\\x{byte:02x}");
         }
     }
+}
+
+/// Writes to the serial line only, not into the history PRINTBUF hands out: for secrets meant
+/// for the person at the console (owner capabilities).
+pub fn write_unrecorded(args: Arguments<'_>) {
+    let _ = CONSOLE.lock().write_fmt(args);
 }
 
 /// Writes even if the console lock is held: for panics and CPU exceptions, which may strike in

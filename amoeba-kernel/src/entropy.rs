@@ -15,10 +15,16 @@ static GENERATOR: Mutex<Option<SeededGenerator>> = Mutex::new(None);
 pub fn init(boot_entry_tsc: u64) {
     let seed = cpu::rdtsc().rotate_left(17) ^ boot_entry_tsc;
     *GENERATOR.lock() = Some(SeededGenerator::new(seed));
+    if !cpu::has_rdrand() {
+        log::warn!(
+            "entropy: no RDRAND (QEMU: -cpu max has it); ports and checks come from a \
+             TSC-seeded generator and are guessable"
+        );
+    }
 }
 
-#[cfg(feature = "server-random")]
 /// Where the bytes come from, for STD_INFO and the boot log.
+#[cfg(feature = "server-random")]
 pub fn source() -> &'static str {
     if cpu::has_rdrand() {
         "rdrand"

@@ -68,18 +68,27 @@ fn access_of(segment: &SegmentDescriptor) -> Access {
     }
 }
 
-/// The environment the process finds on its stack: its arguments, standard capabilities (none
-/// exist before the servers do) and strings.
-fn environment_block(name: &str, args: &[&str]) -> Vec<u8> {
+/// The environment the process finds on its stack: its arguments, standard capabilities (null
+/// where the profile has no such server) and strings. An admin program also gets the owner
+/// capabilities of the process and sys servers.
+fn environment_block(name: &str, args: &[&str], admin: bool) -> Vec<u8> {
     let mut argv = vec![name];
     argv.extend_from_slice(args);
     let caps = crate::servers::environment();
-    let capabilities = [
+    let mut capabilities = vec![
         (environment::TTY, caps.tty),
         (environment::RANDOM, caps.random),
         (environment::TOD, caps.tod),
         (environment::ROOT, caps.root),
     ];
+    if admin {
+        let owners = crate::servers::owner_capabilities();
+        capabilities.extend([
+            (environment::PS, owners.ps),
+            (environment::PROC, owners.proc),
+            (environment::SYS, owners.sys),
+        ]);
+    }
     let node = alloc::format!("NODE_PROFILE={}", build_info::PROFILE);
     environment::encode(&argv, &capabilities, &["TERM=amoeba", node.as_str()])
 }
@@ -107,7 +116,7 @@ pub fn exec(program: &BootProgram<'static>) -> Result<ProcessId, LoadError> {
         mapped.map_err(LoadError::Map)?;
     }
     let (stack_start, stack_length, stack_pages) = stack.ok_or(LoadError::NoStack)?;
-    let env = environment_block(program.name, &program.args);
+    let env = environment_block(program.name, &program.args, program.admin);
     if env.len() > MAX_ENVIRONMENT_BYTES {
         return Err(LoadError::EnvironmentTooLarge(env.len()));
     }

@@ -212,6 +212,7 @@ pub fn loader() {
             args: alloc::vec::Vec::new(),
             priority: Level::Norm,
             driver: false,
+            admin: false,
             image: bytes,
         };
         match crate::loader::exec(&damaged) {

@@ -27,7 +27,6 @@ pub fn dispatch(frame: &mut SyscallFrame) {
         frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
     ];
     frame.rax = match Call::from_number(frame.rax) {
-        Some(call) if rpc::is_rpc(call) => rpc::dispatch(call, args),
         Some(call) => encode(handle(call, args)),
         None => encode(Err(Error::BadCall)),
     };
@@ -99,8 +98,9 @@ fn handle(call: Call, args: [u64; 6]) -> Result<u64, Error> {
         Call::InterruptAwait => sched::interrupt_await(a0, timeout(a1)).map(|()| 0),
         Call::IoPortGrant => sched::io_port_grant(a0, a1).map(|()| 0),
         Call::SyncDestroy => sched::sync_destroy(a0).map(|()| 0),
+        // Already encoded the RPC way (Amoeba error codes), which `encode` passes through.
         Call::Trans | Call::GetReq | Call::PutRep | Call::RpcTimeout => {
-            unreachable!("RPC calls are dispatched by rpc::dispatch")
+            Ok(rpc::dispatch(call, args))
         }
     }
 }

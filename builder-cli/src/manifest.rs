@@ -42,6 +42,8 @@ pub struct ProgramOutput {
     pub priority: String,
     /// May use I/O ports and interrupt lines.
     pub driver: bool,
+    /// Holds the owner capabilities of the process and sys servers.
+    pub admin: bool,
     /// Bytes of the process image file (gzip) in the kernel's boot table.
     pub image_size: u64,
     pub image_sha256: String,

@@ -16,6 +16,7 @@
 //! args = ["a", "b"]    # default: none
 //! priority = "norm"    # process priority: high, norm (default), low
 //! driver = false        # may be granted I/O ports and wait for IRQ lines
+//! admin = false         # owner capabilities of proc and sys: may end processes, halt the node
 //! ```
 //!
 //! Parsing only checks the shape (keys and types); [`crate::validate()`] checks the meaning.
@@ -69,6 +70,9 @@ pub struct ProgramEntry {
     pub priority: Option<Located<String>>,
     /// A driver (`driver = true`): the kernel lets it use I/O ports and wait for IRQ lines.
     pub driver: bool,
+    /// An admin (`admin = true`): the kernel gives it the owner capabilities of the process and
+    /// sys servers, so it may end other processes and halt the node.
+    pub admin: bool,
 }
 
 #[derive(Debug, Error)]
@@ -107,6 +111,8 @@ struct RawProgram {
     priority: Option<Spanned<String>>,
     #[serde(default)]
     driver: bool,
+    #[serde(default)]
+    admin: bool,
 }
 
 #[derive(Deserialize)]
@@ -250,6 +256,7 @@ impl Profile {
                         args,
                         priority: program.priority.map(|v| lines.locate(v)),
                         driver: program.driver,
+                        admin: program.admin,
                     }
                 })
                 .collect(),
@@ -383,6 +390,7 @@ mod tests {
             [
                 ProgramEntry {
                     driver: false,
+                    admin: false,
                     name: Located {
                         value: "hello".into(),
                         line: 4
@@ -395,6 +403,7 @@ mod tests {
                 },
                 ProgramEntry {
                     driver: false,
+                    admin: false,
                     name: Located {
                         value: "counter".into(),
                         line: 9
@@ -553,6 +562,12 @@ mod tests {
         let message = error("description = \"d\"\n[[programs]]\nname = \"a\"\ndriver = 1\n");
         assert!(
             message.starts_with("node-profiles/x.toml:4: [[programs]] driver: invalid type")
+                && message.ends_with("; write `true` or `false`"),
+            "{message}"
+        );
+        let message = error("description = \"d\"\n[[programs]]\nname = \"a\"\nadmin = \"yes\"\n");
+        assert!(
+            message.starts_with("node-profiles/x.toml:4: [[programs]] admin: invalid type: string")
                 && message.ends_with("; write `true` or `false`"),
             "{message}"
         );

@@ -144,6 +144,7 @@ pub fn boot_table(
             args: program.args.clone(),
             priority: program.priority.name().to_string(),
             driver: program.driver,
+            admin: program.admin,
             image_size: image.len() as u64,
             image_sha256: digest::sha256_hex(&image),
         });
@@ -152,6 +153,7 @@ pub fn boot_table(
             args: program.args.clone(),
             priority: program.priority,
             driver: program.driver,
+            admin: program.admin,
             image,
         });
     }

@@ -50,6 +50,8 @@ pub struct ProgramSpec {
     pub priority: Level,
     /// May be granted I/O ports and wait for interrupt lines.
     pub driver: bool,
+    /// Gets the owner capabilities of the process and sys servers (may end processes, halt).
+    pub admin: bool,
 }
 
 impl NodeSpec {
@@ -399,6 +401,7 @@ impl Checker<'_> {
                 args: args.value.clone(),
                 priority,
                 driver: entry.driver,
+                admin: entry.admin,
             });
         }
         programs

@@ -39,6 +39,15 @@ fn figures(log: &str) -> (BTreeMap<String, u64>, f64) {
 }
 
 fn boot(path: &str) -> String {
+    let log = boot_once(path);
+    assert!(
+        log.contains("rpc-bench: 0 calls failed"),
+        "some RPC calls failed, the figures would be wrong:\n{log}"
+    );
+    log
+}
+
+fn boot_once(path: &str) -> String {
     let image = built_test_profile("bench-rpc");
     let mut spec = boot_spec(&image, Boot::Kernel);
     spec.icount = true;

@@ -65,6 +65,7 @@ fn assert_rpc_check_passed(log: &str) {
             "many client threads, one server process",
             "port nobody serves",
             "server killed mid-call",
+            "destroy through the published ps refused",
             "proc destroy",
             "proc stun",
         ],

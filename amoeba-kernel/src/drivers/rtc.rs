@@ -94,10 +94,10 @@ pub fn init() {
     }
 }
 
-#[cfg(feature = "server-tod")]
 /// The wall-clock time now, in Unix seconds and nanoseconds: the boot reading advanced by the
 /// TSC (the clock is read once; a one-second reading error stays). `None` if the clock was not
 /// valid at boot.
+#[cfg(feature = "server-tod")]
 pub fn unix_time_now() -> Option<(u64, u32)> {
     let seconds = BOOT_UNIX_SECONDS.load(Ordering::Relaxed);
     let hz = tsc::frequency();

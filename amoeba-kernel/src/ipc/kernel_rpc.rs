@@ -1,7 +1,7 @@
 //! RPC for kernel threads: the [`Rpc`] interface as direct calls, so a server written against it
 //! runs as a kernel thread exactly as it runs in a process.
 
-use super::{copy_data, getreq, putrep, trans};
+use super::{copy_data, getreq, putrep, putrep_error, trans};
 use libamoeba::rpc::codes::ErrorCode;
 use libamoeba::rpc::header::Header;
 use libamoeba::rpc::switchboard::Message;
@@ -35,10 +35,16 @@ impl Rpc for KernelRpc {
     }
 
     fn putrep(&self, header: &Header, data: &[u8]) -> Result<(), ErrorCode> {
-        putrep(Message {
-            header: *header,
-            data: copy_data(data)?,
-        })
+        match copy_data(data) {
+            Ok(data) => putrep(Message {
+                header: *header,
+                data,
+            }),
+            Err(error) => {
+                putrep_error(error);
+                Err(error)
+            }
+        }
     }
 }
 

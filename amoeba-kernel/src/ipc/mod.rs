@@ -106,6 +106,19 @@ pub fn putrep(reply: Message) -> Result<(), ErrorCode> {
     Ok(())
 }
 
+/// Answers the request the calling thread took with `error` and no data: for when its own
+/// reply cannot be delivered (no memory for it, a bad buffer), so the client does not wait for
+/// ever and the server can take its next request.
+pub fn putrep_error(error: ErrorCode) {
+    let mut header = libamoeba::rpc::header::Header::default();
+    header.set_status(Err(error));
+    // Fails only if no request was taken, and then there is nobody to answer.
+    let _ = putrep(Message {
+        header,
+        data: Vec::new(),
+    });
+}
+
 /// Sets the calling thread's locate timeout; returns the previous one (milliseconds).
 pub fn set_locate_timeout(millis: u64) -> u64 {
     let me = sched::current_thread();
@@ -136,11 +149,17 @@ fn put_port_of(get_port: Port) -> Port {
     port
 }
 
-/// A kernel copy of `bytes` for a message; STD_NOMEM when the heap cannot hold it, and
-/// RPC_BADADDRESS beyond [`MAX_MESSAGE_BYTES`].
+/// A kernel copy of `bytes` for a message; STD_NOMEM when the heap cannot spare it (see
+/// `mm::heap::can_lend`), and RPC_BADADDRESS beyond [`MAX_MESSAGE_BYTES`].
 pub fn copy_data(bytes: &[u8]) -> Result<Vec<u8>, ErrorCode> {
     if bytes.len() > MAX_MESSAGE_BYTES {
         return Err(ErrorCode::RPC_BADADDRESS);
+    }
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !crate::mm::heap::can_lend(bytes.len()) {
+        return Err(ErrorCode::STD_NOMEM);
     }
     let mut data = Vec::new();
     data.try_reserve_exact(bytes.len())

@@ -5,6 +5,16 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use libamoeba::memory::PAGE_SIZE;
 use linked_list_allocator::LockedHeap;
 
+/// Heap the kernel keeps for its own bookkeeping: what processes make it hold (messages,
+/// threads) may not eat into it, so a hostile process gets STD_NOMEM or NoMemory, and the
+/// kernel's own small allocations, which cannot fail gracefully, still succeed.
+const RESERVE_BYTES: usize = 256 * 1024;
+
+/// Whether `bytes` more can be given to something a process asked for, leaving the reserve.
+pub fn can_lend(bytes: usize) -> bool {
+    HEAP.lock().free() >= bytes.saturating_add(RESERVE_BYTES)
+}
+
 /// The heap's size, for the sys server's KSTAT.
 static HEAP_BYTES: AtomicU64 = AtomicU64::new(0);
 

@@ -19,6 +19,9 @@ use libamoeba::memory::PAGE_SIZE;
 use libamoeba::priority::Level;
 use libamoeba::syscall::{Error, SyncKind};
 
+/// Heap a thread costs, about: its control block and its share of the scheduler's tables.
+const THREAD_HEAP_BYTES: usize = 1024;
+
 /// Key the boot thread awaits while user processes run (see [`wait_for_user_processes`]).
 const ALL_PROCESSES_ENDED: u64 = u64::MAX;
 
@@ -30,6 +33,10 @@ fn new_thread(
 ) -> Result<ThreadId, Error> {
     if !s.processes.contains_key(&process) {
         return Err(Error::BadArgument);
+    }
+    // A control block, queue entries and maps grow with every thread: keep the heap's reserve.
+    if !crate::mm::heap::can_lend(THREAD_HEAP_BYTES) {
+        return Err(Error::NoMemory);
     }
     let stack = KernelStack::new().map_err(|_| Error::NoMemory)?;
     let id = s.threads.vacant_id();
@@ -342,8 +349,8 @@ fn end_process(s: &mut Scheduler, id: ProcessId) {
     }
 }
 
-#[cfg(feature = "server-proc")]
 /// Ends user process `pid` from another thread (the process server's STD_DESTROY), with `code`.
+#[cfg(feature = "server-proc")]
 pub fn kill_process(pid: ProcessId, code: i64) -> Result<(), Error> {
     with(|s| {
         let process = s

@@ -64,7 +64,7 @@ pub struct Scheduler {
     /// [`TIME_SLICE_NANOS`] in TSC ticks, worked out once.
     slice_ticks: u64,
     /// A ready thread kept off the queues because it should run next: the partner of an RPC
-    /// hand-off (see `rpc_hand_off`). It still yields to a more urgent thread.
+    /// hand-off (see `rpc_block` and `rpc_wake`). It still yields to as urgent a queued thread.
     handoff: Option<ThreadId>,
 }
 
@@ -261,11 +261,13 @@ impl Scheduler {
     }
 
     /// The most urgent thread allowed to run now, taken off its queue; the idle thread if none.
-    /// A hand-off partner goes first unless a more urgent thread is ready.
+    /// A hand-off partner goes first unless a thread as urgent or more is queued: then it
+    /// queues behind it, so threads that pass messages back and forth cannot keep the CPU from
+    /// their equals.
     fn take_next(&mut self) -> ThreadId {
         if let Some(partner) = self.handoff.take() {
             let rank = self.rank(&self.threads[&partner]);
-            if self.may_run(partner) && self.best_queued_rank().is_none_or(|best| best >= rank) {
+            if self.may_run(partner) && self.best_queued_rank().is_none_or(|best| best > rank) {
                 return partner;
             }
             self.ready[rank].push_back(partner);

@@ -225,10 +225,11 @@ pub fn boot_by_rpc(reboot: bool) {
     } else {
         BootAction::Halt
     };
-    let Some(owner) = crate::servers::sys_owner() else {
+    let owner = crate::servers::owner_capabilities().sys;
+    if owner.is_null() {
         kprintln!("selftest: boot: this profile has no sys server");
         return;
-    };
+    }
     let answer = libamoeba::client::boot(&KernelRpc, &owner, how);
     kprintln!("selftest: boot {how:?} by RPC: {}", Shown(&answer));
     sched::sleep(2_000_000_000);

@@ -11,7 +11,7 @@ use libamoeba::servers::echo::EchoServer;
 pub fn start(published: &mut Publications) {
     let ports = new_ports();
     let (server, owner) = EchoServer::new(ports.put, &mut KernelEntropy);
-    published.add("echo", owner);
+    published.add("echo", owner, owner);
     // Bulk benchmarks send the largest messages there are.
     run(
         "echo",

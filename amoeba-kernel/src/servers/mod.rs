@@ -4,7 +4,7 @@
 //! (`programs/src/bin/echo_server.rs` does so with the echo server).
 //!
 //! At boot every server gets a random get-port (its put-port is F of it), its owner capability
-//! is printed on the console, and the capability processes may use is published in the kernel
+//! is printed on the serial console (not into the log PRINTBUF returns), and the capability processes may use is published in the kernel
 //! directory under the server's name. Processes find the directory as ROOT in their
 //! environment, next to TTY, RANDOM and TOD.
 #![cfg_attr(
@@ -35,9 +35,9 @@ mod tod;
 #[cfg(feature = "server-tty")]
 mod tty;
 
+use crate::console;
 use crate::entropy::KernelEntropy;
 use crate::ipc::KernelRpc;
-use crate::kprintln;
 use crate::sched;
 use alloc::vec::Vec;
 use libamoeba::capability::{Capability, Port};
@@ -61,12 +61,19 @@ pub struct EnvironmentCapabilities {
 
 static ENVIRONMENT: Once<EnvironmentCapabilities> = Once::new();
 
-/// The sys server's owner capability (with the BOOT right), if the profile has the server.
-pub fn sys_owner() -> Option<Capability> {
-    #[cfg(feature = "server-sys")]
-    return sys::owner();
-    #[cfg(not(feature = "server-sys"))]
-    None
+/// Owner capabilities of the servers whose published capabilities are restricted: for the
+/// kernel's own use and for admin programs (null when the server is absent).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OwnerCapabilities {
+    pub ps: Capability,
+    pub proc: Capability,
+    pub sys: Capability,
+}
+
+static OWNERS: Once<OwnerCapabilities> = Once::new();
+
+pub fn owner_capabilities() -> OwnerCapabilities {
+    OWNERS.get().copied().unwrap_or_default()
 }
 
 /// What the processes started from now on get; null capabilities before the servers start.
@@ -88,21 +95,44 @@ fn new_ports() -> Ports {
     }
 }
 
+/// One server's capabilities: the one the directory publishes, and its owner capability.
+struct Publication {
+    name: &'static str,
+    public: Capability,
+    owner: Capability,
+}
+
 /// Names and capabilities for the directory, gathered as the servers start.
 #[derive(Default)]
-pub struct Publications(Vec<(&'static str, Capability)>);
+pub struct Publications(Vec<Publication>);
 
 impl Publications {
+    /// `public` goes into the directory under `name`; `owner` stays with the kernel.
     #[allow(dead_code, reason = "unused when the directory is the only server")]
-    pub fn add(&mut self, name: &'static str, cap: Capability) {
-        self.0.push((name, cap));
+    pub fn add(&mut self, name: &'static str, public: Capability, owner: Capability) {
+        self.0.push(Publication {
+            name,
+            public,
+            owner,
+        });
+    }
+
+    fn get(&self, name: &str) -> Option<&Publication> {
+        self.0.iter().find(|p| p.name == name)
     }
 
     fn find(&self, name: &str) -> Capability {
-        self.0
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(Capability::NULL, |(_, cap)| *cap)
+        self.get(name).map_or(Capability::NULL, |p| p.public)
+    }
+
+    fn owner(&self, name: &str) -> Capability {
+        self.get(name).map_or(Capability::NULL, |p| p.owner)
+    }
+
+    /// Every name with its published capability.
+    #[cfg(feature = "server-dir")]
+    pub fn public(&self) -> impl Iterator<Item = (&'static str, Capability)> + '_ {
+        self.0.iter().map(|p| (p.name, p.public))
     }
 }
 
@@ -126,6 +156,11 @@ pub fn start_selected() {
     let root = dir::start(&published);
     #[cfg(not(feature = "server-dir"))]
     let root = Capability::NULL;
+    OWNERS.call_once(|| OwnerCapabilities {
+        ps: published.owner("ps"),
+        proc: published.owner("proc"),
+        sys: published.owner("sys"),
+    });
     ENVIRONMENT.call_once(|| EnvironmentCapabilities {
         tty: published.find("tty"),
         random: published.find("random"),
@@ -149,7 +184,8 @@ pub fn run<S: Server + Send + 'static>(
         log::error!("server {name}: stopped: {error}");
     });
     match started {
-        Ok(_) => kprintln!("server {name}: {owner}"),
+        // Owner capabilities are for the console's reader alone: kept out of PRINTBUF's history.
+        Ok(_) => console::write_unrecorded(format_args!("server {name}: {owner}\n")),
         Err(_) => log::error!("server {name}: no memory for its thread; not started"),
     }
 }

@@ -10,8 +10,12 @@ use crate::arch::tsc;
 use crate::entropy::KernelEntropy;
 use crate::{mm, sched};
 use alloc::vec::Vec;
+use libamoeba::capability::Capability;
+use libamoeba::rights::restrict_owner;
 use libamoeba::rpc::codes::ErrorCode;
-use libamoeba::servers::proc::{Load, ProcServer, ProcessControl, ProcessState, ProcessSummary};
+use libamoeba::servers::proc::{
+    Load, ProcServer, ProcessControl, ProcessState, ProcessSummary, READ,
+};
 
 struct Scheduler;
 
@@ -50,11 +54,17 @@ impl ProcessControl for Scheduler {
     }
 }
 
+fn read_only(owner: &Capability) -> Capability {
+    restrict_owner(owner, READ).unwrap_or(Capability::NULL)
+}
+
 #[inline(never)] // one symbol per server: image checks find selected servers by name
 pub fn start(published: &mut Publications) {
     let ports = new_ports();
     let (server, owner) = ProcServer::new(ports.put, KernelEntropy, Scheduler);
-    published.add("proc", owner);
-    published.add("ps", server.ps_directory());
+    // Everyone may look; ending processes takes the owner capabilities (admin programs').
+    let ps = server.ps_directory();
+    published.add("proc", read_only(&owner), owner);
+    published.add("ps", read_only(&ps), ps);
     run("proc", ports, owner, server, BUFFER_BYTES);
 }

@@ -9,6 +9,6 @@ use libamoeba::servers::random::RandomServer;
 pub fn start(published: &mut Publications) {
     let ports = new_ports();
     let (server, owner) = RandomServer::new(ports.put, KernelEntropy, entropy::source());
-    published.add("random", owner);
+    published.add("random", owner, owner);
     run("random", ports, owner, server, BUFFER_BYTES);
 }

@@ -7,21 +7,12 @@ use crate::arch::{power, traps, tsc};
 use crate::entropy::KernelEntropy;
 use crate::{console, ipc, mm, sched};
 use libamoeba::boot::ExitCode;
-use libamoeba::capability::Capability;
 use libamoeba::priority::Level;
 use libamoeba::rpc::codes::ErrorCode;
 use libamoeba::servers::sys::{BootAction, Kstat, RpcCounts, SysFacts, SysServer};
-use spin::Once;
 
 /// How long BOOT waits after its reply, so the client hears it before the node stops.
 const BOOT_DELAY_NANOS: u64 = 20_000_000;
-
-/// The owner capability, for the kernel's own use (`selftest=halt|reboot`).
-static OWNER: Once<Capability> = Once::new();
-
-pub fn owner() -> Option<Capability> {
-    OWNER.get().copied()
-}
 
 struct KernelFacts;
 
@@ -71,7 +62,6 @@ impl SysFacts for KernelFacts {
 pub fn start(published: &mut Publications) {
     let ports = new_ports();
     let (server, owner) = SysServer::new(ports.put, &mut KernelEntropy, KernelFacts);
-    OWNER.call_once(|| owner);
-    published.add("sys", server.public_capability());
+    published.add("sys", server.public_capability(), owner);
     run("sys", ports, owner, server, BUFFER_BYTES);
 }

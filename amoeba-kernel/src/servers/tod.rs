@@ -17,6 +17,6 @@ impl Clock for BootClockPlusTsc {
 pub fn start(published: &mut Publications) {
     let ports = new_ports();
     let (server, owner) = TodServer::new(ports.put, &mut KernelEntropy, BootClockPlusTsc);
-    published.add("tod", owner);
+    published.add("tod", owner, owner);
     run("tod", ports, owner, server, BUFFER_BYTES);
 }

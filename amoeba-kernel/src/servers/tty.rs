@@ -17,6 +17,6 @@ impl Console for SerialConsole {
 pub fn start(published: &mut Publications) {
     let ports = new_ports();
     let (server, owner) = TtyServer::new(ports.put, &mut KernelEntropy, SerialConsole);
-    published.add("tty", owner);
+    published.add("tty", owner, owner);
     run("tty", ports, owner, server, BUFFER_BYTES);
 }

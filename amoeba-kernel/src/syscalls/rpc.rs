@@ -4,7 +4,9 @@
 //! Buffers the reply or request will land in are checked before the call blocks, so a bad
 //! buffer is refused before a server executes anything; they are checked again when the
 //! message arrives, because another thread of the process may have freed them meanwhile (the
-//! message is then lost, and the caller gets RPC_BADADDRESS).
+//! message is then lost, and the caller gets RPC_BADADDRESS). A server whose reply cannot be
+//! read, or whose request cannot be written, answers its client with an error instead, so no
+//! client waits for ever on a server's bad buffer.
 
 use crate::ipc;
 use crate::mm::address_space::AddressSpace;
@@ -16,13 +18,6 @@ use libamoeba::rpc::switchboard::Message;
 use libamoeba::rpc::transport::MAX_MESSAGE_BYTES;
 use libamoeba::syscall::{Call, encode_rpc};
 
-pub fn is_rpc(call: Call) -> bool {
-    matches!(
-        call,
-        Call::Trans | Call::GetReq | Call::PutRep | Call::RpcTimeout
-    )
-}
-
 /// Runs an RPC call; the result is in the RPC encoding (`libamoeba::syscall::decode_rpc`).
 pub fn dispatch(call: Call, args: [u64; 6]) -> u64 {
     let [a0, a1, a2, a3, a4, a5] = args;
@@ -30,7 +25,8 @@ pub fn dispatch(call: Call, args: [u64; 6]) -> u64 {
         Call::Trans => trans(a0, a1, a2, a3, a4, a5),
         Call::GetReq => getreq(a0, a1, a2),
         Call::PutRep => putrep(a0, a1, a2).map(|()| 0),
-        Call::RpcTimeout => Ok(ipc::set_locate_timeout(a0)),
+        // The old timeout must read as a value, not as a negative error code.
+        Call::RpcTimeout => Ok(ipc::set_locate_timeout(a0).min(i64::MAX as u64)),
         _ => Err(ErrorCode::RPC_FAILURE),
     })
 }
@@ -64,15 +60,26 @@ fn getreq(header: u64, buffer: u64, capacity: u64) -> Result<u64, ErrorCode> {
         Ok(get_port)
     })?;
     let request = ipc::getreq(get_port)?;
-    write_message(&request, header, buffer, capacity)?;
+    if let Err(error) = write_message(&request, header, buffer, capacity) {
+        // Another thread freed the buffers meanwhile: the client must not wait for ever.
+        ipc::putrep_error(ErrorCode::RPC_FAILURE);
+        return Err(error);
+    }
     Ok(request.data.len() as u64)
 }
 
 fn putrep(header: u64, data: u64, len: u64) -> Result<(), ErrorCode> {
     let reply = sched::with_address_space(|space| {
         read_message(space.ok_or(ErrorCode::RPC_BADADDRESS)?, header, data, len)
-    })?;
-    ipc::putrep(reply)
+    });
+    match reply {
+        Ok(reply) => ipc::putrep(reply),
+        Err(error) => {
+            // The reply is unusable; its client still gets an answer: the error.
+            ipc::putrep_error(error);
+            Err(error)
+        }
+    }
 }
 
 fn read_header(space: &AddressSpace, address: u64) -> Result<Header, ErrorCode> {

@@ -12,6 +12,7 @@ fn sample(iso: IsoOutput, pxe: PxeOutput) -> Manifest {
         features: vec!["driver-pci".into(), "driver-rtc".into()],
         programs: vec![ProgramOutput {
             driver: false,
+            admin: false,
             name: "hello".into(),
             args: vec!["from".into(), "a".into(), "test".into()],
             priority: "norm".into(),
@@ -99,6 +100,7 @@ fn shape_of_built_outputs() {
             "args": ["from", "a", "test"],
             "priority": "norm",
             "driver": false,
+            "admin": false,
             "image_size": 5000,
             "image_sha256": "9a".repeat(32),
         })

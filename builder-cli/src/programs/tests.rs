@@ -404,12 +404,14 @@ fn every_real_program_becomes_a_bootable_image() {
         programs: vec![
             ProgramSpec {
                 driver: false,
+                admin: false,
                 name: "hello".into(),
                 args: vec!["from".into(), "a".into(), "test".into()],
                 priority: Level::Norm,
             },
             ProgramSpec {
                 driver: false,
+                admin: false,
                 name: "counter".into(),
                 args: vec!["low".into(), "3".into()],
                 priority: Level::Low,

@@ -268,18 +268,21 @@ fn programs_are_taken_in_order_with_defaults() {
         [
             ProgramSpec {
                 driver: false,
+                admin: false,
                 name: "hello".into(),
                 args: vec!["a".into(), "b".into()],
                 priority: Level::Norm,
             },
             ProgramSpec {
                 driver: false,
+                admin: false,
                 name: "counter".into(),
                 args: vec![],
                 priority: Level::Low,
             },
             ProgramSpec {
                 driver: false,
+                admin: false,
                 name: "hello".into(),
                 args: vec![],
                 priority: Level::High,
@@ -292,6 +295,16 @@ fn programs_are_taken_in_order_with_defaults() {
             .programs
             .is_empty()
     );
+}
+
+#[test]
+fn driver_and_admin_flags_are_carried_into_the_spec() {
+    let programs = test_programs();
+    let catalog = Catalog::builtin().with_programs(&programs);
+    let text = "description = \"d\"\n[[programs]]\nname = \"hello\"\nadmin = true\n[[programs]]\nname = \"threads\"\ndriver = true\nadmin = false\n";
+    let spec = validate(&profile(text), &catalog).expect("valid");
+    let flags: Vec<_> = spec.programs.iter().map(|p| (p.driver, p.admin)).collect();
+    assert_eq!(flags, [(false, true), (true, false)]);
 }
 
 #[test]

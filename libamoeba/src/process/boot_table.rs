@@ -14,7 +14,8 @@
 //!   u16     argument count, at most 32
 //!   per argument: u16 length, then that many bytes of UTF-8 (may be empty)
 //!   u8      process priority: Level as u8 (0 high, 1 norm, 2 low)
-//!   u8      flags: bit 0 DRIVER (may be granted I/O ports and wait for IRQs); others 0
+//!   u8      flags: bit 0 DRIVER (may be granted I/O ports and wait for IRQs), bit 1 ADMIN
+//!           (gets the owner capabilities of the process and sys servers); others 0
 //!   u32     image length, then the process image file (`process::image`) itself
 //! ```
 //!
@@ -48,12 +49,18 @@ pub struct BootProgram<'a> {
     pub priority: Level,
     /// A driver: the kernel lets it use I/O ports and wait for interrupt lines.
     pub driver: bool,
+    /// An admin program: the kernel gives it the owner capabilities of the node's process and
+    /// sys servers (PS, PROC, SYS in its environment), so it may end other processes and halt
+    /// the node.
+    pub admin: bool,
     /// The process image file (gzip), as `process::image::decode_image` reads it.
     pub image: &'a [u8],
 }
 
 /// Flag bit of a driver program.
 pub const FLAG_DRIVER: u8 = 0x01;
+/// Flag bit of an admin program.
+pub const FLAG_ADMIN: u8 = 0x02;
 
 /// One program to write into a table (the builder's side).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -62,6 +69,7 @@ pub struct BootProgramSpec {
     pub args: Vec<String>,
     pub priority: Level,
     pub driver: bool,
+    pub admin: bool,
     pub image: Vec<u8>,
 }
 
@@ -236,7 +244,7 @@ fn decode_program<'a>(
     let value = read!(reader.u8());
     let priority = Level::from_u8(value).ok_or(BootTableError::BadPriority { program, value })?;
     let flags = read!(reader.u8());
-    if flags & !FLAG_DRIVER != 0 {
+    if flags & !(FLAG_DRIVER | FLAG_ADMIN) != 0 {
         return Err(BootTableError::ReservedNotZero { program });
     }
     let image_len = read!(reader.u32());
@@ -247,6 +255,7 @@ fn decode_program<'a>(
         args,
         priority,
         driver: flags & FLAG_DRIVER != 0,
+        admin: flags & FLAG_ADMIN != 0,
         image,
     })
 }
@@ -298,7 +307,9 @@ pub fn encode(programs: &[BootProgramSpec]) -> Vec<u8> {
             bytes.extend_from_slice(arg.as_bytes());
         }
         bytes.push(spec.priority as u8);
-        bytes.push(if spec.driver { FLAG_DRIVER } else { 0 });
+        let driver = if spec.driver { FLAG_DRIVER } else { 0 };
+        let admin = if spec.admin { FLAG_ADMIN } else { 0 };
+        bytes.push(driver | admin);
         bytes.extend_from_slice(&u32_len(spec.image.len()));
         bytes.extend_from_slice(&spec.image);
     }
@@ -317,6 +328,7 @@ mod tests {
             args: args.iter().map(ToString::to_string).collect(),
             priority,
             driver: name == "threads",
+            admin: name.starts_with("counter"),
             image: image.to_vec(),
         }
     }
@@ -342,6 +354,7 @@ mod tests {
                 args: s.args.iter().map(String::as_str).collect(),
                 priority: s.priority,
                 driver: s.driver,
+                admin: s.admin,
                 image: &s.image,
             })
             .collect()
@@ -364,6 +377,27 @@ mod tests {
         let table = encode(&specs);
         assert_eq!(decode(&table).unwrap(), as_decoded(&specs));
         assert_eq!(table, encode(&sample()), "deterministic");
+    }
+
+    #[test]
+    fn driver_and_admin_flags_round_trip() {
+        for (driver, admin, byte) in [
+            (false, false, 0),
+            (true, false, FLAG_DRIVER),
+            (false, true, FLAG_ADMIN),
+            (true, true, FLAG_DRIVER | FLAG_ADMIN),
+        ] {
+            let specs = [BootProgramSpec {
+                driver,
+                admin,
+                ..spec("p", &[], Level::Norm, &[])
+            }];
+            check(&specs).unwrap();
+            let table = encode(&specs);
+            // The flags byte follows the name (2 + 1 bytes), argument count and priority.
+            assert_eq!(table[HEADER_LEN + 3 + 2 + 1], byte);
+            assert_eq!(decode(&table).unwrap(), as_decoded(&specs));
+        }
     }
 
     #[test]
@@ -551,12 +585,19 @@ mod tests {
         }
         let mut tail = good;
         tail[3] = FLAG_DRIVER;
-        assert!(decode(&one_program(b"p", &tail)).is_ok_and(|p| p[0].driver));
-        tail[3] = 2;
-        assert_eq!(
-            decode(&one_program(b"p", &tail)),
-            Err(BootTableError::ReservedNotZero { program: 0 })
-        );
+        assert!(decode(&one_program(b"p", &tail)).is_ok_and(|p| p[0].driver && !p[0].admin));
+        tail[3] = FLAG_ADMIN;
+        assert!(decode(&one_program(b"p", &tail)).is_ok_and(|p| p[0].admin && !p[0].driver));
+        tail[3] = FLAG_DRIVER | FLAG_ADMIN;
+        assert!(decode(&one_program(b"p", &tail)).is_ok_and(|p| p[0].driver && p[0].admin));
+        for flags in [0x04, 0x80, FLAG_ADMIN | 0x04, 0xFF] {
+            tail[3] = flags;
+            assert_eq!(
+                decode(&one_program(b"p", &tail)),
+                Err(BootTableError::ReservedNotZero { program: 0 }),
+                "flags {flags:#04x}"
+            );
+        }
     }
 
     #[test]

@@ -39,6 +39,11 @@ pub const TTY: &str = "TTY";
 pub const RANDOM: &str = "RANDOM";
 pub const TOD: &str = "TOD";
 pub const ROOT: &str = "ROOT";
+/// Owner capabilities an admin program gets (`admin = true` in its profile): the ps directory
+/// (to end and stun any process), the process server and the sys server (BOOT).
+pub const PS: &str = "PS";
+pub const PROC: &str = "PROC";
+pub const SYS: &str = "SYS";
 
 /// A decoded environment; everything borrows from the block.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -98,8 +98,8 @@ pub fn answer(
     result
 }
 
-/// Serves requests on `get_port` for ever, or until the transport fails (a getreq or putrep
-/// error, which only a broken server thread or kernel produces). Buffers of
+/// Serves requests on `get_port` for ever, or until a getreq fails (which only a broken server
+/// thread or kernel produces). Buffers of
 /// `buffer_bytes` (at most [`MAX_MESSAGE_BYTES`]) for requests and replies come from the heap.
 pub fn serve(
     rpc: &impl Rpc,
@@ -123,8 +123,9 @@ pub fn serve(
     }
 }
 
-/// One getreq / handle / putrep round on `get_port`. Errors are the transport's only: a
-/// handler's error goes to the client in the reply.
+/// One getreq / handle / putrep round on `get_port`. Errors are getreq's only: a handler's
+/// error goes to the client in the reply, and a reply the transport cannot deliver (no memory
+/// for it) is answered by the transport with that error, so the server goes on.
 pub fn serve_one(
     rpc: &impl Rpc,
     get_port: Port,
@@ -144,7 +145,8 @@ pub fn serve_one(
     };
     let mut reply = Reply::new(reply_buffer);
     let _ = answer(server, &request, &mut reply);
-    rpc.putrep(&reply.header, reply.data())
+    let _ = rpc.putrep(&reply.header, reply.data());
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,11 +8,13 @@
 //! server. Rules of ours where the reference is silent (for a single node; issue 5 adds the
 //! network):
 //! * A request waits for a server for the client thread's locate timeout. When it passes and a
-//!   server thread is attached to the port (its latest `getreq` named it, it is just busy), the
-//!   request waits another period; when none is, the client gets RPC_NOTFOUND.
+//!   server thread is attached to the port (it waits in a getreq on it or serves one of its
+//!   requests: it is just busy), the request waits another period; when none is, the client
+//!   gets RPC_NOTFOUND.
 //! * Once a server has taken the request there is no timeout: the client waits for the reply
 //!   as long as the server thread lives. If the server thread ends first, the client gets
-//!   RPC_FAILURE (the request may have run).
+//!   RPC_FAILURE (the request may have run); if it ends before it even saw the request, the
+//!   request goes back to the head of the port's queue for another server.
 //! * A client that ends leaves nothing behind: a request not yet taken is withdrawn, and the
 //!   reply to one being served is dropped (the server's `putrep` still succeeds).
 //! * A server thread must `putrep` before its next `getreq`, and may `putrep` only after a
@@ -270,7 +272,7 @@ impl<T: Copy + Ord> Switchboard<T> {
                 return TransOutcome::Done(result);
             }
         };
-        if !timed_out || self.servers.values().any(|s| s.port == port) {
+        if !timed_out || attached(&self.servers, port) {
             return TransOutcome::Wait {
                 locate_timeout: true,
             };
@@ -281,9 +283,10 @@ impl<T: Copy + Ord> Switchboard<T> {
         TransOutcome::Done(Err(ErrorCode::RPC_NOTFOUND))
     }
 
-    /// Whether a server thread's latest getreq named `port`.
+    /// Whether a server thread works for `port`: waits in a getreq on it or serves one of its
+    /// requests. One between putrep and its next getreq does not count: it may never come back.
     pub fn attached(&self, port: Port) -> bool {
-        self.servers.values().any(|s| s.port == port)
+        attached(&self.servers, port)
     }
 
     /// Forgets `thread`, which ended; returns the clients to wake (with RPC_FAILURE waiting
@@ -303,7 +306,10 @@ impl<T: Copy + Ord> Switchboard<T> {
                 remove(&mut self.listening, server.port, thread);
                 None
             }
-            ServerState::Delivered { client, .. } => Some(client),
+            ServerState::Delivered { request, client } => {
+                self.requeue(client, request);
+                None
+            }
             ServerState::Serving { client } => client,
             ServerState::Idle => None,
         };
@@ -311,6 +317,15 @@ impl<T: Copy + Ord> Switchboard<T> {
         self.clients
             .insert(client, Client::Answered(Err(ErrorCode::RPC_FAILURE)));
         Some(client)
+    }
+
+    /// Puts a request its server never saw back at the head of its port's queue.
+    fn requeue(&mut self, client: T, request: Message) {
+        let port = request.header.port;
+        if let Some(state) = self.clients.get_mut(&client) {
+            *state = Client::Waiting { request };
+            self.waiting.entry(port).or_default().push_front(client);
+        }
     }
 
     fn forget_client(&mut self, server: T) {
@@ -356,6 +371,12 @@ impl<T: Copy + Ord> Switchboard<T> {
 /// busy port does not allocate a queue again; beyond it empty queues are dropped, which bounds
 /// what a client calling many ports leaves behind.
 const KEPT_EMPTY_QUEUES: usize = 64;
+
+fn attached<T>(servers: &BTreeMap<T, ServerThread<T>>, port: Port) -> bool {
+    servers
+        .values()
+        .any(|s| s.port == port && !matches!(s.state, ServerState::Idle))
+}
 
 fn pop<T>(queues: &mut BTreeMap<Port, VecDeque<T>>, port: Port) -> Option<T> {
     let queue = queues.get_mut(&port)?;

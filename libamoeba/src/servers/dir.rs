@@ -7,17 +7,20 @@
 //! SOAP's four, and these requests:
 //!
 //! - APPEND: data = one row (name and capability); needs [`MODIFY`]; STD_EXISTS if the name
-//!   is taken, STD_NOSPACE past [`MAX_ENTRIES`].
-//! - DELETE: data = the name; needs [`MODIFY`]; STD_NOTFOUND if absent.
+//!   is taken, STD_NOSPACE past the directory's limit (at most [`MAX_ENTRIES`]).
+//! - DELETE: data = the name; needs [`MODIFY`]; STD_NOTFOUND if absent, STD_DENIED for a name
+//!   the owner published in-process.
 //! - LOOKUP, LIST: need [`READ`].
 //!
 //! Object 0 is the root directory. The kernel fills it in-process with
-//! [`Directory::publish`], then hands out a [`READ`]-only capability for it.
+//! [`Directory::publish`] (names no request can delete), then hands processes a capability
+//! with [`READ`] and [`MODIFY`]: they can publish servers of their own next to the kernel's,
+//! not replace them. [`Directory::with_limit`] bounds how many names clients can add.
 
 pub mod listing;
 pub mod row;
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
 
@@ -54,18 +57,42 @@ type Entries = BTreeMap<String, Capability>;
 /// The kernel directory server.
 pub struct Directory {
     objects: ObjectTable<Entries>,
+    /// Names [`Directory::publish`] made: no request deletes them (STD_DENIED), so a client
+    /// with MODIFY can add its own names but cannot put itself in a server's place.
+    pinned: BTreeSet<String>,
+    /// Most entries APPEND may make (it answers STD_NOSPACE beyond).
+    max_entries: usize,
 }
 
 impl Directory {
     /// An empty root directory served at `put_port`, with its owner capability.
     pub fn new(put_port: Port, entropy: &mut impl Entropy) -> (Self, Capability) {
-        let (objects, owner) = server_table(put_port, entropy, Entries::new());
-        (Self { objects }, owner)
+        Self::with_limit(put_port, entropy, MAX_ENTRIES)
     }
 
-    /// Adds `name` → `cap` to the root, for whoever owns this server (the kernel at boot).
+    /// As [`new`](Self::new), holding at most `max_entries` names (at most [`MAX_ENTRIES`]):
+    /// a kernel bounds what clients can make it store.
+    pub fn with_limit(
+        put_port: Port,
+        entropy: &mut impl Entropy,
+        max_entries: usize,
+    ) -> (Self, Capability) {
+        let (objects, owner) = server_table(put_port, entropy, Entries::new());
+        let directory = Self {
+            objects,
+            pinned: BTreeSet::new(),
+            max_entries: max_entries.min(MAX_ENTRIES),
+        };
+        (directory, owner)
+    }
+
+    /// Adds `name` → `cap` to the root for good, for whoever owns this server (the kernel at
+    /// boot): requests cannot delete it.
     pub fn publish(&mut self, name: &str, cap: Capability) -> Result<(), ErrorCode> {
-        add(self.root_mut()?, name, cap)
+        let max = self.max_entries;
+        add(self.root_mut()?, name, cap, max)?;
+        self.pinned.insert(name.to_string());
+        Ok(())
     }
 
     /// What `name` maps to in the root.
@@ -91,12 +118,15 @@ impl Directory {
     fn append(&mut self, request: &Request<'_>) -> Result<(), ErrorCode> {
         let (_, entries) = self.objects.get_mut(&request.header, MODIFY)?;
         let (name, cap) = decode_row(whole_data(request)?).map_err(|_| ErrorCode::STD_ARGBAD)?;
-        add(entries, name, cap)
+        add(entries, name, cap, self.max_entries)
     }
 
     fn delete(&mut self, request: &Request<'_>) -> Result<(), ErrorCode> {
         let (_, entries) = self.objects.get_mut(&request.header, MODIFY)?;
         let name = requested_name(request)?;
+        if self.pinned.contains(name) {
+            return Err(ErrorCode::STD_DENIED);
+        }
         entries
             .remove(name)
             .map(drop)
@@ -104,14 +134,14 @@ impl Directory {
     }
 }
 
-fn add(entries: &mut Entries, name: &str, cap: Capability) -> Result<(), ErrorCode> {
+fn add(entries: &mut Entries, name: &str, cap: Capability, max: usize) -> Result<(), ErrorCode> {
     if !is_valid_name(name) {
         return Err(ErrorCode::STD_ARGBAD);
     }
     if entries.contains_key(name) {
         return Err(ErrorCode::STD_EXISTS);
     }
-    if entries.len() >= MAX_ENTRIES {
+    if entries.len() >= max {
         return Err(ErrorCode::STD_NOSPACE);
     }
     entries.insert(name.to_string(), cap);
@@ -302,5 +332,25 @@ mod tests {
             Err(ErrorCode::STD_OVERFLOW)
         );
         assert_eq!(dir.lookup("tod"), Some(entry(1)));
+    }
+
+    #[test]
+    fn published_names_cannot_be_deleted_and_the_limit_holds() {
+        let (mut dir, owner) = Directory::with_limit(PORT, &mut SeededGenerator::new(6), 3);
+        dir.publish("sys", entry(2)).unwrap();
+        let row = |name: &str, n| encode_row(name, &entry(n)).unwrap();
+        run(
+            &mut dir,
+            &[
+                (&owner, DELETE, b"sys", Err(ErrorCode::STD_DENIED)),
+                (&owner, APPEND, &row("sys", 9), Err(ErrorCode::STD_EXISTS)),
+                (&owner, APPEND, &row("a", 3), DONE),
+                (&owner, APPEND, &row("b", 4), DONE),
+                (&owner, APPEND, &row("c", 5), Err(ErrorCode::STD_NOSPACE)),
+                (&owner, DELETE, b"a", DONE),
+                (&owner, APPEND, &row("c", 5), DONE),
+            ],
+        );
+        assert_eq!(dir.lookup("sys"), Some(entry(2)));
     }
 }

@@ -12,6 +12,7 @@ use super::rpc::UserRpc;
 use super::{Result, raw};
 use crate::capability::Capability;
 use crate::client;
+use crate::rpc::codes::ErrorCode;
 use crate::syscall::Call;
 
 /// The TTY capability as two halves of its 16 bytes, once [`use_tty`] set it.
@@ -43,13 +44,22 @@ fn tty() -> Option<Capability> {
 }
 
 /// Writes all of `bytes`: through the tty server if there is one, else the kernel console.
+/// What the server did not take goes to the kernel console; a server that is gone is not
+/// asked again (each ask would wait for the locate timeout).
 pub fn write(bytes: &[u8]) -> Result<()> {
-    if let Some(tty) = tty()
-        && client::tty_write(&UserRpc, &tty, bytes).is_ok()
-    {
-        return Ok(());
+    let Some(tty) = tty() else {
+        return write_to_kernel_console(bytes);
+    };
+    match client::tty_write(&UserRpc, &tty, bytes) {
+        Ok(written) => write_to_kernel_console(bytes.get(written..).unwrap_or_default()),
+        Err(error) => {
+            if error == ErrorCode::RPC_NOTFOUND {
+                TTY_SET.store(false, Ordering::Release);
+            }
+            // Chunks the server took before the error may show twice; none is lost.
+            write_to_kernel_console(bytes)
+        }
     }
-    write_to_kernel_console(bytes)
 }
 
 /// Bytes buffered before a write; a `println!` line shorter than this is one write.

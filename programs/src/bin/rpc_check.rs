@@ -20,7 +20,7 @@ use libamoeba::client::node_check::{self, Shown};
 use libamoeba::println;
 use libamoeba::priority::Level;
 use libamoeba::process::Environment;
-use libamoeba::process::environment::ROOT;
+use libamoeba::process::environment::{PS, ROOT};
 use libamoeba::rpc::codes::ErrorCode;
 use libamoeba::rpc::header::Header;
 use libamoeba::rpc::transport::Rpc;
@@ -67,12 +67,15 @@ fn main(env: &Environment) -> i32 {
     echo_server(echo);
     many_clients(echo);
     unknown_port();
-    killed_mid_call(&root, servers.ps);
-    end_process_named(
-        servers.ps,
-        "echo-server",
-        Ending::Stun(ECHO_SERVER_STUN_CODE),
-    );
+    // Ending processes takes the ps owner capability of an admin program (PS).
+    let ps_owner = env.capability(PS).filter(|c| !c.is_null());
+    let Some(ps_owner) = ps_owner else {
+        println!("rpc-check: no PS capability; the profile must mark rpc-check admin = true");
+        return 1;
+    };
+    published_ps_cannot_kill(servers.ps);
+    killed_mid_call(&root, ps_owner);
+    end_process_named(ps_owner, "echo-server", Ending::Stun(ECHO_SERVER_STUN_CODE));
     let failed = FAILED.load(Ordering::Relaxed);
     if failed == 0 {
         println!("rpc-check: all checks passed");
@@ -200,6 +203,19 @@ fn killed_mid_call(root: &Capability, ps: Capability) {
         "server killed mid-call",
         killed && waited && code == 1,
         format_args!("caller woke: {waited}, its error: -{code} (RPC_FAILURE is -1)"),
+    );
+}
+
+/// The ps directory everyone finds in ROOT lists processes with READ only: destroying one of
+/// them must be refused.
+fn published_ps_cannot_kill(ps: Capability) {
+    let processes = client::dir_list(&RPC, &ps).unwrap_or_default();
+    let first = processes.first().map(|(_, cap)| *cap).unwrap_or_default();
+    let answer = client::std_destroy(&RPC, &first);
+    check(
+        "destroy through the published ps refused",
+        answer == Err(ErrorCode::STD_DENIED),
+        format_args!("{} processes listed; {}", processes.len(), Shown(&answer)),
     );
 }
 

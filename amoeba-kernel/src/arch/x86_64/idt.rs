@@ -90,9 +90,9 @@ pub fn init() {
     };
 }
 
-#[cfg(feature = "server-sys")]
 /// Resets the CPU the hard way: with an empty IDT, an exception finds no handler, nor does the
 /// double fault that follows, and the third fault resets the machine.
+#[cfg(feature = "server-sys")]
 pub fn triple_fault() -> ! {
     let empty = DescriptorTablePointer { limit: 0, base: 0 };
     // SAFETY: deliberately fatal; nothing runs after the interrupt.

@@ -12,10 +12,10 @@ pub fn exit(code: ExitCode) -> ! {
     cpu::halt_forever()
 }
 
-#[cfg(feature = "server-sys")]
 /// Resets the machine through the keyboard controller's reset line (pulse command 0xFE on port
 /// 0x64, the PC/AT way); if that does nothing, a triple fault. QEMU started with `-no-reboot`
 /// exits instead of resetting.
+#[cfg(feature = "server-sys")]
 pub fn reboot() -> ! {
     const KEYBOARD_COMMAND: u16 = 0x64;
     const PULSE_RESET: u8 = 0xFE;
