@@ -203,6 +203,21 @@ macro_rules! amoeba_main {
     };
 }
 
+/// The capability `name` of the process's environment (e.g. `ROOT`), or `None` after saying on
+/// the console that `program` needs it and what the profile must have for it (`needs`).
+pub fn required_capability(
+    env: &crate::process::Environment<'_>,
+    name: &str,
+    program: &str,
+    needs: &str,
+) -> Option<crate::capability::Capability> {
+    let cap = env.capability(name).filter(|c| !c.is_null());
+    if cap.is_none() {
+        crate::println!("{program}: no {name} capability; {needs}");
+    }
+    cap
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,3 +82,36 @@ pub fn built_test_profile(name: &str) -> BuiltProfile {
         .join(format!("{name}.toml"));
     built(&path.to_string_lossy())
 }
+
+/// Boots `image` by `-kernel` with extra words until QEMU ends by itself (a `ready=exit` node
+/// stops once every boot program ended), within `limit`; its exit code and console log.
+pub fn run_until_stopped(
+    image: &BuiltImage,
+    words: &[&str],
+    icount: bool,
+    limit: std::time::Duration,
+) -> (Option<i32>, String) {
+    let mut spec = boot_spec(image, Boot::Kernel);
+    spec.append.extend(words.iter().map(|w| w.to_string()));
+    spec.icount = icount;
+    let mut node =
+        crate::node::Node::start(&command(&spec), limit).unwrap_or_else(|e| panic!("{e}"));
+    let status = node.wait_for_exit().unwrap_or_else(|e| panic!("{e}"));
+    (status.code(), node.log())
+}
+
+/// As [`run_until_stopped`], for a node that must stop cleanly (exit status 33); its log.
+pub fn run_to_exit(
+    image: &BuiltImage,
+    words: &[&str],
+    icount: bool,
+    limit: std::time::Duration,
+) -> String {
+    let (code, log) = run_until_stopped(image, words, icount, limit);
+    assert_eq!(
+        code,
+        Some(libamoeba::boot::ExitCode::Success.qemu_status()),
+        "clean stop expected:\n{log}"
+    );
+    log
+}

@@ -3,29 +3,13 @@
 //! process, priorities, idle without ticks, memory returned.
 
 use amoeba_build::image::BuiltImage;
-use amoeba_build::qemu::Boot;
-use amoeba_tests::images::{boot_spec, built, built_test_profile, command};
-use amoeba_tests::node::Node;
-use libamoeba::boot::ExitCode;
+use amoeba_tests::images::{self, built, built_test_profile};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// Boots `image` by `-kernel` with extra words until the node stops cleanly (with `ready=exit`
-/// that is once every boot program ended); returns the console log.
 fn run_to_exit(image: &BuiltImage, words: &[&str], icount: bool) -> String {
-    let mut spec = boot_spec(image, Boot::Kernel);
-    spec.append.extend(words.iter().map(|w| w.to_string()));
-    spec.icount = icount;
-    let mut node = Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"));
-    let status = node.wait_for_exit().unwrap_or_else(|e| panic!("{e}"));
-    let log = node.log();
-    assert_eq!(
-        status.code(),
-        Some(ExitCode::Success.qemu_status()),
-        "clean stop expected:\n{log}"
-    );
-    log
+    images::run_to_exit(image, words, icount, LIMIT)
 }
 
 /// Runs a test profile of `tests/profiles/` to its end.

@@ -4,27 +4,14 @@
 //! (`selftest=rpc`); both the fast and the queued IPC path give the same answers.
 
 use amoeba_build::image::BuiltImage;
-use amoeba_build::qemu::Boot;
-use amoeba_tests::images::{boot_spec, built_test_profile, command};
-use amoeba_tests::node::Node;
+use amoeba_tests::images::{self, built_test_profile};
 use libamoeba::boot::ExitCode;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(90);
 
-/// Boots `image` with extra words until it stops cleanly (every boot program ended); the log.
 fn run_to_exit(image: &BuiltImage, words: &[&str]) -> String {
-    let mut spec = boot_spec(image, Boot::Kernel);
-    spec.append.extend(words.iter().map(|w| w.to_string()));
-    let mut node = Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"));
-    let status = node.wait_for_exit().unwrap_or_else(|e| panic!("{e}"));
-    let log = node.log();
-    assert_eq!(
-        status.code(),
-        Some(ExitCode::Success.qemu_status()),
-        "clean stop expected:\n{log}"
-    );
-    log
+    images::run_to_exit(image, words, false, LIMIT)
 }
 
 /// The checks `rpc-check` and `selftest=rpc` share (libamoeba's `client::node_check`).
@@ -145,13 +132,8 @@ fn the_queued_ipc_path_gives_the_same_answers() {
     assert_rpc_check_passed(&log);
 }
 
-/// Boots `image` with `words` until QEMU ends by itself; its exit code and log.
 fn run_until_stopped(image: &BuiltImage, words: &[&str]) -> (Option<i32>, String) {
-    let mut spec = boot_spec(image, Boot::Kernel);
-    spec.append.extend(words.iter().map(|w| w.to_string()));
-    let mut node = Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"));
-    let status = node.wait_for_exit().unwrap_or_else(|e| panic!("{e}"));
-    (status.code(), node.log())
+    images::run_until_stopped(image, words, false, LIMIT)
 }
 
 #[test]

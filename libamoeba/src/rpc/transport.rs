@@ -50,7 +50,8 @@ pub trait Rpc {
     /// blocks until the reply, which lands in `reply` and `reply_data` (truncated if longer;
     /// see [`Received`]). Errors: RPC_NOTFOUND when no server answers within the calling
     /// thread's locate timeout, RPC_FAILURE when the server went away after taking the request,
-    /// RPC_BADADDRESS for a null port or an unusable buffer.
+    /// RPC_BADADDRESS for a null port or an unusable buffer, STD_NOMEM when the kernel cannot
+    /// spare memory for the message now.
     fn trans(
         &self,
         request: &Header,
@@ -65,6 +66,8 @@ pub trait Rpc {
     fn getreq(&self, header: &mut Header, buffer: &mut [u8]) -> Result<Received, ErrorCode>;
 
     /// Server: answers the request the last `getreq` returned. A client that has gone away
-    /// meanwhile is not an error (the reply is dropped).
+    /// meanwhile is not an error (the reply is dropped). A reply that cannot be delivered (an
+    /// unusable buffer, no memory for it) is an error here, and its client gets that error as
+    /// the reply's status instead: a client never waits on a server that cannot answer.
     fn putrep(&self, header: &Header, data: &[u8]) -> Result<(), ErrorCode>;
 }

@@ -15,14 +15,15 @@ use libamoeba::rpc::server::serve;
 use libamoeba::rpc::transport::MAX_MESSAGE_BYTES;
 use libamoeba::servers::echo::EchoServer;
 use libamoeba::user::entropy;
+use libamoeba::user::required_capability;
 use libamoeba::user::rpc::UserRpc;
 
 libamoeba::amoeba_main!(main);
 
 fn main(env: &Environment) -> i32 {
     let name = env.args().get(1).copied().unwrap_or("echo-user");
-    let Some(root) = env.capability(ROOT).filter(|c| !c.is_null()) else {
-        println!("echo-server: no directory (ROOT) to publish in; the profile needs server dir");
+    let needs = "the profile needs server dir to publish in";
+    let Some(root) = required_capability(env, ROOT, "echo-server", needs) else {
         return 1;
     };
     let mut generator = entropy::generator(env);

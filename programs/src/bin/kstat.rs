@@ -6,13 +6,14 @@ use libamoeba::client;
 use libamoeba::println;
 use libamoeba::process::Environment;
 use libamoeba::process::environment::ROOT;
+use libamoeba::user::required_capability;
 use libamoeba::user::rpc::UserRpc;
 
 libamoeba::amoeba_main!(main);
 
 fn main(env: &Environment) -> i32 {
-    let Some(root) = env.capability(ROOT).filter(|c| !c.is_null()) else {
-        println!("kstat: no directory (ROOT); the profile needs servers dir and sys");
+    let needs = "the profile needs servers dir and sys";
+    let Some(root) = required_capability(env, ROOT, "kstat", needs) else {
         return 1;
     };
     let kstat =

@@ -7,13 +7,14 @@ use libamoeba::client;
 use libamoeba::println;
 use libamoeba::process::Environment;
 use libamoeba::process::environment::ROOT;
+use libamoeba::user::required_capability;
 use libamoeba::user::rpc::UserRpc;
 
 libamoeba::amoeba_main!(main);
 
 fn main(env: &Environment) -> i32 {
-    let Some(root) = env.capability(ROOT).filter(|c| !c.is_null()) else {
-        println!("ps: no directory (ROOT); the profile needs servers dir and proc");
+    let needs = "the profile needs servers dir and proc";
+    let Some(root) = required_capability(env, ROOT, "ps", needs) else {
         return 1;
     };
     let processes =

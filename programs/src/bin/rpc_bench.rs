@@ -19,6 +19,7 @@ use libamoeba::client;
 use libamoeba::println;
 use libamoeba::process::Environment;
 use libamoeba::process::environment::{PS, ROOT};
+use libamoeba::user::required_capability;
 use libamoeba::user::rpc::UserRpc;
 use libamoeba::user::{thread, time};
 
@@ -29,8 +30,8 @@ const BULK_ROUNDS: u64 = 100;
 const BULK_BYTES: usize = 30_000;
 
 fn main(env: &Environment) -> i32 {
-    let Some(root) = env.capability(ROOT).filter(|c| !c.is_null()) else {
-        println!("rpc-bench: no directory (ROOT); the profile needs servers dir, echo and proc");
+    let needs = "the profile needs servers dir, echo and proc";
+    let Some(root) = required_capability(env, ROOT, "rpc-bench", needs) else {
         return 1;
     };
     let (Some(kernel), Some(user)) = (lookup(&root, "echo"), lookup(&root, "echo-user")) else {
@@ -82,8 +83,8 @@ fn lookup(root: &Capability, name: &str) -> Option<Capability> {
 
 /// Ends `echo-server` through the ps owner capability (PS: rpc-bench is an admin program).
 fn stop_echo_server(env: &Environment) {
-    let Some(ps) = env.capability(PS).filter(|c| !c.is_null()) else {
-        println!("rpc-bench: no PS capability to end echo-server; mark rpc-bench admin = true");
+    let needs = "mark rpc-bench admin = true to let it end echo-server";
+    let Some(ps) = required_capability(env, PS, "rpc-bench", needs) else {
         return;
     };
     let processes = client::dir_list(&UserRpc, &ps).unwrap_or_default();

@@ -24,6 +24,7 @@ use libamoeba::process::environment::{PS, ROOT};
 use libamoeba::rpc::codes::ErrorCode;
 use libamoeba::rpc::header::Header;
 use libamoeba::rpc::transport::Rpc;
+use libamoeba::user::required_capability;
 use libamoeba::user::rpc::{UserRpc, set_locate_timeout};
 use libamoeba::user::sync::Semaphore;
 use libamoeba::user::thread;
@@ -50,8 +51,8 @@ fn check(what: &str, ok: bool, detail: core::fmt::Arguments<'_>) {
 }
 
 fn main(env: &Environment) -> i32 {
-    let Some(root) = env.capability(ROOT).filter(|c| !c.is_null()) else {
-        println!("rpc-check: no ROOT capability; the profile needs server dir");
+    let Some(root) = required_capability(env, ROOT, "rpc-check", "the profile needs server dir")
+    else {
         return 1;
     };
     // Every server but the stall server, which never answers.
@@ -68,9 +69,8 @@ fn main(env: &Environment) -> i32 {
     many_clients(echo);
     unknown_port();
     // Ending processes takes the ps owner capability of an admin program (PS).
-    let ps_owner = env.capability(PS).filter(|c| !c.is_null());
-    let Some(ps_owner) = ps_owner else {
-        println!("rpc-check: no PS capability; the profile must mark rpc-check admin = true");
+    let needs = "the profile must mark rpc-check admin = true";
+    let Some(ps_owner) = required_capability(env, PS, "rpc-check", needs) else {
         return 1;
     };
     published_ps_cannot_kill(servers.ps);

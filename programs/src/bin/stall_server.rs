@@ -14,14 +14,15 @@ use libamoeba::random::Entropy;
 use libamoeba::rights::owner_capability;
 use libamoeba::rpc::header::Header;
 use libamoeba::rpc::transport::Rpc;
+use libamoeba::user::required_capability;
 use libamoeba::user::rpc::UserRpc;
 use libamoeba::user::{entropy, thread};
 
 libamoeba::amoeba_main!(main);
 
 fn main(env: &Environment) -> i32 {
-    let Some(root) = env.capability(ROOT).filter(|c| !c.is_null()) else {
-        println!("stall-server: no directory (ROOT); the profile needs server dir");
+    let needs = "the profile needs server dir to publish in";
+    let Some(root) = required_capability(env, ROOT, "stall-server", needs) else {
         return 1;
     };
     let mut generator = entropy::generator(env);
