@@ -17,6 +17,8 @@ mod ipc;
 mod loader;
 mod logger;
 mod mm;
+#[cfg(feature = "driver-ne2000")]
+mod net;
 mod node_config;
 mod panic;
 mod sched;
@@ -39,6 +41,7 @@ pub fn start(boot: arch::multiboot::BootInfo, entry_tsc: u64) -> ! {
     sched::init();
     entropy::init(entry_tsc);
     servers::start_selected();
+    drivers::start_network(config.node_name());
     match config.selftest {
         Some(SelfTest::Sched) => selftest::run(),
         Some(SelfTest::Loader) => selftest::loader(),

@@ -160,7 +160,7 @@ static BUILTIN: &[Component] = &[
     driver("pci", "PCI enumeration over config ports 0xCF8/0xCFC; devices in the boot log", &[], IMPLEMENTED),
     driver("rtc", "CMOS real-time clock, read at boot", &[], IMPLEMENTED),
     driver("virtio-net", "virtio network card (QEMU virtio-net-pci)", &["pci"], planned(5)),
-    driver("ne2000", "NE2000-compatible network card (QEMU ne2k_pci)", &["pci"], planned(5)),
+    driver("ne2000", "NE2000-compatible network card (QEMU ne2k_pci): frames in and out, link check", &["pci"], IMPLEMENTED),
     driver("virtio-blk", "virtio block device (QEMU virtio-blk-pci)", &["pci"], planned(6)),
     server("dir", "kernel directory: every server's capability by name (ROOT of each process)", &[], IMPLEMENTED),
     server("sys", "system server: KSTAT statistics, PRINTBUF kernel log, BOOT reboot/halt", &["dir"], IMPLEMENTED),

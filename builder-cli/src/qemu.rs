@@ -101,6 +101,8 @@ pub struct QemuSpec {
     /// None: no network card (the default for kernel and ISO boots; PXE needs one and takes
     /// virtio-net then).
     pub nic: Option<Nic>,
+    /// Put the card on a virtual LAN instead of QEMU's user network (kernel and ISO boots).
+    pub lan: Option<Lan>,
     pub accel: Accel,
     pub memory_mib: u32,
     /// Extra command-line words, for every boot path (through fw_cfg).
@@ -123,6 +125,7 @@ impl QemuSpec {
             cmdline: image.cmdline(),
             boot: Boot::Kernel,
             nic: None,
+            lan: None,
             accel: Accel::Tcg,
             memory_mib: image.spec.memory_mib,
             append: Vec::new(),
@@ -130,6 +133,42 @@ impl QemuSpec {
             icount: false,
             interactive: false,
         }
+    }
+}
+
+/// A virtual LAN without root (see `shared/notes/bare-metal-rust.md`): every frame of every
+/// card on it goes to UDP multicast group [`LAN_GROUP`]:`port` on loopback, where other nodes
+/// and host programs that join the group see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lan {
+    pub port: u16,
+    /// The card's address; nodes on one LAN need distinct ones (QEMU gives every card
+    /// 52:54:00:12:34:56 unless told).
+    pub mac: [u8; 6],
+}
+
+/// The multicast group of every virtual LAN; the port tells LANs apart.
+pub const LAN_GROUP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(230, 0, 0, 1);
+
+impl Lan {
+    /// The QEMU locally administered address for node `index` on a LAN.
+    pub fn for_node(port: u16, index: u8) -> Self {
+        Self {
+            port,
+            mac: [0x52, 0x54, 0x00, 0xA0, 0x00, index],
+        }
+    }
+
+    fn netdev(&self) -> String {
+        format!(
+            "socket,id=n0,mcast={LAN_GROUP}:{},localaddr=127.0.0.1",
+            self.port
+        )
+    }
+
+    fn mac_text(&self) -> String {
+        let [a, b, c, d, e, f] = self.mac;
+        format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
     }
 }
 
@@ -205,17 +244,34 @@ fn boot_args(cmd: &mut Command, spec: &QemuSpec) {
     match spec.boot {
         Boot::Kernel => {
             cmd.args(["-kernel", KERNEL_FILE, "-append", &spec.cmdline]);
-            nic_args(cmd, spec.nic, "user,id=n0");
+            local_nic_args(cmd, spec);
         }
         Boot::Iso => {
             cmd.args(["-cdrom", &format!("{}.iso", spec.profile), "-boot", "d"]);
-            nic_args(cmd, spec.nic, "user,id=n0");
+            local_nic_args(cmd, spec);
         }
         Boot::Pxe => {
             let netdev = format!("user,id=n0,tftp={PXE_DIR},bootfile={PXE_BOOTFILE}");
             nic_args(cmd, Some(spec.nic.unwrap_or(Nic::Virtio)), &netdev);
             cmd.args(["-boot", "n"]);
         }
+    }
+}
+
+/// The card of a kernel or ISO boot: on the virtual LAN if there is one, else on QEMU's user
+/// network.
+fn local_nic_args(cmd: &mut Command, spec: &QemuSpec) {
+    match spec.lan {
+        Some(lan) => {
+            let nic = spec.nic.unwrap_or(Nic::Virtio);
+            cmd.args([
+                "-netdev",
+                &lan.netdev(),
+                "-device",
+                &format!("{},netdev=n0,mac={}", nic.device(), lan.mac_text()),
+            ]);
+        }
+        None => nic_args(cmd, spec.nic, "user,id=n0"),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod boot;
 pub mod capability;
 pub mod client;
 pub mod crc32;
+pub mod flip;
 #[allow(unsafe_code)]
 pub mod freestanding;
 pub mod gzip;

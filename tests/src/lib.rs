@@ -6,6 +6,7 @@
 //! that dies without unwinding cannot leave a guest running.
 
 pub mod images;
+pub mod lan;
 pub mod node;
 
 pub use images::{BuiltProfile, built};

@@ -4,6 +4,8 @@
 pub mod fw_cfg;
 pub mod serial;
 
+#[cfg(feature = "driver-ne2000")]
+pub mod ne2000;
 #[cfg(feature = "driver-pci")]
 pub mod pci;
 #[cfg(feature = "driver-rtc")]
@@ -15,4 +17,13 @@ pub fn init_selected() {
     pci::init();
     #[cfg(feature = "driver-rtc")]
     rtc::init();
+}
+
+/// Starts a link thread for every network card found by a driver compiled into this image.
+pub fn start_network(node: &str) {
+    #[cfg(feature = "driver-ne2000")]
+    if let Some(card) = ne2000::probe() {
+        crate::net::link::start(alloc::boxed::Box::new(card), node);
+    }
+    let _ = node;
 }

@@ -32,13 +32,17 @@ pub struct Device {
     pub subclass: u8,
 }
 
-/// Reads the 32-bit configuration register at `offset` (a multiple of 4).
-fn read_config(address: Address, offset: u8) -> u32 {
-    let selector = 1 << 31
+fn selector(address: Address, offset: u8) -> u32 {
+    1 << 31
         | u32::from(address.bus) << 16
         | u32::from(address.device) << 11
         | u32::from(address.function) << 8
-        | u32::from(offset & 0xFC);
+        | u32::from(offset & 0xFC)
+}
+
+/// Reads the 32-bit configuration register at `offset` (a multiple of 4).
+fn read_config(address: Address, offset: u8) -> u32 {
+    let selector = selector(address, offset);
     // SAFETY: 0xCF8/0xCFC are the PCI configuration ports, owned by this module; a configuration
     // read has no side effect on the devices we enumerate.
     unsafe {
@@ -138,3 +142,63 @@ pub fn init() {
         );
     });
 }
+
+/// What a driver needs of its card's configuration: find it, its I/O ports, its interrupt line,
+/// turn it on. Compiled in with the drivers that use it.
+#[cfg(feature = "driver-ne2000")]
+mod function {
+    use super::{
+        Address, CONFIG_ADDRESS, CONFIG_DATA, Device, for_each_device, read_config, selector,
+    };
+    use crate::arch::port::outl;
+    /// Offsets in the type-0 configuration header (PCI 3.0, 6.1 and 6.2.5).
+    const COMMAND: u8 = 0x04;
+    const BAR0: u8 = 0x10;
+    const INTERRUPT_LINE: u8 = 0x3C;
+    /// Command register bits: respond to I/O space accesses; may master the bus (DMA).
+    const IO_SPACE: u32 = 0x1;
+    const BUS_MASTER: u32 = 0x4;
+    /// A BAR whose bit 0 is set maps I/O ports; the port base is the rest.
+    const BAR_IS_IO: u32 = 0x1;
+    const IO_BAR_MASK: u32 = !0x3;
+    fn write_config(address: Address, offset: u8, value: u32) {
+        // SAFETY: as in `read_config`; the callers below write only a function's command register,
+        // for a device a driver of this kernel owns.
+        unsafe {
+            outl(CONFIG_ADDRESS, selector(address, offset));
+            outl(CONFIG_DATA, value);
+        }
+    }
+
+    /// The first function with this vendor and device id.
+    pub fn find(vendor_id: u16, device_id: u16) -> Option<Device> {
+        let mut found = None;
+        for_each_device(|d| {
+            if found.is_none() && d.vendor_id == vendor_id && d.device_id == device_id {
+                found = Some(*d);
+            }
+        });
+        found
+    }
+
+    /// The I/O port base of a function's BAR 0, if it maps I/O space.
+    pub fn io_base(device: &Device) -> Option<u16> {
+        let bar = read_config(device.address, BAR0);
+        (bar & BAR_IS_IO != 0)
+            .then(|| u16::try_from(bar & IO_BAR_MASK).ok())
+            .flatten()
+    }
+
+    /// The legacy interrupt line the firmware routed the function's pin to.
+    pub fn interrupt_line(device: &Device) -> u8 {
+        read_config(device.address, INTERRUPT_LINE) as u8
+    }
+
+    /// Lets the function answer I/O-space accesses and master the bus.
+    pub fn enable_io_and_dma(device: &Device) {
+        let command = read_config(device.address, COMMAND);
+        write_config(device.address, COMMAND, command | IO_SPACE | BUS_MASTER);
+    }
+}
+#[cfg(feature = "driver-ne2000")]
+pub use function::{enable_io_and_dma, find, interrupt_line, io_base};

@@ -92,7 +92,11 @@ pub fn interrupt_await(line: u64, timeout: Option<u64>) -> Result<(), Error> {
         .ok_or(Error::BadArgument)?;
     with(|s| {
         let current = s.current;
-        if !s.process_of(current).is_some_and(|p| p.driver) {
+        // Kernel threads (drivers linked into the kernel) and driver processes.
+        if !s
+            .process_of(current)
+            .is_some_and(|p| p.driver || !p.is_user())
+        {
             return Err(Error::Denied);
         }
         match s.line_waiters[usize::from(line)] {

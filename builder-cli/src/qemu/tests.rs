@@ -8,6 +8,7 @@ fn spec(boot: Boot) -> QemuSpec {
         cmdline: "node=pool-1 log=info".into(),
         boot,
         nic: None,
+        lan: None,
         accel: Accel::Tcg,
         memory_mib: 128,
         append: Vec::new(),
@@ -114,6 +115,25 @@ fn a_nic_on_a_kernel_boot() {
         "{a:?}"
     );
     assert!(!has(&a, ["-nic", "none"]));
+}
+
+#[test]
+fn a_card_on_a_virtual_lan_has_its_own_address() {
+    let a = args(&QemuSpec {
+        nic: Some(Nic::Ne2000),
+        lan: Some(Lan::for_node(47001, 2)),
+        ..spec(Boot::Kernel)
+    });
+    assert!(
+        has(
+            &a,
+            [
+                "-netdev",
+                "socket,id=n0,mcast=230.0.0.1:47001,localaddr=127.0.0.1"
+            ]
+        ) && has(&a, ["-device", "ne2k_pci,netdev=n0,mac=52:54:00:a0:00:02"]),
+        "{a:?}"
+    );
 }
 
 #[test]

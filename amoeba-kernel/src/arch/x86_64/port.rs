@@ -73,3 +73,18 @@ pub unsafe fn outw(port: u16, value: u16) {
         asm!("out dx, ax", in("dx") port, in("ax") value, options(nomem, nostack, preserves_flags))
     };
 }
+
+/// Reads a 16-bit value from an I/O port.
+///
+/// # Safety
+/// As for [`inb`].
+#[cfg(feature = "driver-ne2000")]
+#[inline]
+pub unsafe fn inw(port: u16) -> u16 {
+    let value: u16;
+    // SAFETY: the caller guarantees the port read is harmless to the machine's state.
+    unsafe {
+        asm!("in ax, dx", out("ax") value, in("dx") port, options(nomem, nostack, preserves_flags))
+    };
+    value
+}

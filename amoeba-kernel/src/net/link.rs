@@ -1,0 +1,120 @@
+//! One kernel thread per NIC: it waits for the card's interrupt (the same interrupt-await a
+//! driver process uses), drains the receive ring and sorts frames by EtherType.
+//!
+//! - 0x8146, FLIP (`shared/reference/amoeba.md`, "FLIP on Ethernet"): counted; the protocol
+//!   engine is not connected yet.
+//! - 0x88B5 (IEEE 802 "local experimental"), a link check of ours: a frame whose payload starts
+//!   with `ping` is answered to its sender with `pong`, the rest of the payload, and ` from
+//!   NODE`. Tests and people use it to see a node's card send and receive on a LAN.
+//! - Everything else is counted (an IP stack comes later).
+
+use super::{ETHERNET_HEADER, MAX_FRAME, Nic};
+use crate::sched;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use libamoeba::priority::Level;
+
+pub const ETHERTYPE_FLIP: u16 = 0x8146;
+pub const ETHERTYPE_LINK_CHECK: u16 = 0x88B5;
+const PING: &[u8] = b"ping";
+const PONG: &[u8] = b"pong";
+
+/// Frames by what became of them.
+#[derive(Default)]
+struct Counts {
+    flip: u64,
+    link_checks: u64,
+    other: u64,
+}
+
+/// Starts the thread that serves `nic`; `node` names the node in link-check answers.
+pub fn start(nic: Box<dyn Nic>, node: &str) {
+    let mac = nic.mac();
+    log::info!(
+        "net: {} {} on irq {}",
+        nic.name(),
+        MacText(&mac),
+        nic.interrupt_line()
+    );
+    let node = String::from(node);
+    if sched::spawn_kernel_task(Level::High, move || serve(nic, node)).is_err() {
+        log::error!("net: no memory for the link thread; the card stays idle");
+    }
+}
+
+fn serve(mut nic: Box<dyn Nic>, node: String) {
+    let mut frame = Box::new([0u8; MAX_FRAME]);
+    let mut counts = Counts::default();
+    let line = u64::from(nic.interrupt_line());
+    let mut dropped = 0;
+    loop {
+        nic.service_interrupt();
+        while let Some(length) = nic.receive(&mut frame) {
+            sort(nic.as_mut(), &frame[..length], &node, &mut counts);
+        }
+        if nic.dropped() != dropped {
+            dropped = nic.dropped();
+            log::warn!(
+                "net: {dropped} frames dropped so far ({} FLIP, {} link checks, {} other received)",
+                counts.flip,
+                counts.link_checks,
+                counts.other
+            );
+        }
+        if let Err(error) = sched::interrupt_await(line, None) {
+            log::error!("net: cannot wait for irq {line}: {error:?}; link thread ends");
+            return;
+        }
+    }
+}
+
+fn sort(nic: &mut dyn Nic, frame: &[u8], node: &str, counts: &mut Counts) {
+    let Some(&[high, low]) = frame.get(12..ETHERNET_HEADER) else {
+        return;
+    };
+    match u16::from_be_bytes([high, low]) {
+        ETHERTYPE_FLIP => counts.flip += 1,
+        ETHERTYPE_LINK_CHECK => {
+            counts.link_checks += 1;
+            answer_link_check(nic, frame, node);
+        }
+        _ => counts.other += 1,
+    }
+}
+
+fn answer_link_check(nic: &mut dyn Nic, frame: &[u8], node: &str) {
+    let payload = &frame[ETHERNET_HEADER..];
+    let Some(rest) = payload.strip_prefix(PING) else {
+        return;
+    };
+    let mut answer = Vec::with_capacity(MAX_FRAME);
+    answer.extend_from_slice(&frame[6..12]);
+    answer.extend_from_slice(&nic.mac());
+    answer.extend_from_slice(&ETHERTYPE_LINK_CHECK.to_be_bytes());
+    answer.extend_from_slice(PONG);
+    // The sender's padding is not ours to echo: stop at the first zero byte.
+    let rest = rest.split(|&b| b == 0).next().unwrap_or_default();
+    answer.extend_from_slice(rest);
+    answer.extend_from_slice(b" from ");
+    answer.extend_from_slice(node.as_bytes());
+    answer.truncate(MAX_FRAME);
+    if let Err(error) = nic.send(&answer) {
+        log::warn!("net: link-check answer not sent: {error:?}");
+    }
+}
+
+/// `52:54:00:12:34:56`.
+pub struct MacText<'a>(pub &'a [u8; 6]);
+
+impl core::fmt::Display for MacText<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for (i, byte) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(":")?;
+            }
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}

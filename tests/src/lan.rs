@@ -1,0 +1,84 @@
+//! A test's seat on a virtual LAN (QEMU socket multicast on loopback, see `amoeba_build::qemu::
+//! Lan`): raw Ethernet frames in and out as a plain user process, the way the host-side peer of
+//! the nodes joins their network.
+
+use amoeba_build::qemu::LAN_GROUP;
+use socket2::{Domain, Protocol, Socket, Type};
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::time::{Duration, Instant};
+
+/// The LAN port for a test: distinct per test process and `salt`, so parallel tests and
+/// processes do not hear each other's frames.
+pub fn port_for(salt: u16) -> u16 {
+    40_000
+        + ((std::process::id() as u16)
+            .wrapping_mul(7)
+            .wrapping_add(salt)
+            % 20_000)
+}
+
+pub struct LanSeat {
+    socket: UdpSocket,
+    group: SocketAddrV4,
+    /// The address this seat sends from (a locally administered one).
+    pub mac: [u8; 6],
+}
+
+impl LanSeat {
+    pub fn join(port: u16, mac: [u8; 6]) -> std::io::Result<Self> {
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&SocketAddrV4::new(LAN_GROUP, port).into())?;
+        socket.set_multicast_if_v4(&Ipv4Addr::LOCALHOST)?;
+        let socket: UdpSocket = socket.into();
+        socket.join_multicast_v4(&LAN_GROUP, &Ipv4Addr::LOCALHOST)?;
+        socket.set_multicast_loop_v4(true)?;
+        Ok(Self {
+            socket,
+            group: SocketAddrV4::new(LAN_GROUP, port),
+            mac,
+        })
+    }
+
+    /// Sends an Ethernet frame: `destination`, our address, `ethertype`, `payload`.
+    pub fn send(
+        &self,
+        destination: [u8; 6],
+        ethertype: u16,
+        payload: &[u8],
+    ) -> std::io::Result<()> {
+        let mut frame = Vec::with_capacity(14 + payload.len());
+        frame.extend_from_slice(&destination);
+        frame.extend_from_slice(&self.mac);
+        frame.extend_from_slice(&ethertype.to_be_bytes());
+        frame.extend_from_slice(payload);
+        self.socket.send_to(&frame, self.group).map(|_| ())
+    }
+
+    /// Frames addressed to us with `ethertype` until `wait` passes: their payloads.
+    pub fn receive_for(&self, ethertype: u16, wait: Duration) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + wait;
+        let mut payloads = Vec::new();
+        let mut buffer = [0u8; 2048];
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            if self
+                .socket
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .is_err()
+            {
+                break;
+            }
+            let Ok(length) = self.socket.recv(&mut buffer) else {
+                continue;
+            };
+            let frame = &buffer[..length];
+            if frame.len() >= 14
+                && frame[..6] == self.mac
+                && frame[12..14] == ethertype.to_be_bytes()
+            {
+                payloads.push(frame[14..].to_vec());
+            }
+        }
+        payloads
+    }
+}
