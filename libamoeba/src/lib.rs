@@ -13,6 +13,7 @@
 extern crate alloc;
 
 pub mod boot;
+pub mod byte_order;
 pub mod capability;
 pub mod client;
 pub mod crc32;
@@ -26,6 +27,7 @@ pub mod oneway;
 pub mod priority;
 pub mod process;
 pub mod random;
+pub mod remote_rpc;
 pub mod rights;
 pub mod rpc;
 pub mod servers;

@@ -225,45 +225,7 @@ impl Flags {
     }
 }
 
-/// The byte order of a header's integers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ByteOrder {
-    Little,
-    Big,
-}
-
-impl ByteOrder {
-    /// The order we send in.
-    pub const OURS: ByteOrder = ByteOrder::Little;
-
-    fn read_u16(self, bytes: [u8; 2]) -> u16 {
-        match self {
-            Self::Little => u16::from_le_bytes(bytes),
-            Self::Big => u16::from_be_bytes(bytes),
-        }
-    }
-
-    fn read_u32(self, bytes: [u8; 4]) -> u32 {
-        match self {
-            Self::Little => u32::from_le_bytes(bytes),
-            Self::Big => u32::from_be_bytes(bytes),
-        }
-    }
-
-    fn u16_bytes(self, value: u16) -> [u8; 2] {
-        match self {
-            Self::Little => value.to_le_bytes(),
-            Self::Big => value.to_be_bytes(),
-        }
-    }
-
-    fn u32_bytes(self, value: u32) -> [u8; 4] {
-        match self {
-            Self::Little => value.to_le_bytes(),
-            Self::Big => value.to_be_bytes(),
-        }
-    }
-}
+pub use crate::byte_order::ByteOrder;
 
 /// The FLIP header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -395,8 +357,8 @@ impl Header {
         } else {
             ByteOrder::Little
         };
-        let u16_at = |offset| order.read_u16(le::field(record, offset));
-        let u32_at = |offset| order.read_u32(le::field(record, offset));
+        let u16_at = |offset| order.u16_from(le::field(record, offset));
+        let u32_at = |offset| order.u32_from(le::field(record, offset));
         let header = Self {
             kind,
             flags: flags.without(Flags::BIG_ENDIAN),
