@@ -10,6 +10,7 @@
 //! The other modules are public for the `amoeba-build` binary and for reading.
 
 pub mod catalog;
+pub mod cluster;
 pub mod digest;
 pub mod elf_check;
 pub mod features;

@@ -1,8 +1,11 @@
-//! `amoeba-build`: build node images from profiles, check profiles, list them, boot them.
+//! `amoeba-build`: build node images from profiles, check profiles, list them, boot them, boot
+//! clusters of them on one virtual LAN.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use amoeba_build::cluster;
+use amoeba_build::image::BuiltImage;
 use amoeba_build::problem::ProfileProblems;
 use amoeba_build::profile::profile_names;
 use amoeba_build::qemu::{self, Outcome};
@@ -74,6 +77,31 @@ enum Command {
     /// Build a profile if needed, then boot it in QEMU with the console on this terminal
     /// (Ctrl-C stops the VM)
     Run(RunArgs),
+    /// Boot several nodes on one virtual LAN; Ctrl-C stops them all
+    Cluster(ClusterArgs),
+}
+
+#[derive(Args)]
+struct ClusterArgs {
+    /// Nodes' profile: a name or path, with `:COUNT` for several (repeat for a mixed cluster,
+    /// e.g. --profile fileserver --profile pool:2)
+    #[arg(long = "profile", value_name = "NAME[:COUNT]", required = true)]
+    profiles: Vec<String>,
+    /// How many nodes of the (single) profile
+    #[arg(long, value_name = "N")]
+    nodes: Option<usize>,
+    /// Every node's network card
+    #[arg(long, value_enum, default_value_t = NicArg::Virtio)]
+    nic: NicArg,
+    /// UDP port of the LAN (multicast group 230.0.0.1 on loopback); host peers join it too
+    #[arg(long, value_name = "PORT", default_value_t = 47474)]
+    lan_port: u16,
+    /// Accelerator: auto picks KVM only where it really works, else TCG
+    #[arg(long, value_enum, default_value_t = AccelArg::Auto)]
+    accel: AccelArg,
+    /// Extra kernel command-line words for every node
+    #[arg(long, value_name = "WORDS", allow_hyphen_values = true)]
+    append: Option<String>,
 }
 
 #[derive(Args)]
@@ -133,6 +161,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         (Some(Command::List), _) => list(),
         (Some(Command::Check { profile }), _) => check(&profile),
         (Some(Command::Run(args)), _) => boot(&args),
+        (Some(Command::Cluster(args)), _) => cluster(&args),
         (None, None) => {
             let mut help = <Cli as clap::CommandFactory>::command();
             eprintln!("{}", help.render_help());
@@ -204,23 +233,14 @@ fn boot(args: &RunArgs) -> Result<ExitCode> {
     let ws = workspace()?;
     let image = build_profile(&ws, &args.profile, &BuildOptions::default())
         .with_context(|| format!("building profile {}", args.profile))?;
-    let append: Vec<String> = args
-        .append
-        .iter()
-        .flat_map(|a| a.split_whitespace())
-        .map(String::from)
-        .collect();
-    warn_about_words(&append);
+    let append = append_words(&args.append);
     let spec = QemuSpec {
         boot: match args.boot {
             BootArg::Kernel => Boot::Kernel,
             BootArg::Iso => Boot::Iso,
             BootArg::Pxe => Boot::Pxe,
         },
-        nic: args.nic.map(|nic| match nic {
-            NicArg::Virtio => Nic::Virtio,
-            NicArg::Ne2000 => Nic::Ne2000,
-        }),
+        nic: args.nic.map(NicArg::nic),
         accel: accel(args.accel, &image.kernel_elf),
         append,
         serial: Serial::Stdio,
@@ -235,6 +255,120 @@ fn boot(args: &RunArgs) -> Result<ExitCode> {
         );
     }
     run_qemu(&ws, &spec)
+}
+
+impl NicArg {
+    fn nic(self) -> Nic {
+        match self {
+            NicArg::Virtio => Nic::Virtio,
+            NicArg::Ne2000 => Nic::Ne2000,
+        }
+    }
+
+    /// The profile driver that runs this card.
+    fn driver(self) -> &'static str {
+        match self {
+            NicArg::Virtio => "virtio-net",
+            NicArg::Ne2000 => "ne2000",
+        }
+    }
+}
+
+fn append_words(append: &Option<String>) -> Vec<String> {
+    let words: Vec<String> = append
+        .iter()
+        .flat_map(|a| a.split_whitespace())
+        .map(String::from)
+        .collect();
+    warn_about_words(&words);
+    words
+}
+
+/// Builds each profile once, boots every node on the LAN, waits for all of them.
+fn cluster(args: &ClusterArgs) -> Result<ExitCode> {
+    let ws = workspace()?;
+    let members = cluster::members(&args.profiles, args.nodes)?;
+    let mut images = Vec::new();
+    for member in &members {
+        let image = build_profile(&ws, &member.profile, &BuildOptions::default())
+            .with_context(|| format!("building profile {}", member.profile))?;
+        if !image.spec.drivers.iter().any(|d| d == args.nic.driver()) {
+            progress(&format!(
+                "warning: profile {} has no {} driver: its nodes will not hear the LAN \
+                 (add it to [kernel] drivers, or pick another --nic)",
+                member.profile,
+                args.nic.driver()
+            ));
+        }
+        images.push(image);
+    }
+    let log_dir = ws.root().join("images").join("cluster");
+    std::fs::create_dir_all(&log_dir)
+        .with_context(|| format!("cannot create {}", ws.display(&log_dir)))?;
+    let append = append_words(&args.append);
+    let options = cluster::ClusterOptions {
+        lan_port: args.lan_port,
+        nic: args.nic.nic(),
+        log_dir: &log_dir,
+        append: &append,
+    };
+    let image_refs: Vec<&BuiltImage> = images.iter().collect();
+    let mut specs = cluster::plan(&members, &image_refs, &options);
+    for (spec, kernel) in specs.iter_mut().zip(image_kernels(&members, &images)) {
+        spec.accel = accel(args.accel, kernel);
+    }
+    run_cluster(&ws, &specs, args.lan_port)
+}
+
+/// Each node's kernel file, in node order.
+fn image_kernels<'a>(
+    members: &'a [cluster::Member],
+    images: &'a [BuiltImage],
+) -> impl Iterator<Item = &'a std::path::Path> {
+    members
+        .iter()
+        .zip(images)
+        .flat_map(|(m, image)| std::iter::repeat_n(image.kernel_elf.as_path(), m.count))
+}
+
+/// Starts every node, then waits for all. Ctrl-C reaches every QEMU (same terminal, same
+/// process group) and stops it; amoeba-build ignores it meanwhile and reports each node.
+fn run_cluster(ws: &Workspace, specs: &[QemuSpec], lan_port: u16) -> Result<ExitCode> {
+    ctrlc::set_handler(|| {}).context("cannot install the Ctrl-C handler")?;
+    let mut children = Vec::new();
+    for spec in specs {
+        let mut cmd = qemu::command(spec);
+        cmd.stdin(std::process::Stdio::null());
+        let child = cmd.spawn().with_context(|| {
+            format!(
+                "cannot start {} (install qemu-system-x86: scripts/setup)",
+                qemu::QEMU
+            )
+        })?;
+        if let Serial::File(log) = &spec.serial {
+            progress(&format!("node {}: console in {}", spec.node, ws.display(log)));
+        }
+        children.push((spec.node.clone(), child));
+    }
+    progress(&format!(
+        "{} nodes on the LAN at {}:{lan_port} (Ctrl-C stops them all)",
+        children.len(),
+        qemu::LAN_GROUP
+    ));
+    let mut all_clean = true;
+    for (node, mut child) in children {
+        let outcome = child
+            .wait()
+            .map(Outcome::from_status)
+            .with_context(|| format!("waiting for node {node}"))?;
+        progress(&format!("node {node}: {outcome}"));
+        all_clean &= outcome.is_clean();
+    }
+    Ok(if all_clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn accel(choice: AccelArg, kernel: &std::path::Path) -> Accel {

@@ -1,0 +1,133 @@
+//! `amoeba-build cluster`: several nodes on one virtual LAN (QEMU socket multicast on loopback,
+//! see [`Lan`]), each with its own name, card address and serial log file.
+//!
+//! Members are written `PROFILE` or `PROFILE:COUNT` (`--profile fileserver --profile pool:2`);
+//! `--nodes N` is the shorthand for N nodes of a single profile. Nodes are named
+//! `PROFILE-1`, `PROFILE-2`, ... per profile, and numbered across the cluster for their card
+//! addresses (`52:54:00:a0:00:NN`).
+
+use std::fmt;
+use std::path::Path;
+
+use crate::image::BuiltImage;
+use crate::qemu::{Lan, Nic, QemuSpec, Serial};
+
+/// Most nodes one cluster may have (card addresses number them in one byte, from 1).
+pub const MAX_NODES: usize = 254;
+
+/// One `--profile` argument: a profile and how many nodes of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub profile: String,
+    pub count: usize,
+}
+
+/// Why a cluster cannot be planned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClusterError {
+    BadCount { argument: String },
+    NodesWithSeveralProfiles,
+    NoNodes,
+    TooManyNodes(usize),
+}
+
+impl fmt::Display for ClusterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadCount { argument } => write!(
+                f,
+                "--profile {argument}: the count after `:` must be a number from 1 to \
+                 {MAX_NODES}, as in `pool:2`"
+            ),
+            Self::NodesWithSeveralProfiles => write!(
+                f,
+                "--nodes applies to a single --profile; with several, give counts as \
+                 `--profile pool:2`"
+            ),
+            Self::NoNodes => write!(f, "a cluster needs at least one node: --profile NAME"),
+            Self::TooManyNodes(count) => {
+                write!(f, "{count} nodes asked for; a cluster has at most {MAX_NODES}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ClusterError {}
+
+impl Member {
+    /// `PROFILE` or `PROFILE:COUNT` (a profile path may contain `:` only before its last one).
+    pub fn parse(argument: &str) -> Result<Self, ClusterError> {
+        let bad = || ClusterError::BadCount {
+            argument: argument.to_string(),
+        };
+        match argument.rsplit_once(':') {
+            Some((profile, count)) if !count.contains('/') => {
+                let count = count.parse().ok().filter(|c| (1..=MAX_NODES).contains(c));
+                Ok(Self {
+                    profile: profile.to_string(),
+                    count: count.ok_or_else(bad)?,
+                })
+            }
+            _ => Ok(Self {
+                profile: argument.to_string(),
+                count: 1,
+            }),
+        }
+    }
+}
+
+/// The members from the command line's `--profile` arguments and `--nodes`.
+pub fn members(profiles: &[String], nodes: Option<usize>) -> Result<Vec<Member>, ClusterError> {
+    let mut members = profiles
+        .iter()
+        .map(|p| Member::parse(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(nodes) = nodes {
+        match members.as_mut_slice() {
+            [single] => single.count = nodes,
+            _ => return Err(ClusterError::NodesWithSeveralProfiles),
+        }
+    }
+    let total: usize = members.iter().map(|m| m.count).sum();
+    match total {
+        0 => Err(ClusterError::NoNodes),
+        n if n > MAX_NODES => Err(ClusterError::TooManyNodes(n)),
+        _ => Ok(members),
+    }
+}
+
+/// How every node of the cluster boots.
+pub struct ClusterOptions<'a> {
+    pub lan_port: u16,
+    pub nic: Nic,
+    /// Where `NAME.log` files go.
+    pub log_dir: &'a Path,
+    pub append: &'a [String],
+}
+
+/// The boot of every node: `images` holds each member's built image, in member order.
+pub fn plan(
+    members: &[Member],
+    images: &[&BuiltImage],
+    options: &ClusterOptions<'_>,
+) -> Vec<QemuSpec> {
+    let mut specs = Vec::new();
+    for (member, image) in members.iter().zip(images) {
+        for index in 1..=member.count {
+            let name = format!("{}-{index}", image.spec.node);
+            let number = (specs.len() + 1) as u8;
+            let mut spec = QemuSpec::for_image(image);
+            spec.node = name.clone();
+            spec.nic = Some(options.nic);
+            spec.lan = Some(Lan::for_node(options.lan_port, number));
+            spec.serial = Serial::File(options.log_dir.join(format!("{name}.log")));
+            spec.append = options.append.to_vec();
+            spec.append.push(format!("node={name}"));
+            specs.push(spec);
+        }
+    }
+    specs
+}
+
+#[cfg(test)]
+mod tests;
