@@ -22,6 +22,7 @@ pub mod flip;
 pub mod freestanding;
 pub mod gzip;
 mod le;
+pub mod link_check;
 pub mod memory;
 pub mod oneway;
 pub mod priority;

@@ -6,7 +6,8 @@
 //! that dies without unwinding cannot leave a guest running.
 
 pub mod images;
-pub mod lan;
+/// The host's seat on a virtual LAN (from amunix, the host side of the nodes' network).
+pub use amunix::lan;
 pub mod node;
 
 pub use images::{BuiltProfile, built};

@@ -3,9 +3,8 @@
 //!
 //! - 0x8146, FLIP (`shared/reference/amoeba.md`, "FLIP on Ethernet"): counted; the protocol
 //!   engine is not connected yet.
-//! - 0x88B5 (IEEE 802 "local experimental"), a link check of ours: a frame whose payload starts
-//!   with `ping` is answered to its sender with `pong`, the rest of the payload, and ` from
-//!   NODE`. Tests and people use it to see a node's card send and receive on a LAN.
+//! - 0x88B5, the link check of `libamoeba::link_check`: `ping TEXT` is answered to its sender
+//!   with `pong TEXT from NODE`; `amoeba nodes` and the tests use it to see cards on a LAN.
 //! - Everything else is counted (an IP stack comes later).
 
 use super::{ETHERNET_HEADER, MAX_FRAME, Nic};
@@ -13,12 +12,10 @@ use crate::sched;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
+use libamoeba::link_check;
 use libamoeba::priority::Level;
 
-pub const ETHERTYPE_FLIP: u16 = 0x8146;
-pub const ETHERTYPE_LINK_CHECK: u16 = 0x88B5;
-const PING: &[u8] = b"ping";
-const PONG: &[u8] = b"pong";
+pub const ETHERTYPE_FLIP: u16 = libamoeba::flip::header::ETHERTYPE_FLIP;
 
 /// Frames by what became of them.
 #[derive(Default)]
@@ -75,7 +72,7 @@ fn sort(nic: &mut dyn Nic, frame: &[u8], node: &str, counts: &mut Counts) {
     };
     match u16::from_be_bytes([high, low]) {
         ETHERTYPE_FLIP => counts.flip += 1,
-        ETHERTYPE_LINK_CHECK => {
+        link_check::ETHERTYPE => {
             counts.link_checks += 1;
             answer_link_check(nic, frame, node);
         }
@@ -84,20 +81,14 @@ fn sort(nic: &mut dyn Nic, frame: &[u8], node: &str, counts: &mut Counts) {
 }
 
 fn answer_link_check(nic: &mut dyn Nic, frame: &[u8], node: &str) {
-    let payload = &frame[ETHERNET_HEADER..];
-    let Some(rest) = payload.strip_prefix(PING) else {
+    let Some(text) = link_check::ping_text(&frame[ETHERNET_HEADER..]) else {
         return;
     };
     let mut answer = Vec::with_capacity(MAX_FRAME);
     answer.extend_from_slice(&frame[6..12]);
     answer.extend_from_slice(&nic.mac());
-    answer.extend_from_slice(&ETHERTYPE_LINK_CHECK.to_be_bytes());
-    answer.extend_from_slice(PONG);
-    // The sender's padding is not ours to echo: stop at the first zero byte.
-    let rest = rest.split(|&b| b == 0).next().unwrap_or_default();
-    answer.extend_from_slice(rest);
-    answer.extend_from_slice(b" from ");
-    answer.extend_from_slice(node.as_bytes());
+    answer.extend_from_slice(&link_check::ETHERTYPE.to_be_bytes());
+    answer.extend_from_slice(&link_check::pong(text, node.as_bytes()));
     answer.truncate(MAX_FRAME);
     if let Err(error) = nic.send(&answer) {
         log::warn!("net: link-check answer not sent: {error:?}");

@@ -1,11 +1,15 @@
-//! A test's seat on a virtual LAN (QEMU socket multicast on loopback, see `amoeba_build::qemu::
-//! Lan`): raw Ethernet frames in and out as a plain user process, the way the host-side peer of
-//! the nodes joins their network.
+//! A seat on the nodes' virtual LAN: QEMU's socket netdev sends every frame of every card to a
+//! UDP multicast group on loopback (`amoeba-build cluster`, `amoeba_build::qemu::Lan`), so a
+//! plain user process that joins the group sends and receives raw Ethernet frames there, no
+//! root needed.
 
-use amoeba_build::qemu::LAN_GROUP;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::time::{Duration, Instant};
+
+/// The multicast group of every virtual LAN (the port tells LANs apart); the same as
+/// `amoeba_build::qemu::LAN_GROUP` (a test checks).
+pub const LAN_GROUP: Ipv4Addr = Ipv4Addr::new(230, 0, 0, 1);
 
 /// The LAN port for a test: distinct per test process and `salt`, so parallel tests and
 /// processes do not hear each other's frames.
@@ -57,6 +61,14 @@ impl LanSeat {
 
     /// Frames addressed to us with `ethertype` until `wait` passes: their payloads.
     pub fn receive_for(&self, ethertype: u16, wait: Duration) -> Vec<Vec<u8>> {
+        self.receive_from(ethertype, wait)
+            .into_iter()
+            .map(|(_, payload)| payload)
+            .collect()
+    }
+
+    /// Frames addressed to us with `ethertype` until `wait` passes: sender and payload.
+    pub fn receive_from(&self, ethertype: u16, wait: Duration) -> Vec<([u8; 6], Vec<u8>)> {
         let deadline = Instant::now() + wait;
         let mut payloads = Vec::new();
         let mut buffer = [0u8; 2048];
@@ -76,7 +88,9 @@ impl LanSeat {
                 && frame[..6] == self.mac
                 && frame[12..14] == ethertype.to_be_bytes()
             {
-                payloads.push(frame[14..].to_vec());
+                let mut source = [0; 6];
+                source.copy_from_slice(&frame[6..12]);
+                payloads.push((source, frame[14..].to_vec()));
             }
         }
         payloads

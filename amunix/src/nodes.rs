@@ -1,0 +1,46 @@
+//! Who is on the LAN: a broadcast link check (`libamoeba::link_check`), answered by every node's
+//! card with its name.
+
+use crate::lan::LanSeat;
+use libamoeba::link_check;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// A node that answered, by its card's address.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Node {
+    pub name: String,
+    pub mac: [u8; 6],
+}
+
+/// Broadcasts link checks every `interval` for `wait` and collects the distinct nodes that
+/// answered, by name.
+pub fn find(seat: &LanSeat, wait: Duration, interval: Duration) -> std::io::Result<Vec<Node>> {
+    let deadline = Instant::now() + wait;
+    let mut found = BTreeMap::new();
+    let mut round = 0u32;
+    while Instant::now() < deadline {
+        let text = format!("nodes {round}");
+        seat.send(
+            [0xFF; 6],
+            link_check::ETHERTYPE,
+            &link_check::ping(text.as_bytes()),
+        )?;
+        for (source, payload) in seat.receive_from(link_check::ETHERTYPE, interval) {
+            if let Some((_, name)) = link_check::pong_parts(&payload) {
+                let name = String::from_utf8_lossy(name).into_owned();
+                found.insert(name.clone(), Node { name, mac: source });
+            }
+        }
+        round += 1;
+    }
+    Ok(found.into_values().collect())
+}
+
+/// `52:54:00:a0:00:01`.
+pub fn mac_text(mac: &[u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
