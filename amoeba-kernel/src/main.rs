@@ -17,7 +17,7 @@ mod ipc;
 mod loader;
 mod logger;
 mod mm;
-#[cfg(feature = "driver-ne2000")]
+#[cfg(any(feature = "driver-ne2000", feature = "driver-virtio-net"))]
 mod net;
 mod node_config;
 mod panic;

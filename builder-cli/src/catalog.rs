@@ -159,7 +159,7 @@ const IMPLEMENTED: Status = Status::Implemented;
 static BUILTIN: &[Component] = &[
     driver("pci", "PCI enumeration over config ports 0xCF8/0xCFC; devices in the boot log", &[], IMPLEMENTED),
     driver("rtc", "CMOS real-time clock, read at boot", &[], IMPLEMENTED),
-    driver("virtio-net", "virtio network card (QEMU virtio-net-pci)", &["pci"], planned(5)),
+    driver("virtio-net", "virtio network card (QEMU virtio-net-pci, modern interface): frames in and out, interrupts, link check", &["pci"], IMPLEMENTED),
     driver("ne2000", "NE2000-compatible network card (QEMU ne2k_pci): frames in and out, link check", &["pci"], IMPLEMENTED),
     driver("virtio-blk", "virtio block device (QEMU virtio-blk-pci)", &["pci"], planned(6)),
     server("dir", "kernel directory: every server's capability by name (ROOT of each process)", &[], IMPLEMENTED),

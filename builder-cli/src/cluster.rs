@@ -46,7 +46,10 @@ impl fmt::Display for ClusterError {
             ),
             Self::NoNodes => write!(f, "a cluster needs at least one node: --profile NAME"),
             Self::TooManyNodes(count) => {
-                write!(f, "{count} nodes asked for; a cluster has at most {MAX_NODES}")
+                write!(
+                    f,
+                    "{count} nodes asked for; a cluster has at most {MAX_NODES}"
+                )
             }
         }
     }

@@ -346,7 +346,11 @@ fn run_cluster(ws: &Workspace, specs: &[QemuSpec], lan_port: u16) -> Result<Exit
             )
         })?;
         if let Serial::File(log) = &spec.serial {
-            progress(&format!("node {}: console in {}", spec.node, ws.display(log)));
+            progress(&format!(
+                "node {}: console in {}",
+                spec.node,
+                ws.display(log)
+            ));
         }
         children.push((spec.node.clone(), child));
     }

@@ -3,7 +3,7 @@
 
 use amoeba_build::image::{BuildOptions, build_profile};
 use amoeba_build::workspace::Workspace;
-use amoeba_tests::images::{PROFILES, built};
+use amoeba_tests::images::{PROFILES, built, built_test_profile};
 use object::{Object, ObjectSymbol};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -79,19 +79,45 @@ fn a_kernel_holds_code_only_for_the_drivers_its_profile_selects() {
             has_code_of(&functions, "amoeba_kernel::drivers::serial::"),
             "{profile}: symbols are readable"
         );
-        for driver in ["pci", "rtc"] {
-            let selected = image.spec.drivers.iter().any(|d| d == driver);
-            let module = format!("amoeba_kernel::drivers::{driver}::");
-            assert_eq!(
-                has_code_of(&functions, &module),
-                selected,
-                "{profile}: driver {driver} selected={selected}, but its code presence disagrees"
-            );
-        }
+        assert_driver_code_matches_selection(profile, &image.spec.drivers, &functions);
     }
-    // The shipped profiles must show both sides of the rule.
+    // The shipped profiles must show both sides of the rule (pool has both network cards,
+    // minimal none); the network tests' profile is checked too.
     assert!(built("minimal").spec.drivers.is_empty());
     assert!(built("pool").spec.drivers.iter().any(|d| d == "pci"));
+    let net = built_test_profile("test-net");
+    for card in ["ne2000", "virtio-net"] {
+        assert!(
+            net.spec.drivers.iter().any(|d| d == card),
+            "test-net selects {card}"
+        );
+    }
+    assert_driver_code_matches_selection(
+        "test-net",
+        &net.spec.drivers,
+        &kernel_functions(&net.kernel_elf),
+    );
+}
+
+/// Drivers with their kernel module: code in `amoeba_kernel::drivers::MODULE::` exactly when
+/// the profile selects the driver.
+const DRIVER_MODULES: [(&str, &str); 4] = [
+    ("pci", "pci"),
+    ("rtc", "rtc"),
+    ("ne2000", "ne2000"),
+    ("virtio-net", "virtio_net"),
+];
+
+fn assert_driver_code_matches_selection(profile: &str, drivers: &[String], functions: &[String]) {
+    for (driver, module) in DRIVER_MODULES {
+        let selected = drivers.iter().any(|d| d == driver);
+        let module = format!("amoeba_kernel::drivers::{module}::");
+        assert_eq!(
+            has_code_of(functions, &module),
+            selected,
+            "{profile}: driver {driver} selected={selected}, but its code presence disagrees"
+        );
+    }
 }
 
 fn sha256_hex(file: &Path) -> String {

@@ -1,7 +1,8 @@
-//! Tier 3: network cards on a virtual LAN. Nodes boot with an NE2000 (QEMU `ne2k_pci`) on a
-//! QEMU socket-multicast LAN; this test process joins the same LAN as a plain user process and
-//! checks that every node's card receives, interrupts and sends (the kernel's link check,
-//! EtherType 0x88B5: `ping` is answered with `pong ... from NODE`).
+//! Tier 3: network cards on a virtual LAN. Nodes boot with an NE2000 (QEMU `ne2k_pci`), a
+//! virtio-net card (`virtio-net-pci`) or a mix on a QEMU socket-multicast LAN; this test process
+//! joins the same LAN as a plain user process and checks that every node's card receives,
+//! interrupts and sends (the kernel's link check, EtherType 0x88B5: `ping` is answered with
+//! `pong ... from NODE`).
 
 use amoeba_build::qemu::{Lan, Nic, QemuSpec, command};
 use amoeba_tests::images::built_test_profile;
@@ -13,13 +14,15 @@ const LIMIT: Duration = Duration::from_secs(60);
 const LINK_CHECK: u16 = 0x88B5;
 const HOST_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 
-/// Starts `count` nodes of the test-net profile on the LAN at `port`, waits for their ready lines.
-fn start_nodes(port: u16, count: u8) -> Vec<Node> {
+/// Starts one node of the test-net profile per card in `cards` (node `n1` has the first) on
+/// the LAN at `port`, waits for their ready lines.
+fn start_nodes(port: u16, cards: &[Nic]) -> Vec<Node> {
     let image = built_test_profile("test-net");
-    (1..=count)
-        .map(|index| {
+    (1..)
+        .zip(cards)
+        .map(|(index, &card)| {
             let mut spec = QemuSpec::for_image(&image);
-            spec.nic = Some(Nic::Ne2000);
+            spec.nic = Some(card);
             spec.lan = Some(Lan::for_node(port, index));
             spec.append.push(format!("node=n{index}"));
             let mut node = Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"));
@@ -30,11 +33,20 @@ fn start_nodes(port: u16, count: u8) -> Vec<Node> {
         .collect()
 }
 
-#[test]
-fn every_node_on_the_lan_answers_the_link_check() {
-    let port = port_for(1);
+/// The name the kernel logs its driver of `card` by.
+fn driver_name(card: Nic) -> &'static str {
+    match card {
+        Nic::Ne2000 => "ne2000",
+        Nic::Virtio => "virtio-net",
+    }
+}
+
+/// Nodes with `cards` on one LAN (at `port_for(salt)`) all answer a host process's link check.
+fn every_node_answers_the_link_check(salt: u16, cards: &[Nic]) {
+    let port = port_for(salt);
     let seat = LanSeat::join(port, HOST_MAC).unwrap_or_else(|e| panic!("joining the LAN: {e}"));
-    let nodes = start_nodes(port, 2);
+    let nodes = start_nodes(port, cards);
+    let names: Vec<String> = (1..=nodes.len()).map(|i| format!("n{i}")).collect();
     let mut answers = Vec::new();
     for round in 0..20 {
         seat.send([0xFF; 6], LINK_CHECK, format!("ping {round}").as_bytes())
@@ -49,15 +61,14 @@ fn every_node_on_the_lan_answers_the_link_check() {
                         .to_string()
                 }),
         );
-        if ["n1", "n2"]
+        if names
             .iter()
             .all(|n| answers.iter().any(|a| a.ends_with(&format!("from {n}"))))
         {
             break;
         }
     }
-    for (index, node) in nodes.iter().enumerate() {
-        let name = format!("n{}", index + 1);
+    for ((node, name), &card) in nodes.iter().zip(&names).zip(cards) {
         assert!(
             answers
                 .iter()
@@ -65,10 +76,22 @@ fn every_node_on_the_lan_answers_the_link_check() {
             "no answer from {name}; answers {answers:?}\n{}",
             node.log()
         );
-        assert!(
-            node.log().contains("net: ne2000 52:54:00:a0:00:0"),
-            "{}",
-            node.log()
-        );
+        let card_line = format!("net: {} 52:54:00:a0:00:0", driver_name(card));
+        assert!(node.log().contains(&card_line), "{}", node.log());
     }
+}
+
+#[test]
+fn every_node_on_the_lan_answers_the_link_check() {
+    every_node_answers_the_link_check(1, &[Nic::Ne2000, Nic::Ne2000]);
+}
+
+#[test]
+fn virtio_net_nodes_answer_the_link_check() {
+    every_node_answers_the_link_check(2, &[Nic::Virtio, Nic::Virtio]);
+}
+
+#[test]
+fn a_lan_of_ne2000_and_virtio_net_nodes_answers_the_link_check() {
+    every_node_answers_the_link_check(3, &[Nic::Ne2000, Nic::Virtio]);
 }

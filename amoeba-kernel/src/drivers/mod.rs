@@ -10,6 +10,10 @@ pub mod ne2000;
 pub mod pci;
 #[cfg(feature = "driver-rtc")]
 pub mod rtc;
+#[cfg(feature = "driver-virtio-net")]
+mod virtio_hal;
+#[cfg(feature = "driver-virtio-net")]
+pub mod virtio_net;
 
 /// Starts every driver compiled into this image.
 pub fn init_selected() {
@@ -23,6 +27,10 @@ pub fn init_selected() {
 pub fn start_network(node: &str) {
     #[cfg(feature = "driver-ne2000")]
     if let Some(card) = ne2000::probe() {
+        crate::net::link::start(alloc::boxed::Box::new(card), node);
+    }
+    #[cfg(feature = "driver-virtio-net")]
+    if let Some(card) = virtio_net::probe() {
         crate::net::link::start(alloc::boxed::Box::new(card), node);
     }
     let _ = node;

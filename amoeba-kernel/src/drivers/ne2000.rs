@@ -101,7 +101,7 @@ pub struct Ne2000 {
 /// Finds the first NE2000 (ne2k_pci) on the PCI bus and starts it.
 #[inline(never)] // one symbol per component: image checks find selected drivers by name
 pub fn probe() -> Option<Ne2000> {
-    let device = pci::find(VENDOR_REALTEK, DEVICE_RTL8029)?;
+    let device = pci::find(VENDOR_REALTEK, &[DEVICE_RTL8029])?;
     let Some(base) = pci::io_base(&device) else {
         log::warn!("ne2000: BAR 0 does not map I/O ports; card ignored");
         return None;

@@ -144,8 +144,9 @@ pub fn init() {
 }
 
 /// What a driver needs of its card's configuration: find it, its I/O ports, its interrupt line,
-/// turn it on. Compiled in with the drivers that use it.
-#[cfg(feature = "driver-ne2000")]
+/// turn it on; raw register access for drivers whose library walks the configuration space
+/// itself (virtio). Compiled in with the drivers that use it.
+#[cfg(any(feature = "driver-ne2000", feature = "driver-virtio-net"))]
 mod function {
     use super::{
         Address, CONFIG_ADDRESS, CONFIG_DATA, Device, for_each_device, read_config, selector,
@@ -153,28 +154,50 @@ mod function {
     use crate::arch::port::outl;
     /// Offsets in the type-0 configuration header (PCI 3.0, 6.1 and 6.2.5).
     const COMMAND: u8 = 0x04;
+    #[cfg(feature = "driver-ne2000")]
     const BAR0: u8 = 0x10;
     const INTERRUPT_LINE: u8 = 0x3C;
-    /// Command register bits: respond to I/O space accesses; may master the bus (DMA).
+    /// Command register bits: respond to I/O space accesses; to memory space accesses; may
+    /// master the bus (DMA).
+    #[cfg(feature = "driver-ne2000")]
     const IO_SPACE: u32 = 0x1;
+    #[cfg(feature = "driver-virtio-net")]
+    const MEMORY_SPACE: u32 = 0x2;
     const BUS_MASTER: u32 = 0x4;
     /// A BAR whose bit 0 is set maps I/O ports; the port base is the rest.
+    #[cfg(feature = "driver-ne2000")]
     const BAR_IS_IO: u32 = 0x1;
+    #[cfg(feature = "driver-ne2000")]
     const IO_BAR_MASK: u32 = !0x3;
+
     fn write_config(address: Address, offset: u8, value: u32) {
-        // SAFETY: as in `read_config`; the callers below write only a function's command register,
-        // for a device a driver of this kernel owns.
+        // SAFETY: as in `read_config`; the callers write only the configuration registers of a
+        // function a driver of this kernel owns (its command register, or, for virtio, what the
+        // library's BAR sizing writes and restores while the function's decoding is off).
         unsafe {
             outl(CONFIG_ADDRESS, selector(address, offset));
             outl(CONFIG_DATA, value);
         }
     }
 
-    /// The first function with this vendor and device id.
-    pub fn find(vendor_id: u16, device_id: u16) -> Option<Device> {
+    /// The 32-bit configuration register at `offset` (rounded down to a multiple of 4).
+    #[cfg(feature = "driver-virtio-net")]
+    pub fn read_register(address: Address, offset: u8) -> u32 {
+        read_config(address, offset)
+    }
+
+    /// Writes the 32-bit configuration register at `offset` (rounded down to a multiple of 4)
+    /// of a function the calling driver owns.
+    #[cfg(feature = "driver-virtio-net")]
+    pub fn write_register(address: Address, offset: u8, value: u32) {
+        write_config(address, offset, value);
+    }
+
+    /// The first function with this vendor and one of these device ids.
+    pub fn find(vendor_id: u16, device_ids: &[u16]) -> Option<Device> {
         let mut found = None;
         for_each_device(|d| {
-            if found.is_none() && d.vendor_id == vendor_id && d.device_id == device_id {
+            if found.is_none() && d.vendor_id == vendor_id && device_ids.contains(&d.device_id) {
                 found = Some(*d);
             }
         });
@@ -182,6 +205,7 @@ mod function {
     }
 
     /// The I/O port base of a function's BAR 0, if it maps I/O space.
+    #[cfg(feature = "driver-ne2000")]
     pub fn io_base(device: &Device) -> Option<u16> {
         let bar = read_config(device.address, BAR0);
         (bar & BAR_IS_IO != 0)
@@ -194,11 +218,26 @@ mod function {
         read_config(device.address, INTERRUPT_LINE) as u8
     }
 
-    /// Lets the function answer I/O-space accesses and master the bus.
-    pub fn enable_io_and_dma(device: &Device) {
+    fn enable(device: &Device, bits: u32) {
         let command = read_config(device.address, COMMAND);
-        write_config(device.address, COMMAND, command | IO_SPACE | BUS_MASTER);
+        write_config(device.address, COMMAND, command | bits);
+    }
+
+    /// Lets the function answer I/O-space accesses and master the bus.
+    #[cfg(feature = "driver-ne2000")]
+    pub fn enable_io_and_dma(device: &Device) {
+        enable(device, IO_SPACE | BUS_MASTER);
+    }
+
+    /// Lets the function answer memory-space accesses (its memory BARs) and master the bus.
+    #[cfg(feature = "driver-virtio-net")]
+    pub fn enable_memory_and_dma(device: &Device) {
+        enable(device, MEMORY_SPACE | BUS_MASTER);
     }
 }
 #[cfg(feature = "driver-ne2000")]
-pub use function::{enable_io_and_dma, find, interrupt_line, io_base};
+pub use function::{enable_io_and_dma, io_base};
+#[cfg(feature = "driver-virtio-net")]
+pub use function::{enable_memory_and_dma, read_register, write_register};
+#[cfg(any(feature = "driver-ne2000", feature = "driver-virtio-net"))]
+pub use function::{find, interrupt_line};

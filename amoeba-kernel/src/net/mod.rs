@@ -15,8 +15,11 @@ pub const ETHERNET_HEADER: usize = 14;
 pub enum SendError {
     /// Longer than [`MAX_FRAME`] or shorter than an Ethernet header.
     BadLength(usize),
-    /// The card is still sending the previous frame.
+    /// The card is still sending the previous frame (or all its transmit buffers are queued).
     Busy,
+    /// The card refused the frame: its queues are broken.
+    #[cfg_attr(not(feature = "driver-virtio-net"), allow(dead_code))]
+    Failed,
 }
 
 /// What every network card driver offers the rest of the kernel.

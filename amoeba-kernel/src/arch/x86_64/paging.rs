@@ -27,7 +27,9 @@ const ADDRESS_MASK: u64 = 0x000F_FFFF_FFFF_F000;
 pub const USER_SPACE_START: u64 = 1 << 39;
 /// One past the last user address: the end of the lower canonical half.
 pub const USER_SPACE_END: u64 = 1 << 47;
-const DEVICE_SPACE: core::ops::Range<u64> = 3 * GIB..4 * GIB;
+/// Where device memory (PCI BARs, the local APIC) is mapped, uncached; drivers check their
+/// memory BARs against it.
+pub const DEVICE_SPACE: core::ops::Range<u64> = 3 * GIB..4 * GIB;
 const ENTRIES: usize = 512;
 const LARGE_PAGE: u64 = 2 << 20;
 const GIB: u64 = 1 << 30;
