@@ -41,7 +41,7 @@ pub fn start(boot: arch::multiboot::BootInfo, entry_tsc: u64) -> ! {
     sched::init();
     entropy::init(entry_tsc);
     servers::start_selected();
-    drivers::start_network(config.node_name());
+    drivers::start_network(config.node_name(), config.ip);
     match config.selftest {
         Some(SelfTest::Sched) => selftest::run(),
         Some(SelfTest::Loader) => selftest::loader(),

@@ -7,7 +7,7 @@ use crate::build_info;
 use crate::drivers::fw_cfg;
 use crate::logger;
 use alloc::string::String;
-use libamoeba::boot::cmdline::{self, BootArg, CrashKind, IpcPath, OnReady, SelfTest};
+use libamoeba::boot::cmdline::{self, BootArg, CrashKind, IpcPath, Ipv4Config, OnReady, SelfTest};
 
 pub struct NodeConfig {
     cmdline: String,
@@ -15,6 +15,8 @@ pub struct NodeConfig {
     pub on_ready: OnReady,
     crash: Option<CrashKind>,
     pub selftest: Option<SelfTest>,
+    /// The IPv4 address of the node's card (`ip=`).
+    pub ip: Option<Ipv4Config>,
 }
 
 impl NodeConfig {
@@ -25,6 +27,7 @@ impl NodeConfig {
             on_ready: OnReady::Idle,
             crash: None,
             selftest: None,
+            ip: None,
         };
         if boot.cmdline.truncated {
             log::warn!(
@@ -50,6 +53,7 @@ impl NodeConfig {
                 Ok(BootArg::Ready(on_ready)) => self.on_ready = on_ready,
                 Ok(BootArg::Crash(kind)) => self.crash = Some(kind),
                 Ok(BootArg::SelfTest(test)) => self.selftest = Some(test),
+                Ok(BootArg::Ip(ip)) => self.ip = Some(ip),
                 Ok(BootArg::Ipc(path)) => crate::ipc::set_fast_path(path == IpcPath::Fast),
                 Err(problem) => log::warn!("cmdline: {problem}"),
             }

@@ -108,7 +108,8 @@ pub struct QemuSpec {
     /// Extra command-line words, for every boot path (through fw_cfg).
     pub append: Vec<String>,
     pub serial: Serial,
-    /// `-icount shift=0`: guest time follows executed instructions, for repeatable timings.
+    /// `-icount shift=0,sleep=off`: guest time follows executed instructions, and an idle guest
+    /// jumps to its next timer at once, so timings repeat whatever the host's load.
     pub icount: bool,
     /// A person at a terminal: QEMU's monitor is reachable with Ctrl-A c on the console.
     pub interactive: bool,
@@ -202,7 +203,7 @@ pub fn command(spec: &QemuSpec) -> Command {
             .arg(format!("name={FW_CFG_CMDLINE},string={words}"));
     }
     if spec.icount {
-        cmd.args(["-icount", "shift=0"]);
+        cmd.args(["-icount", "shift=0,sleep=off"]);
     }
     cmd
 }

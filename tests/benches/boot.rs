@@ -103,12 +103,14 @@ fn report_boot_times(runs: usize) {
     );
 }
 
-/// `boot: kernel entry at tsc=E (X us), ready at tsc=R (Y us)` under -icount shift=0.
+/// `boot: kernel entry at tsc=E (X us), ready at tsc=R (Y us)` under -icount shift=0,sleep=off.
 fn report_guest_boot_time() {
     let image = built("pool");
     let mut spec = boot_spec(&image, Boot::Kernel);
     spec.icount = true;
-    println!("\n## QEMU -kernel boot under -icount shift=0, guest time (TSC counts from reset)");
+    println!(
+        "\n## QEMU -kernel boot under -icount shift=0,sleep=off, guest time (TSC counts from reset)"
+    );
     for attempt in 1..=2 {
         let mut node = Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"));
         let line = node

@@ -1,8 +1,8 @@
 //! Kernel-core benchmark: guest cycles of a null system call, a thread switch inside a process,
 //! a switch between two processes, and process creation from an embedded image, all read from
-//! the guest's TSC under QEMU `-icount shift=0` (guest time follows executed instructions, so
-//! the figures repeat run after run). The same boot without `-icount` gives TCG wall-clock
-//! cycles for comparison.
+//! the guest's TSC under QEMU `-icount shift=0,sleep=off` (guest time follows executed
+//! instructions, so the figures repeat run after run). The same boot without `-icount` gives
+//! TCG wall-clock cycles for comparison.
 //!
 //! Run: `cargo bench -p amoeba-tests --bench kernel`.
 
@@ -19,7 +19,7 @@ fn main() {
     );
     let image = built_test_profile("bench-kernel");
     for (label, icount) in [
-        ("-icount shift=0 (guest cycles, repeatable)", true),
+        ("-icount shift=0,sleep=off (guest cycles, repeatable)", true),
         ("TCG without -icount (noisy)", false),
     ] {
         let mut spec = boot_spec(&image, Boot::Kernel);

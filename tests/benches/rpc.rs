@@ -2,8 +2,8 @@
 //! server and to the same server code running as a process, and bulk round trips of 30000
 //! bytes each way; each with the local fast path (`ipc=fast`, the default) and through the
 //! ready queues (`ipc=queued`). Cycles are read from the guest's TSC under QEMU
-//! `-icount shift=0`, so the figures repeat; the baseline measured in the same boot is a null
-//! system call, and every figure is also given as a multiple of it.
+//! `-icount shift=0,sleep=off`, so the figures repeat; the baseline measured in the same boot
+//! is a null system call, and every figure is also given as a multiple of it.
 //!
 //! Run: `cargo bench -p amoeba-tests --bench rpc`.
 
@@ -60,7 +60,7 @@ fn boot_once(path: &str) -> String {
 fn main() {
     println!("# cargo bench -p amoeba-tests --bench rpc   (profile tests/profiles/bench-rpc.toml)");
     println!(
-        "# guest cycles under -icount shift=0, per round trip, averaged over 2000 (null) / 100 (bulk)"
+        "# guest cycles under -icount shift=0,sleep=off, per round trip, averaged over 2000 (null) / 100 (bulk)"
     );
     let runs: Vec<(&str, BTreeMap<String, u64>, f64)> = ["fast", "queued"]
         .into_iter()

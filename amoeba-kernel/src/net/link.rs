@@ -5,28 +5,33 @@
 //!   engine is not connected yet.
 //! - 0x88B5, the link check of `libamoeba::link_check`: `ping TEXT` is answered to its sender
 //!   with `pong TEXT from NODE`; `amoeba nodes` and the tests use it to see cards on a LAN.
-//! - Everything else is counted (an IP stack comes later).
+//! - Everything else goes to the IP side (`net::ip`, smoltcp: ARP and ping) when the node has
+//!   an address (`ip=` on the command line), and is counted.
 
+use super::ip::IpStack;
 use super::{ETHERNET_HEADER, MAX_FRAME, Nic};
 use crate::sched;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
+use libamoeba::boot::cmdline::Ipv4Config;
 use libamoeba::link_check;
 use libamoeba::priority::Level;
 
 pub const ETHERTYPE_FLIP: u16 = libamoeba::flip::header::ETHERTYPE_FLIP;
 
 /// Frames by what became of them.
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 struct Counts {
     flip: u64,
     link_checks: u64,
-    other: u64,
+    /// Everything else: smoltcp's if the node has an address.
+    ip: u64,
 }
 
-/// Starts the thread that serves `nic`; `node` names the node in link-check answers.
-pub fn start(nic: Box<dyn Nic>, node: &str) {
+/// Starts the thread that serves `nic`; `node` names the node in link-check answers, `ip`
+/// is its IPv4 address, if it has one.
+pub fn start(nic: Box<dyn Nic>, node: &str, ip: Option<Ipv4Config>) {
     let mac = nic.mac();
     log::info!(
         "net: {} {} on irq {}",
@@ -34,29 +39,47 @@ pub fn start(nic: Box<dyn Nic>, node: &str) {
         MacText(&mac),
         nic.interrupt_line()
     );
+    if let Some(ip) = ip {
+        log::info!("net: {} is {}/{}", nic.name(), ip.address, ip.prefix);
+    }
     let node = String::from(node);
-    if sched::spawn_kernel_task(Level::High, move || serve(nic, node)).is_err() {
+    if sched::spawn_kernel_task(Level::High, move || serve(nic, node, ip)).is_err() {
         log::error!("net: no memory for the link thread; the card stays idle");
     }
 }
 
-fn serve(mut nic: Box<dyn Nic>, node: String) {
+/// What the link thread keeps besides the card.
+struct Link {
+    node: String,
+    ip: Option<IpStack>,
+    counts: Counts,
+}
+
+fn serve(mut nic: Box<dyn Nic>, node: String, ip: Option<Ipv4Config>) {
     let mut frame = Box::new([0u8; MAX_FRAME]);
-    let mut counts = Counts::default();
+    let ip = ip.map(|config| IpStack::new(nic.as_mut(), config));
+    let mut link = Link {
+        node,
+        ip,
+        counts: Counts::default(),
+    };
     let line = u64::from(nic.interrupt_line());
     let mut dropped = 0;
     loop {
         nic.service_interrupt();
         while let Some(length) = nic.receive(&mut frame) {
-            sort(nic.as_mut(), &frame[..length], &node, &mut counts);
+            link.sort(nic.as_mut(), &frame[..length]);
         }
         if nic.dropped() != dropped {
             dropped = nic.dropped();
+            let Counts {
+                flip,
+                link_checks,
+                ip,
+            } = link.counts;
             log::warn!(
-                "net: {dropped} frames dropped so far ({} FLIP, {} link checks, {} other received)",
-                counts.flip,
-                counts.link_checks,
-                counts.other
+                "net: {dropped} frames dropped so far ({flip} FLIP, {link_checks} link checks, \
+                 {ip} IP received)"
             );
         }
         if let Err(error) = sched::interrupt_await(line, None) {
@@ -66,17 +89,24 @@ fn serve(mut nic: Box<dyn Nic>, node: String) {
     }
 }
 
-fn sort(nic: &mut dyn Nic, frame: &[u8], node: &str, counts: &mut Counts) {
-    let Some(&[high, low]) = frame.get(12..ETHERNET_HEADER) else {
-        return;
-    };
-    match u16::from_be_bytes([high, low]) {
-        ETHERTYPE_FLIP => counts.flip += 1,
-        link_check::ETHERTYPE => {
-            counts.link_checks += 1;
-            answer_link_check(nic, frame, node);
+impl Link {
+    fn sort(&mut self, nic: &mut dyn Nic, frame: &[u8]) {
+        let Some(&[high, low]) = frame.get(12..ETHERNET_HEADER) else {
+            return;
+        };
+        match u16::from_be_bytes([high, low]) {
+            ETHERTYPE_FLIP => self.counts.flip += 1,
+            link_check::ETHERTYPE => {
+                self.counts.link_checks += 1;
+                answer_link_check(nic, frame, &self.node);
+            }
+            _ => {
+                self.counts.ip += 1;
+                if let Some(ip) = &mut self.ip {
+                    ip.receive(nic, frame);
+                }
+            }
         }
-        _ => counts.other += 1,
     }
 }
 

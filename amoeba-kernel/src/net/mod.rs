@@ -1,6 +1,7 @@
 //! The node's network side: every NIC driver implements [`Nic`], and one kernel thread per NIC
 //! (`link`) waits for its interrupts and hands the frames it receives on.
 
+pub mod ip;
 pub mod link;
 
 /// The size of the largest Ethernet frame a NIC sends or delivers, without the CRC.

@@ -166,7 +166,9 @@ fn kvm_memory_and_icount() {
         ..spec(Boot::Kernel)
     });
     assert!(
-        has(&a, ["-accel", "kvm"]) && has(&a, ["-m", "64"]) && has(&a, ["-icount", "shift=0"]),
+        has(&a, ["-accel", "kvm"])
+            && has(&a, ["-m", "64"])
+            && has(&a, ["-icount", "shift=0,sleep=off"]),
         "{a:?}"
     );
 }

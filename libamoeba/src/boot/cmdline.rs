@@ -11,6 +11,8 @@
 //!   `selftest=rpc`: a kernel thread calls every kernel server, with good and forged
 //!   capabilities, and a server that ends mid-call; `selftest=halt` / `selftest=reboot`: a
 //!   kernel thread stops the node by the sys server's BOOT command before the ready line;
+//! - `ip=A.B.C.D/N`: the node's IPv4 address and prefix length on its network card (it then
+//!   answers ARP and ping);
 //! - `ipc=fast|queued`: local RPC hands each message straight to the thread it wakes (`fast`,
 //!   the default) or through the scheduler's ready queues (`queued`, the general path, for
 //!   comparison).
@@ -132,6 +134,25 @@ pub enum BootArg<'a> {
     Crash(CrashKind),
     SelfTest(SelfTest),
     Ipc(IpcPath),
+    Ip(Ipv4Config),
+}
+
+/// An IPv4 address with its prefix length (`ip=10.0.2.15/24`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv4Config {
+    pub address: core::net::Ipv4Addr,
+    pub prefix: u8,
+}
+
+impl Ipv4Config {
+    fn parse(text: &str) -> Option<Self> {
+        let (address, prefix) = text.split_once('/')?;
+        let prefix = prefix.parse().ok().filter(|p| (1..=32).contains(p))?;
+        Some(Self {
+            address: address.parse().ok()?,
+            prefix,
+        })
+    }
 }
 
 /// A word the kernel could not use; it is reported and skipped.
@@ -206,6 +227,9 @@ fn parse_word(word: &str) -> Result<BootArg<'_>, CmdlineError<'_>> {
             "reboot" => Ok(BootArg::SelfTest(SelfTest::Reboot)),
             _ => Err(bad("sched, loader, describe, rpc, halt, reboot")),
         },
+        "ip" => Ipv4Config::parse(value).map(BootArg::Ip).ok_or(bad(
+            "an IPv4 address with a prefix length, e.g. 10.0.2.15/24",
+        )),
         "ipc" => match value {
             "fast" => Ok(BootArg::Ipc(IpcPath::Fast)),
             "queued" => Ok(BootArg::Ipc(IpcPath::Queued)),
@@ -218,7 +242,7 @@ fn parse_word(word: &str) -> Result<BootArg<'_>, CmdlineError<'_>> {
 fn is_known_key(word: &str) -> bool {
     matches!(
         word,
-        "node" | "log" | "ready" | "crash" | "selftest" | "ipc"
+        "node" | "log" | "ready" | "crash" | "selftest" | "ipc" | "ip"
     )
 }
 
@@ -309,5 +333,30 @@ mod tests {
         assert!(is_valid_node_name(&"a".repeat(MAX_NODE_NAME)));
         assert!(!is_valid_node_name(&"a".repeat(MAX_NODE_NAME + 1)));
         assert!(!is_valid_node_name("pool 1"));
+    }
+
+    #[test]
+    fn ip_addresses_need_a_prefix() {
+        assert_eq!(
+            all("ip=10.0.2.15/24"),
+            [Ok(BootArg::Ip(Ipv4Config {
+                address: core::net::Ipv4Addr::new(10, 0, 2, 15),
+                prefix: 24
+            }))]
+        );
+        for bad in [
+            "ip=10.0.2.15",
+            "ip=10.0.2/24",
+            "ip=10.0.2.15/33",
+            "ip=10.0.2.15/0",
+        ] {
+            assert!(
+                matches!(
+                    all(bad)[..],
+                    [Err(CmdlineError::BadValue { key: "ip", .. })]
+                ),
+                "{bad}"
+            );
+        }
     }
 }

@@ -1,0 +1,117 @@
+//! Tier 3: a node with an IPv4 address (`ip=` on its command line) answers ARP and ping
+//! through smoltcp, on either card. This test process crafts the frames itself on the virtual
+//! LAN (RFC 826 ARP, RFC 791 IPv4, RFC 792 ICMP echo).
+
+use amoeba_build::qemu::{Lan, Nic, QemuSpec, command};
+use amoeba_tests::images::built_test_profile;
+use amoeba_tests::lan::{LanSeat, port_for};
+use amoeba_tests::node::Node;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(60);
+const HOST_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x09];
+const HOST_IP: [u8; 4] = [10, 0, 9, 1];
+const NODE_IP: [u8; 4] = [10, 0, 9, 2];
+const ETHERTYPE_ARP: u16 = 0x0806;
+const ETHERTYPE_IPV4: u16 = 0x0800;
+
+fn arp_request() -> Vec<u8> {
+    let mut arp = vec![0, 1, 0x08, 0x00, 6, 4, 0, 1];
+    arp.extend_from_slice(&HOST_MAC);
+    arp.extend_from_slice(&HOST_IP);
+    arp.extend_from_slice(&[0; 6]);
+    arp.extend_from_slice(&NODE_IP);
+    arp
+}
+
+/// The internet checksum: ones' complement of the ones' complement sum of 16-bit words.
+fn checksum(bytes: &[u8]) -> u16 {
+    let mut sum: u32 = bytes
+        .chunks(2)
+        .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xFFFF {
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+fn echo_request(id: u16, sequence: u16, data: &[u8]) -> Vec<u8> {
+    let mut icmp = vec![8, 0, 0, 0];
+    icmp.extend_from_slice(&id.to_be_bytes());
+    icmp.extend_from_slice(&sequence.to_be_bytes());
+    icmp.extend_from_slice(data);
+    let sum = checksum(&icmp).to_be_bytes();
+    icmp[2..4].copy_from_slice(&sum);
+    let total = (20 + icmp.len()) as u16;
+    let mut ip = vec![0x45, 0];
+    ip.extend_from_slice(&total.to_be_bytes());
+    ip.extend_from_slice(&[0, 1, 0, 0, 64, 1, 0, 0]);
+    ip.extend_from_slice(&HOST_IP);
+    ip.extend_from_slice(&NODE_IP);
+    let sum = checksum(&ip).to_be_bytes();
+    ip[10..12].copy_from_slice(&sum);
+    ip.extend_from_slice(&icmp);
+    ip
+}
+
+/// The node's card address, from its ARP reply.
+fn arp_for_node(seat: &LanSeat) -> Option<[u8; 6]> {
+    for _ in 0..20 {
+        seat.send([0xFF; 6], ETHERTYPE_ARP, &arp_request()).ok()?;
+        let replies = seat.receive_from(ETHERTYPE_ARP, Duration::from_millis(300));
+        let reply = replies
+            .into_iter()
+            .find(|(_, arp)| arp.len() >= 28 && arp[6..8] == [0, 2] && arp[14..18] == NODE_IP);
+        if let Some((_, arp)) = reply {
+            return arp[8..14].try_into().ok();
+        }
+    }
+    None
+}
+
+#[test]
+fn a_node_with_an_address_answers_arp_and_ping_on_either_card() {
+    let image = built_test_profile("test-net");
+    for (salt, card) in [(21, Nic::Ne2000), (22, Nic::Virtio)] {
+        let port = port_for(salt);
+        let seat = LanSeat::join(port, HOST_MAC).unwrap_or_else(|e| panic!("joining: {e}"));
+        let mut spec = QemuSpec::for_image(&image);
+        spec.nic = Some(card);
+        spec.lan = Some(Lan::for_node(port, 1));
+        spec.append.push("ip=10.0.9.2/24".into());
+        let mut node = Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"));
+        node.wait_for("amoeba: node")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mac = arp_for_node(&seat);
+        assert_eq!(
+            mac,
+            Some(Lan::for_node(port, 1).mac),
+            "{card:?}:\n{}",
+            node.log()
+        );
+        let node_mac = mac.unwrap_or_default();
+        let mut answered = false;
+        for sequence in 0..10 {
+            seat.send(
+                node_mac,
+                ETHERTYPE_IPV4,
+                &echo_request(0x4242, sequence, b"amoeba"),
+            )
+            .unwrap_or_else(|e| panic!("sending: {e}"));
+            let replies = seat.receive_from(ETHERTYPE_IPV4, Duration::from_millis(300));
+            answered = replies.iter().any(|(_, ip)| {
+                ip.len() >= 34
+                    && ip[9] == 1
+                    && ip[12..16] == NODE_IP
+                    && ip[20] == 0
+                    && ip[24..26] == 0x4242u16.to_be_bytes()
+                    && ip[28..34] == *b"amoeba"
+            });
+            if answered {
+                break;
+            }
+        }
+        assert!(answered, "{card:?}: no echo reply\n{}", node.log());
+    }
+}
