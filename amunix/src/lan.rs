@@ -11,14 +11,23 @@ use std::time::{Duration, Instant};
 /// `amoeba_build::qemu::LAN_GROUP` (a test checks).
 pub const LAN_GROUP: Ipv4Addr = Ipv4Addr::new(230, 0, 0, 1);
 
-/// The LAN port for a test: distinct per test process and `salt`, so parallel tests and
-/// processes do not hear each other's frames.
-pub fn port_for(salt: u16) -> u16 {
-    40_000
-        + ((std::process::id() as u16)
-            .wrapping_mul(7)
-            .wrapping_add(salt)
-            % 20_000)
+/// A LAN port for a test: one the system hands out as free, kept bound on loopback (for the
+/// rest of the process) so no other process or test is given it; `_salt` is unused and kept
+/// for callers that name their LANs. Ports from the system's ephemeral range also stay clear of
+/// the default LAN port of `amoeba-build cluster`, unless the system hands that one out.
+pub fn port_for(_salt: u16) -> u16 {
+    static RESERVED: std::sync::Mutex<Vec<UdpSocket>> = std::sync::Mutex::new(Vec::new());
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap_or_else(|e| panic!("no free UDP port on loopback: {e}"));
+    let port = socket
+        .local_addr()
+        .map(|address| address.port())
+        .unwrap_or_else(|e| panic!("no local address for a bound socket: {e}"));
+    RESERVED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(socket);
+    port
 }
 
 pub struct LanSeat {

@@ -14,7 +14,7 @@ pub struct Node {
 }
 
 /// Broadcasts link checks every `interval` for `wait` and collects the distinct nodes that
-/// answered, by name.
+/// answered (by card address: two nodes may share a name), sorted by name.
 pub fn find(seat: &LanSeat, wait: Duration, interval: Duration) -> std::io::Result<Vec<Node>> {
     let deadline = Instant::now() + wait;
     let mut found = BTreeMap::new();
@@ -29,12 +29,14 @@ pub fn find(seat: &LanSeat, wait: Duration, interval: Duration) -> std::io::Resu
         for (source, payload) in seat.receive_from(link_check::ETHERTYPE, interval) {
             if let Some((_, name)) = link_check::pong_parts(&payload) {
                 let name = String::from_utf8_lossy(name).into_owned();
-                found.insert(name.clone(), Node { name, mac: source });
+                found.insert(source, Node { name, mac: source });
             }
         }
         round += 1;
     }
-    Ok(found.into_values().collect())
+    let mut nodes: Vec<Node> = found.into_values().collect();
+    nodes.sort();
+    Ok(nodes)
 }
 
 /// `52:54:00:a0:00:01`.

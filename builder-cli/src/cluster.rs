@@ -29,6 +29,7 @@ pub enum ClusterError {
     NodesWithSeveralProfiles,
     NoNodes,
     TooManyNodes(usize),
+    NodeName(String),
 }
 
 impl fmt::Display for ClusterError {
@@ -45,6 +46,11 @@ impl fmt::Display for ClusterError {
                  `--profile pool:2`"
             ),
             Self::NoNodes => write!(f, "a cluster needs at least one node: --profile NAME"),
+            Self::NodeName(name) => write!(
+                f,
+                "node name {name} is not a valid node name (at most 32 letters, digits, `-`, `_`); \
+                 shorten [node] name in the profile"
+            ),
             Self::TooManyNodes(count) => {
                 write!(
                     f,
@@ -108,21 +114,27 @@ pub struct ClusterOptions<'a> {
     pub append: &'a [String],
 }
 
-/// The boot of every node: `images` holds each member's built image, in member order.
+/// The boot of every node: `images` holds each member's built image, in member order. Node
+/// names the kernel would refuse (see [`check_names`]) must be caught before.
 pub fn plan(
     members: &[Member],
     images: &[&BuiltImage],
     options: &ClusterOptions<'_>,
 ) -> Vec<QemuSpec> {
     let mut specs = Vec::new();
+    // Numbered per node name across members, so `--profile pool --profile pool` gives
+    // pool-1 and pool-2, not two pool-1s.
+    let mut numbers: std::collections::BTreeMap<&str, usize> = Default::default();
     for (member, image) in members.iter().zip(images) {
-        for index in 1..=member.count {
-            let name = format!("{}-{index}", image.spec.node);
-            let number = (specs.len() + 1) as u8;
+        for _ in 0..member.count {
+            let number = numbers.entry(image.spec.node.as_str()).or_default();
+            *number += 1;
+            let name = format!("{}-{number}", image.spec.node);
+            let card_number = (specs.len() + 1) as u8;
             let mut spec = QemuSpec::for_image(image);
             spec.node = name.clone();
             spec.nic = Some(options.nic);
-            spec.lan = Some(Lan::for_node(options.lan_port, number));
+            spec.lan = Some(Lan::for_node(options.lan_port, card_number));
             spec.serial = Serial::File(options.log_dir.join(format!("{name}.log")));
             spec.append = options.append.to_vec();
             spec.append.push(format!("node={name}"));
@@ -130,6 +142,18 @@ pub fn plan(
         }
     }
     specs
+}
+
+/// Node names of the cluster that the kernel would refuse (too long with their `-N`), as an
+/// error naming the first.
+pub fn check_names(members: &[Member], node_names: &[&str]) -> Result<(), ClusterError> {
+    for (member, name) in members.iter().zip(node_names) {
+        let longest = format!("{name}-{}", member.count);
+        if !libamoeba::boot::cmdline::is_valid_node_name(&longest) {
+            return Err(ClusterError::NodeName(longest));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

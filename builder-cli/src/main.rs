@@ -312,6 +312,11 @@ fn cluster(args: &ClusterArgs) -> Result<ExitCode> {
         log_dir: &log_dir,
         append: &append,
     };
+    let names: Vec<&str> = images.iter().map(|i| i.spec.node.as_str()).collect();
+    cluster::check_names(&members, &names)?;
+    if args.lan_port == 0 {
+        bail!("--lan-port 0 is not a port every node can share; give one, e.g. 47474");
+    }
     let image_refs: Vec<&BuiltImage> = images.iter().collect();
     let mut specs = cluster::plan(&members, &image_refs, &options);
     for (spec, kernel) in specs.iter_mut().zip(image_kernels(&members, &images)) {
@@ -331,18 +336,40 @@ fn image_kernels<'a>(
         .flat_map(|(m, image)| std::iter::repeat_n(image.kernel_elf.as_path(), m.count))
 }
 
-/// Starts every node, then waits for all. Ctrl-C reaches every QEMU (same terminal, same
-/// process group) and stops it; amoeba-build ignores it meanwhile and reports each node.
+/// Set by Ctrl-C: no more nodes are started.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Running nodes; whatever is still running when this is dropped (an error midway, a panic)
+/// is killed, so no QEMU outlives amoeba-build.
+struct RunningNodes(Vec<(String, std::process::Child)>);
+
+impl Drop for RunningNodes {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Starts every node, then waits for all, reporting each as it ends. Ctrl-C reaches every QEMU
+/// (same terminal, same process group) and stops it; amoeba-build stops starting nodes.
 fn run_cluster(ws: &Workspace, specs: &[QemuSpec], lan_port: u16) -> Result<ExitCode> {
-    ctrlc::set_handler(|| {}).context("cannot install the Ctrl-C handler")?;
-    let mut children = Vec::new();
+    use std::sync::atomic::Ordering;
+    ctrlc::set_handler(|| STOPPING.store(true, Ordering::SeqCst))
+        .context("cannot install the Ctrl-C handler")?;
+    let mut nodes = RunningNodes(Vec::new());
     for spec in specs {
+        if STOPPING.load(Ordering::SeqCst) {
+            break;
+        }
         let mut cmd = qemu::command(spec);
         cmd.stdin(std::process::Stdio::null());
         let child = cmd.spawn().with_context(|| {
             format!(
-                "cannot start {} (install qemu-system-x86: scripts/setup)",
-                qemu::QEMU
+                "cannot start {} for node {} (install qemu-system-x86: scripts/setup)",
+                qemu::QEMU,
+                spec.node
             )
         })?;
         if let Serial::File(log) = &spec.serial {
@@ -352,21 +379,32 @@ fn run_cluster(ws: &Workspace, specs: &[QemuSpec], lan_port: u16) -> Result<Exit
                 ws.display(log)
             ));
         }
-        children.push((spec.node.clone(), child));
+        nodes.0.push((spec.node.clone(), child));
     }
     progress(&format!(
         "{} nodes on the LAN at {}:{lan_port} (Ctrl-C stops them all)",
-        children.len(),
+        nodes.0.len(),
         qemu::LAN_GROUP
     ));
     let mut all_clean = true;
-    for (node, mut child) in children {
-        let outcome = child
-            .wait()
-            .map(Outcome::from_status)
-            .with_context(|| format!("waiting for node {node}"))?;
-        progress(&format!("node {node}: {outcome}"));
-        all_clean &= outcome.is_clean();
+    while !nodes.0.is_empty() {
+        let mut index = 0;
+        while index < nodes.0.len() {
+            let (node, child) = &mut nodes.0[index];
+            match child
+                .try_wait()
+                .with_context(|| format!("waiting for node {node}"))?
+            {
+                Some(status) => {
+                    let outcome = Outcome::from_status(status);
+                    progress(&format!("node {node}: {outcome}"));
+                    all_clean &= outcome.is_clean();
+                    nodes.0.remove(index);
+                }
+                None => index += 1,
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
     Ok(if all_clean {
         ExitCode::SUCCESS

@@ -89,6 +89,15 @@ const _: () = assert!((RING_START - TRANSMIT_START) as usize * PAGE_BYTES >= MAX
 /// Polls of a status bit before a card is declared dead.
 const POLL_LIMIT: u32 = 100_000;
 
+/// What one look at the receive ring found.
+enum Step {
+    Frame(usize),
+    /// A frame of an impossible length, skipped.
+    Dropped,
+    /// Headers that do not add up: the ring must be restarted.
+    Broken,
+}
+
 pub struct Ne2000 {
     base: u16,
     line: u8,
@@ -106,10 +115,14 @@ pub fn probe() -> Option<Ne2000> {
         log::warn!("ne2000: BAR 0 does not map I/O ports; card ignored");
         return None;
     };
+    let Some(line) = pci::interrupt_line(&device) else {
+        log::warn!("ne2000: no legacy interrupt line routed; card ignored");
+        return None;
+    };
     pci::enable_io_and_dma(&device);
     let mut card = Ne2000 {
         base,
-        line: pci::interrupt_line(&device),
+        line,
         mac: [0; 6],
         sending: false,
         dropped: 0,
@@ -248,6 +261,36 @@ impl Ne2000 {
         self.start();
         self.sending = false;
     }
+
+    /// Reads the frame at ring page `page` into `buffer` and moves the boundary past it.
+    fn take_frame(&mut self, page: u8, buffer: &mut [u8; MAX_FRAME]) -> Step {
+        let mut header = [0u8; RECEIVE_HEADER];
+        let address = u16::from(page) << 8;
+        self.read_buffer(address, &mut header);
+        let [_status, next, low, high] = header;
+        let stored = usize::from(u16::from_le_bytes([low, high]));
+        // The header's next page must be where a frame of this length ends.
+        let ring = usize::from(RING_STOP - RING_START);
+        let offset = (usize::from(page - RING_START) + stored.div_ceil(PAGE_BYTES)) % ring;
+        let expected = usize::from(RING_START) + offset;
+        if next == page || usize::from(next) != expected {
+            return Step::Broken;
+        }
+        let length = stored.saturating_sub(RECEIVE_HEADER);
+        let step = if (crate::net::ETHERNET_HEADER..=MAX_FRAME).contains(&length) {
+            self.read_buffer(address + RECEIVE_HEADER as u16, &mut buffer[..length]);
+            Step::Frame(length)
+        } else {
+            Step::Dropped
+        };
+        let new_boundary = if next == RING_START {
+            RING_STOP - 1
+        } else {
+            next - 1
+        };
+        self.write(reg::BOUNDARY, new_boundary);
+        step
+    }
 }
 
 impl Nic for Ne2000 {
@@ -281,38 +324,32 @@ impl Nic for Ne2000 {
         Ok(())
     }
 
+    /// The next good frame in the ring. Every value the ring holds is checked before it is
+    /// believed (frames come from the LAN; a runt or a giant can leave garbage in headers):
+    /// anything inconsistent restarts the ring, dropping what it held.
     fn receive(&mut self, buffer: &mut [u8; MAX_FRAME]) -> Option<usize> {
-        let boundary = self.read(reg::BOUNDARY);
-        let page = Self::next_ring_page(boundary);
-        if page == self.current_page() {
-            return None;
+        // At most one step per ring page: a ring that never empties is broken, not busy.
+        for _ in RING_START..RING_STOP {
+            let current = self.current_page();
+            let page = Self::next_ring_page(self.read(reg::BOUNDARY));
+            if !(RING_START..RING_STOP).contains(&current) {
+                self.recover_from_overwrite();
+                return None;
+            }
+            if page == current {
+                return None;
+            }
+            match self.take_frame(page, buffer) {
+                Step::Frame(length) => return Some(length),
+                Step::Dropped => self.dropped += 1,
+                Step::Broken => {
+                    self.recover_from_overwrite();
+                    return None;
+                }
+            }
         }
-        let mut header = [0u8; RECEIVE_HEADER];
-        let address = u16::from(page) << 8;
-        self.read_buffer(address, &mut header);
-        let [_status, next, low, high] = header;
-        let length = usize::from(u16::from_le_bytes([low, high])).saturating_sub(RECEIVE_HEADER);
-        let next_valid = (RING_START..RING_STOP).contains(&next);
-        if !next_valid {
-            // The card's bookkeeping is broken: start the ring again.
-            self.recover_from_overwrite();
-            return None;
-        }
-        let kept = if (crate::net::ETHERNET_HEADER..=MAX_FRAME).contains(&length) {
-            self.read_buffer(address + RECEIVE_HEADER as u16, &mut buffer[..length]);
-            Some(length)
-        } else {
-            self.dropped += 1;
-            None
-        };
-        let new_boundary = if next == RING_START {
-            RING_STOP - 1
-        } else {
-            next - 1
-        };
-        self.write(reg::BOUNDARY, new_boundary);
-        // A dropped frame still moved the ring on: look at the next one.
-        kept.or_else(|| self.receive(buffer))
+        self.recover_from_overwrite();
+        None
     }
 
     fn service_interrupt(&mut self) -> bool {

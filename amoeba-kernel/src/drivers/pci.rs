@@ -157,6 +157,8 @@ mod function {
     #[cfg(feature = "driver-ne2000")]
     const BAR0: u8 = 0x10;
     const INTERRUPT_LINE: u8 = 0x3C;
+    /// Lines of the two 8259 PICs.
+    const LEGACY_LINES: u8 = 16;
     /// Command register bits: respond to I/O space accesses; to memory space accesses; may
     /// master the bus (DMA).
     #[cfg(feature = "driver-ne2000")]
@@ -213,14 +215,17 @@ mod function {
             .flatten()
     }
 
-    /// The legacy interrupt line the firmware routed the function's pin to.
-    pub fn interrupt_line(device: &Device) -> u8 {
-        read_config(device.address, INTERRUPT_LINE) as u8
+    /// The legacy (8259) interrupt line the firmware routed the function's pin to; `None`
+    /// when none is (0xFF) or the value is not a PIC line.
+    pub fn interrupt_line(device: &Device) -> Option<u8> {
+        let line = read_config(device.address, INTERRUPT_LINE) as u8;
+        (line < LEGACY_LINES).then_some(line)
     }
 
     fn enable(device: &Device, bits: u32) {
         let command = read_config(device.address, COMMAND);
-        write_config(device.address, COMMAND, command | bits);
+        // The upper half is the status register, whose bits a write of 1 clears: write 0 there.
+        write_config(device.address, COMMAND, (command | bits) & 0xFFFF);
     }
 
     /// Lets the function answer I/O-space accesses and master the bus.

@@ -39,8 +39,6 @@ const BUFFER_BYTES: usize = HEADER_MAX + MAX_FRAME;
 /// Frames on their way out at once; each takes one descriptor of the transmit queue.
 const TRANSMIT_SLOTS: usize = 8;
 const _: () = assert!(TRANSMIT_SLOTS <= QUEUE_SIZE);
-/// The highest legacy interrupt line (two 8259s); 0xFF means the firmware routed none.
-const LAST_LEGACY_LINE: u8 = 15;
 
 type Device = VirtIONetRaw<KernelHal, PciTransport, QUEUE_SIZE>;
 type Buffer = Box<[u8; BUFFER_BYTES]>;
@@ -73,11 +71,10 @@ fn new_buffer() -> Buffer {
 #[inline(never)] // one symbol per component: image checks find selected drivers by name
 pub fn probe() -> Option<VirtioNet> {
     let found = pci::find(VENDOR_VIRTIO, &[DEVICE_NET_TRANSITIONAL, DEVICE_NET_MODERN])?;
-    let line = pci::interrupt_line(&found);
-    if line > LAST_LEGACY_LINE {
-        log::warn!("virtio-net: no legacy interrupt line routed ({line:#x}); card ignored");
+    let Some(line) = pci::interrupt_line(&found) else {
+        log::warn!("virtio-net: no legacy interrupt line routed; card ignored");
         return None;
-    }
+    };
     pci::enable_memory_and_dma(&found);
     let function = DeviceFunction {
         bus: found.address.bus,

@@ -27,6 +27,8 @@ struct Counts {
     link_checks: u64,
     /// Everything else: smoltcp's if the node has an address.
     ip: u64,
+    /// Link-check answers the card refused (busy sending).
+    unsent: u64,
 }
 
 /// Starts the thread that serves `nic`; `node` names the node in link-check answers, `ip`
@@ -48,8 +50,14 @@ pub fn start(nic: Box<dyn Nic>, node: &str, ip: Option<Ipv4Config>) {
     }
 }
 
+/// Frames handled per turn before the thread lets the rest of the node run.
+const FRAMES_PER_TURN: usize = 32;
+/// How long it steps aside after a full turn.
+const FLOOD_PAUSE_NANOS: u64 = 1_000_000;
+
 /// What the link thread keeps besides the card.
 struct Link {
+    mac: [u8; 6],
     node: String,
     ip: Option<IpStack>,
     counts: Counts,
@@ -59,6 +67,7 @@ fn serve(mut nic: Box<dyn Nic>, node: String, ip: Option<Ipv4Config>) {
     let mut frame = Box::new([0u8; MAX_FRAME]);
     let ip = ip.map(|config| IpStack::new(nic.as_mut(), config));
     let mut link = Link {
+        mac: nic.mac(),
         node,
         ip,
         counts: Counts::default(),
@@ -67,20 +76,31 @@ fn serve(mut nic: Box<dyn Nic>, node: String, ip: Option<Ipv4Config>) {
     let mut dropped = 0;
     loop {
         nic.service_interrupt();
-        while let Some(length) = nic.receive(&mut frame) {
+        let mut handled = 0;
+        while handled < FRAMES_PER_TURN
+            && let Some(length) = nic.receive(&mut frame)
+        {
             link.sort(nic.as_mut(), &frame[..length]);
+            handled += 1;
         }
-        if nic.dropped() != dropped {
-            dropped = nic.dropped();
+        // Reported at 1, 10, 100... drops: a flood must not flood the console too.
+        if nic.dropped() >= dropped * 10 && nic.dropped() > 0 {
+            dropped = nic.dropped().max(1);
             let Counts {
                 flip,
                 link_checks,
                 ip,
+                unsent,
             } = link.counts;
             log::warn!(
                 "net: {dropped} frames dropped so far ({flip} FLIP, {link_checks} link checks, \
-                 {ip} IP received)"
+                 {ip} IP received; {unsent} answers not sent)"
             );
+        }
+        if handled == FRAMES_PER_TURN {
+            // A flood: let the rest of the node run before the next batch.
+            sched::sleep(FLOOD_PAUSE_NANOS);
+            continue;
         }
         if let Err(error) = sched::interrupt_await(line, None) {
             log::error!("net: cannot wait for irq {line}: {error:?}; link thread ends");
@@ -91,14 +111,23 @@ fn serve(mut nic: Box<dyn Nic>, node: String, ip: Option<Ipv4Config>) {
 
 impl Link {
     fn sort(&mut self, nic: &mut dyn Nic, frame: &[u8]) {
-        let Some(&[high, low]) = frame.get(12..ETHERNET_HEADER) else {
+        let (Some(destination), Some(&[high, low])) =
+            (frame.get(..6), frame.get(12..ETHERNET_HEADER))
+        else {
             return;
         };
+        // Cards may be promiscuous (QEMU's virtio-net is): frames for other nodes are not ours.
+        let group = destination[0] & 1 == 1;
+        if !group && destination != self.mac {
+            return;
+        }
         match u16::from_be_bytes([high, low]) {
             ETHERTYPE_FLIP => self.counts.flip += 1,
             link_check::ETHERTYPE => {
                 self.counts.link_checks += 1;
-                answer_link_check(nic, frame, &self.node);
+                if !answer_link_check(nic, frame, &self.node) {
+                    self.counts.unsent += 1;
+                }
             }
             _ => {
                 self.counts.ip += 1;
@@ -110,9 +139,11 @@ impl Link {
     }
 }
 
-fn answer_link_check(nic: &mut dyn Nic, frame: &[u8], node: &str) {
+/// Answers a ping; whether an answer went out (a card that is busy sending drops it: the
+/// sender asks again, as the link check's users do).
+fn answer_link_check(nic: &mut dyn Nic, frame: &[u8], node: &str) -> bool {
     let Some(text) = link_check::ping_text(&frame[ETHERNET_HEADER..]) else {
-        return;
+        return true;
     };
     let mut answer = Vec::with_capacity(MAX_FRAME);
     answer.extend_from_slice(&frame[6..12]);
@@ -120,9 +151,7 @@ fn answer_link_check(nic: &mut dyn Nic, frame: &[u8], node: &str) {
     answer.extend_from_slice(&link_check::ETHERTYPE.to_be_bytes());
     answer.extend_from_slice(&link_check::pong(text, node.as_bytes()));
     answer.truncate(MAX_FRAME);
-    if let Err(error) = nic.send(&answer) {
-        log::warn!("net: link-check answer not sent: {error:?}");
-    }
+    nic.send(&answer).is_ok()
 }
 
 /// `52:54:00:12:34:56`.

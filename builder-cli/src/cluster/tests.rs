@@ -43,3 +43,17 @@ fn nodes_multiply_a_single_profile_only() {
             .contains("--profile pool:2")
     );
 }
+
+#[test]
+fn names_too_long_with_their_number_are_refused() {
+    let members = [Member {
+        profile: "p".into(),
+        count: 12,
+    }];
+    let long = "a".repeat(30);
+    assert_eq!(check_names(&members, &["pool"]), Ok(()));
+    assert_eq!(
+        check_names(&members, &[long.as_str()]),
+        Err(ClusterError::NodeName(format!("{long}-12")))
+    );
+}
