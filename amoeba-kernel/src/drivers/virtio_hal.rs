@@ -30,7 +30,7 @@ pub fn in_device_space(start: u64, size: u64) -> bool {
 // page aligned, identity mapped so the pointer is valid for all of them); `mmio_phys_to_virt` is
 // the identity inside the mapped device window, which the driver checks its BARs against before
 // the crate sees them; `share` gives the device the physical address of kernel memory, which is
-// its own address.
+// its own address (checked: only identity-mapped memory is shared).
 unsafe impl Hal for KernelHal {
     fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
         let run = u64::try_from(pages)
@@ -60,15 +60,25 @@ unsafe impl Hal for KernelHal {
     }
 
     unsafe fn mmio_phys_to_virt(paddr: PhysAddr, size: usize) -> NonNull<u8> {
-        debug_assert!(
+        // `probe` refused cards with BARs elsewhere; anything else is a bug in this driver, and
+        // an unmapped address would fault the kernel later, further from the cause.
+        assert!(
             in_device_space(paddr, size as u64),
-            "MMIO outside the device window"
+            "virtio-net: MMIO at {paddr:#x} outside the mapped device window"
         );
         NonNull::new(paddr as *mut u8).unwrap_or(NonNull::dangling())
     }
 
     unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
-        buffer.cast::<u8>().as_ptr().addr() as PhysAddr
+        // Only heap and frame memory is identity mapped (physical = virtual, below the device
+        // window); kernel stacks are not. The driver shares heap buffers only: anything else
+        // would have the device DMA into unrelated memory, so it stops here.
+        let address = buffer.cast::<u8>().as_ptr().addr() as PhysAddr;
+        assert!(
+            address.saturating_add(buffer.len() as PhysAddr) <= DEVICE_SPACE.start,
+            "virtio-net: shared buffer at {address:#x} is not identity mapped"
+        );
+        address
     }
 
     unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {
