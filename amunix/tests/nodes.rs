@@ -1,8 +1,8 @@
 //! `amoeba nodes` against real nodes: two nodes of `tests/profiles/test-net.toml` with NE2000
 //! cards on a virtual LAN, found by the command as a plain host process.
 
-use amoeba_build::qemu::{LAN_GROUP, Lan, Nic, QemuSpec, command};
-use amoeba_tests::images::built_test_profile;
+use amoeba_build::qemu::{LAN_GROUP, Nic};
+use amoeba_tests::images::{built_test_profile, start_lan_node};
 use amoeba_tests::lan::port_for;
 use amoeba_tests::node::Node;
 use std::time::Duration;
@@ -20,14 +20,8 @@ fn amoeba_nodes_lists_every_node_on_the_lan() {
     let image = built_test_profile("test-net");
     let _nodes: Vec<Node> = (1..=2)
         .map(|index| {
-            let mut spec = QemuSpec::for_image(&image);
-            spec.nic = Some(Nic::Ne2000);
-            spec.lan = Some(Lan::for_node(port, index));
-            spec.append.push(format!("node=lan-{index}"));
-            let mut node = Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"));
-            node.wait_for("amoeba: node")
-                .unwrap_or_else(|e| panic!("{e}"));
-            node
+            let words = [format!("node=lan-{index}")];
+            start_lan_node(&image, Nic::Ne2000, port, index, &words, LIMIT)
         })
         .collect();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_amoeba"))

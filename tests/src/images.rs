@@ -115,3 +115,24 @@ pub fn run_to_exit(
     );
     log
 }
+
+/// Boots one node of `image` with card `card` as node `index` on the virtual LAN at `port`,
+/// with extra command-line `words`, and waits for its ready line (within `limit`).
+pub fn start_lan_node(
+    image: &BuiltImage,
+    card: amoeba_build::qemu::Nic,
+    port: u16,
+    index: u8,
+    words: &[String],
+    limit: std::time::Duration,
+) -> crate::node::Node {
+    let mut spec = amoeba_build::qemu::QemuSpec::for_image(image);
+    spec.nic = Some(card);
+    spec.lan = Some(amoeba_build::qemu::Lan::for_node(port, index));
+    spec.append.extend_from_slice(words);
+    let mut node =
+        crate::node::Node::start(&command(&spec), limit).unwrap_or_else(|e| panic!("{e}"));
+    node.wait_for("amoeba: node")
+        .unwrap_or_else(|e| panic!("{e}"));
+    node
+}

@@ -2,10 +2,9 @@
 //! through smoltcp, on either card. This test process crafts the frames itself on the virtual
 //! LAN (RFC 826 ARP, RFC 791 IPv4, RFC 792 ICMP echo).
 
-use amoeba_build::qemu::{Lan, Nic, QemuSpec, command};
-use amoeba_tests::images::built_test_profile;
+use amoeba_build::qemu::{Lan, Nic};
+use amoeba_tests::images::{built_test_profile, start_lan_node};
 use amoeba_tests::lan::{LanSeat, port_for};
-use amoeba_tests::node::Node;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -76,13 +75,7 @@ fn a_node_with_an_address_answers_arp_and_ping_on_either_card() {
     for (salt, card) in [(21, Nic::Ne2000), (22, Nic::Virtio)] {
         let port = port_for(salt);
         let seat = LanSeat::join(port, HOST_MAC).unwrap_or_else(|e| panic!("joining: {e}"));
-        let mut spec = QemuSpec::for_image(&image);
-        spec.nic = Some(card);
-        spec.lan = Some(Lan::for_node(port, 1));
-        spec.append.push("ip=10.0.9.2/24".into());
-        let mut node = Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"));
-        node.wait_for("amoeba: node")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let node = start_lan_node(&image, card, port, 1, &["ip=10.0.9.2/24".into()], LIMIT);
         let mac = arp_for_node(&seat);
         assert_eq!(
             mac,

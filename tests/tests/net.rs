@@ -4,8 +4,8 @@
 //! interrupts and sends (the kernel's link check, EtherType 0x88B5: `ping` is answered with
 //! `pong ... from NODE`).
 
-use amoeba_build::qemu::{Lan, Nic, QemuSpec, command};
-use amoeba_tests::images::built_test_profile;
+use amoeba_build::qemu::Nic;
+use amoeba_tests::images::{built_test_profile, start_lan_node};
 use amoeba_tests::lan::{LanSeat, port_for};
 use amoeba_tests::node::Node;
 use std::time::Duration;
@@ -21,14 +21,8 @@ fn start_nodes(port: u16, cards: &[Nic]) -> Vec<Node> {
     (1..)
         .zip(cards)
         .map(|(index, &card)| {
-            let mut spec = QemuSpec::for_image(&image);
-            spec.nic = Some(card);
-            spec.lan = Some(Lan::for_node(port, index));
-            spec.append.push(format!("node=n{index}"));
-            let mut node = Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"));
-            node.wait_for("amoeba: node")
-                .unwrap_or_else(|e| panic!("{e}"));
-            node
+            let words = [format!("node=n{index}")];
+            start_lan_node(&image, card, port, index, &words, LIMIT)
         })
         .collect()
 }
