@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use amunix::lan::LanSeat;
-use amunix::nodes::{self, mac_text};
+use amunix::nodes;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use libamoeba::ethernet::MacText;
 
 /// The address this host seat sends from (locally administered, outside QEMU's 52:54:00 range).
 const HOST_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
@@ -69,14 +70,14 @@ fn list_nodes(port: u16, wait_ms: u64, json: bool) -> Result<ExitCode> {
     if json {
         let list: Vec<_> = found
             .iter()
-            .map(|n| serde_json::json!({ "name": n.name, "mac": mac_text(&n.mac) }))
+            .map(|n| serde_json::json!({ "name": n.name, "mac": MacText(&n.mac).to_string() }))
             .collect();
         println!("{}", serde_json::Value::Array(list));
     } else if found.is_empty() {
         println!("no node answered on the LAN at 230.0.0.1:{port}");
     } else {
         for node in &found {
-            println!("{:<24} {}", node.name, mac_text(&node.mac));
+            println!("{:<24} {}", node.name, MacText(&node.mac));
         }
     }
     Ok(if found.is_empty() {

@@ -38,11 +38,3 @@ pub fn find(seat: &LanSeat, wait: Duration, interval: Duration) -> std::io::Resu
     nodes.sort();
     Ok(nodes)
 }
-
-/// `52:54:00:a0:00:01`.
-pub fn mac_text(mac: &[u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}

@@ -11,6 +11,7 @@ use std::process::{Command, ExitStatus, Stdio};
 
 use libamoeba::boot::ExitCode;
 use libamoeba::boot::exit::DEBUG_EXIT_DEVICE;
+use libamoeba::ethernet::MacText;
 
 use crate::grub::PXE_BOOTFILE;
 use crate::image::{BuiltImage, KERNEL_FILE, PXE_DIR};
@@ -166,11 +167,6 @@ impl Lan {
             self.port
         )
     }
-
-    fn mac_text(&self) -> String {
-        let [a, b, c, d, e, f] = self.mac;
-        format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
-    }
 }
 
 /// The QEMU command for `spec`, with its working directory, stdin and stdout set; stderr
@@ -269,7 +265,7 @@ fn local_nic_args(cmd: &mut Command, spec: &QemuSpec) {
                 "-netdev",
                 &lan.netdev(),
                 "-device",
-                &format!("{},netdev=n0,mac={}", nic.device(), lan.mac_text()),
+                &format!("{},netdev=n0,mac={}", nic.device(), MacText(&lan.mac)),
             ]);
         }
         None => nic_args(cmd, spec.nic, "user,id=n0"),

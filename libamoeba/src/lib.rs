@@ -17,6 +17,7 @@ pub mod byte_order;
 pub mod capability;
 pub mod client;
 pub mod crc32;
+pub mod ethernet;
 pub mod flip;
 #[allow(unsafe_code)]
 pub mod freestanding;

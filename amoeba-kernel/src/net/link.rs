@@ -15,6 +15,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use libamoeba::boot::cmdline::Ipv4Config;
+use libamoeba::ethernet::MacText;
 use libamoeba::link_check;
 use libamoeba::priority::Level;
 
@@ -152,19 +153,4 @@ fn answer_link_check(nic: &mut dyn Nic, frame: &[u8], node: &str) -> bool {
     answer.extend_from_slice(&link_check::pong(text, node.as_bytes()));
     answer.truncate(MAX_FRAME);
     nic.send(&answer).is_ok()
-}
-
-/// `52:54:00:12:34:56`.
-pub struct MacText<'a>(pub &'a [u8; 6]);
-
-impl core::fmt::Display for MacText<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        for (i, byte) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(":")?;
-            }
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
-    }
 }
