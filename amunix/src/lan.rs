@@ -78,8 +78,23 @@ impl LanSeat {
 
     /// Frames addressed to us with `ethertype` until `wait` passes: sender and payload.
     pub fn receive_from(&self, ethertype: u16, wait: Duration) -> Vec<([u8; 6], Vec<u8>)> {
-        let deadline = Instant::now() + wait;
         let mut payloads = Vec::new();
+        self.receive_while(ethertype, wait, |source, payload| {
+            payloads.push((source, payload.to_vec()));
+            true
+        });
+        payloads
+    }
+
+    /// Hands frames addressed to us with `ethertype` (sender, payload) to `keep_going` until
+    /// it returns false or `wait` passes; whether it stopped early.
+    pub fn receive_while(
+        &self,
+        ethertype: u16,
+        wait: Duration,
+        mut keep_going: impl FnMut([u8; 6], &[u8]) -> bool,
+    ) -> bool {
+        let deadline = Instant::now() + wait;
         let mut buffer = [0u8; 2048];
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             if self
@@ -99,9 +114,11 @@ impl LanSeat {
             {
                 let mut source = [0; 6];
                 source.copy_from_slice(&frame[6..12]);
-                payloads.push((source, frame[14..].to_vec()));
+                if !keep_going(source, &frame[14..]) {
+                    return true;
+                }
             }
         }
-        payloads
+        false
     }
 }
