@@ -264,14 +264,6 @@ impl NicArg {
             NicArg::Ne2000 => Nic::Ne2000,
         }
     }
-
-    /// The profile driver that runs this card.
-    fn driver(self) -> &'static str {
-        match self {
-            NicArg::Virtio => "virtio-net",
-            NicArg::Ne2000 => "ne2000",
-        }
-    }
 }
 
 fn append_words(append: &Option<String>) -> Vec<String> {
@@ -292,12 +284,17 @@ fn cluster(args: &ClusterArgs) -> Result<ExitCode> {
     for member in &members {
         let image = build_profile(&ws, &member.profile, &BuildOptions::default())
             .with_context(|| format!("building profile {}", member.profile))?;
-        if !image.spec.drivers.iter().any(|d| d == args.nic.driver()) {
+        if !image
+            .spec
+            .drivers
+            .iter()
+            .any(|d| d == args.nic.nic().driver())
+        {
             progress(&format!(
                 "warning: profile {} has no {} driver: its nodes will not hear the LAN \
                  (add it to [kernel] drivers, or pick another --nic)",
                 member.profile,
-                args.nic.driver()
+                args.nic.nic().driver()
             ));
         }
         images.push(image);
@@ -319,21 +316,15 @@ fn cluster(args: &ClusterArgs) -> Result<ExitCode> {
     }
     let image_refs: Vec<&BuiltImage> = images.iter().collect();
     let mut specs = cluster::plan(&members, &image_refs, &options);
-    for (spec, kernel) in specs.iter_mut().zip(image_kernels(&members, &images)) {
-        spec.accel = accel(args.accel, kernel);
+    // The accelerator is the machine's: decided (and KVM probed) once, not per node.
+    // (`members` refused an empty cluster, so there is a first image.)
+    let accel = images
+        .first()
+        .map_or(Accel::Tcg, |image| accel(args.accel, &image.kernel_elf));
+    for spec in &mut specs {
+        spec.accel = accel;
     }
     run_cluster(&ws, &specs, args.lan_port)
-}
-
-/// Each node's kernel file, in node order.
-fn image_kernels<'a>(
-    members: &'a [cluster::Member],
-    images: &'a [BuiltImage],
-) -> impl Iterator<Item = &'a std::path::Path> {
-    members
-        .iter()
-        .zip(images)
-        .flat_map(|(m, image)| std::iter::repeat_n(image.kernel_elf.as_path(), m.count))
 }
 
 /// Set by Ctrl-C: no more nodes are started.

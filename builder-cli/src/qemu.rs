@@ -57,6 +57,14 @@ impl Nic {
             Self::Ne2000 => "ne2k_pci",
         }
     }
+
+    /// The profile driver that runs this card (and the name the kernel logs it by).
+    pub const fn driver(self) -> &'static str {
+        match self {
+            Self::Virtio => "virtio-net",
+            Self::Ne2000 => "ne2000",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -27,14 +27,6 @@ fn start_nodes(port: u16, cards: &[Nic]) -> Vec<Node> {
         .collect()
 }
 
-/// The name the kernel logs its driver of `card` by.
-fn driver_name(card: Nic) -> &'static str {
-    match card {
-        Nic::Ne2000 => "ne2000",
-        Nic::Virtio => "virtio-net",
-    }
-}
-
 /// Nodes with `cards` on one LAN (at `port_for(salt)`) all answer a host process's link check.
 fn every_node_answers_the_link_check(salt: u16, cards: &[Nic]) {
     let port = port_for(salt);
@@ -70,7 +62,7 @@ fn every_node_answers_the_link_check(salt: u16, cards: &[Nic]) {
             "no answer from {name}; answers {answers:?}\n{}",
             node.log()
         );
-        let card_line = format!("net: {} 52:54:00:a0:00:0", driver_name(card));
+        let card_line = format!("net: {} 52:54:00:a0:00:0", card.driver());
         assert!(node.log().contains(&card_line), "{}", node.log());
     }
 }
