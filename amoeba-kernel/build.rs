@@ -1,7 +1,8 @@
 //! Link settings for the kernel's binaries and the constants a profile bakes into the image.
 //!
-//! Link arguments go to this crate's binaries only (`rustc-link-arg-bins`): given globally they
-//! would break every build script and proc-macro of the workspace (host = target here).
+//! The link arguments are shared with the programs: `build-support/freestanding_link.rs`.
+
+include!("../build-support/freestanding_link.rs");
 
 use std::env;
 use std::fmt::Write as _;
@@ -9,21 +10,7 @@ use std::fs;
 use std::path::PathBuf;
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let script = manifest_dir.join("linker.ld");
-    for arg in [
-        "-nostartfiles",
-        "-nostdlib",
-        "-static",
-        "-no-pie",
-        "-Wl,--build-id=none",
-        "-Wl,-z,max-page-size=0x1000",
-        "-Wl,--gc-sections",
-    ] {
-        println!("cargo:rustc-link-arg-bins={arg}");
-    }
-    println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
-    println!("cargo:rerun-if-changed=linker.ld");
+    link_freestanding_with("linker.ld");
     println!("cargo:rerun-if-changed=src/arch/x86_64/multiboot_header.s");
     write_build_constants();
     write_boot_programs();
