@@ -8,6 +8,7 @@
 //! * [`header`]: the flow-control and FLIP headers, the Ethernet frame they start.
 //! * [`fragment`]: cutting messages into frames, putting them back together.
 //! * [`route`]: the route cache and the LOCATE / HEREIS / NOTHERE state machine.
+//! * [`station`]: the three put together: one endpoint sending and receiving whole messages.
 //!
 //! Nothing here does I/O or reads a clock: the kernel and the host peer pass frames and the
 //! time in, and carry out the actions that come back. Malformed input is refused with a typed
@@ -18,6 +19,7 @@ pub mod address;
 pub mod fragment;
 pub mod header;
 pub mod route;
+pub mod station;
 
 #[cfg(test)]
 mod robustness_tests;

@@ -12,10 +12,13 @@
 //! out as an [`engine::Action`], so every path runs in host tests (including a lossy in-memory
 //! network). It sits above FLIP but does not depend on it: [`address`] defines the little it
 //! needs from below (an opaque FLIP address, something to send bytes on).
+//! [`node::RpcNode`] puts the engine on a [`crate::flip::station::Station`]: what a kernel
+//! and the host peer run.
 
 pub mod address;
 pub mod engine;
 pub mod header;
+pub mod node;
 pub mod packet;
 pub mod port_cache;
 pub mod tid_table;

@@ -1,0 +1,319 @@
+//! One FLIP endpoint on a network: the router, reassembly and fragmentation put together, so
+//! that the layer above sends and receives whole messages and the layer below moves frames.
+//!
+//! From `shared/reference/amoeba.md`, section "FLIP on Ethernet". The kernel and the host peer
+//! (`amunix`) each run one [`Station`]: they hand it every FLIP frame they receive
+//! ([`Station::on_frame`]) and the passing of time ([`Station::on_timer`] at
+//! [`Station::next_deadline`]), and put on the wire what [`Station::take_outgoing`] returns.
+//! `N` names a neighbour the way the medium does: an (interface, Ethernet address) pair on a
+//! LAN, an IP address and port for FLIP inside UDP.
+//!
+//! # Our choices
+//!
+//! * A frame is what follows the Ethernet header: the 2-byte flow-control header, the FLIP
+//!   header and one fragment ([`Frame`]). FLIP inside UDP carries exactly the same bytes as the
+//!   datagram's payload, so one decoder serves both media.
+//! * Messages to everyone (the RPC layer's port locate) are MULTIDATA to the null address, sent
+//!   to [`Hop::Everyone`] with a maximum hop count of 1: a LAN broadcast that no router passes.
+//! * A message for an address being located waits here, at most [`MAX_HELD_PER_DESTINATION`]
+//!   per destination and [`MAX_HELD_BYTES`] in all; beyond that, and when the locate gives up,
+//!   messages are dropped and counted. Sending may always lose a message: the RPC layer above
+//!   retransmits.
+//! * Frames from our own address (a broadcast echoed back by the medium) are ignored.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use super::Millis;
+use super::address::{Address, PrivateAddress};
+use super::fragment::{Reassembly, ReassemblyLimits, fragments};
+use super::header::{Frame, Header, MAX_FRAGMENT_PAYLOAD, MAX_HOPS, Packet, PacketType};
+use super::route::{Action, Router, RouterLimits};
+
+/// Messages held for one destination while it is located.
+pub const MAX_HELD_PER_DESTINATION: usize = 8;
+/// Bytes of messages held for all destinations together.
+pub const MAX_HELD_BYTES: usize = 1 << 20;
+/// Where messages to everyone are addressed (see "Our choices").
+pub const EVERYONE: Address = Address::NULL;
+
+/// Where a frame goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hop<N> {
+    Neighbour(N),
+    /// Every station the medium reaches (an Ethernet broadcast).
+    Everyone,
+}
+
+/// A frame to put on the wire: flow-control header, FLIP header, fragment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing<N> {
+    pub hop: Hop<N>,
+    pub frame: Vec<u8>,
+}
+
+/// A whole message that arrived for us.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivered {
+    pub from: Address,
+    pub data: Vec<u8>,
+}
+
+/// What the station has done since it started, beyond what its router and reassembly count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StationStats {
+    pub frames_in: u64,
+    pub frames_out: u64,
+    /// Frames that did not decode.
+    pub malformed: u64,
+    /// Frames from ourselves, or data for an address that is not ours.
+    pub not_for_us: u64,
+    pub messages_in: u64,
+    pub messages_out: u64,
+    /// Messages dropped before they were sent: no room to hold them, or their destination
+    /// could not be located.
+    pub messages_dropped: u64,
+}
+
+/// A message waiting for its destination to be located.
+struct Held {
+    data: Vec<u8>,
+}
+
+/// One FLIP endpoint; see the module documentation.
+pub struct Station<N> {
+    address: Address,
+    router: Router<N>,
+    reassembly: Reassembly,
+    next_message_id: u32,
+    held: BTreeMap<Address, Vec<Held>>,
+    held_bytes: usize,
+    outgoing: Vec<Outgoing<N>>,
+    stats: StationStats,
+}
+
+impl<N: Copy + Eq> Station<N> {
+    /// A station answering for `private`'s public address.
+    pub fn new(private: &PrivateAddress) -> Self {
+        let mut router = Router::new(RouterLimits::default());
+        let address = router.register(private);
+        Self {
+            address,
+            router,
+            reassembly: Reassembly::new(ReassemblyLimits::default()),
+            next_message_id: 1,
+            held: BTreeMap::new(),
+            held_bytes: 0,
+            outgoing: Vec::new(),
+            stats: StationStats::default(),
+        }
+    }
+
+    /// Our public address.
+    pub const fn address(&self) -> Address {
+        self.address
+    }
+
+    pub const fn stats(&self) -> &StationStats {
+        &self.stats
+    }
+
+    pub const fn router(&self) -> &Router<N> {
+        &self.router
+    }
+
+    pub const fn reassembly(&self) -> &Reassembly {
+        &self.reassembly
+    }
+
+    /// Sends `message` to `to`, at once or once `to` is located.
+    pub fn send(&mut self, to: Address, message: &[u8], now: Millis) {
+        match self.router.send(to, now) {
+            Action::SendTo {
+                destination,
+                neighbour,
+            } => self.emit_data(destination, Hop::Neighbour(neighbour), message),
+            Action::Hold { destination } => self.hold(destination, message),
+            Action::BroadcastLocate {
+                destination,
+                max_hops,
+            } => {
+                self.hold(destination, message);
+                self.emit_locate(destination, max_hops);
+            }
+            Action::Deliver { .. } => {
+                // To ourselves: nothing of ours sends that way, and a loop back would let a
+                // message skip the medium's checks. Dropped.
+                self.stats.messages_dropped += 1;
+            }
+            other => self.carry_out(other),
+        }
+    }
+
+    /// Sends `message` to every station the medium reaches.
+    pub fn broadcast(&mut self, message: &[u8]) {
+        self.emit_data(EVERYONE, Hop::Everyone, message);
+    }
+
+    /// Takes a received frame that came from `from`; returns the message it completes.
+    pub fn on_frame(&mut self, from: N, bytes: &[u8], now: Millis) -> Option<Delivered> {
+        self.stats.frames_in += 1;
+        let Ok(frame) = Frame::decode(bytes) else {
+            self.stats.malformed += 1;
+            return None;
+        };
+        let packet = frame.packet;
+        if packet.header.source == self.address {
+            self.stats.not_for_us += 1;
+            return None;
+        }
+        let to_everyone =
+            packet.header.kind == PacketType::MultiData && packet.header.destination == EVERYONE;
+        let mut deliver = to_everyone;
+        for action in self.router.on_frame(from, &packet.header, now) {
+            match action {
+                Action::Deliver { .. } => deliver = true,
+                other => self.carry_out(other),
+            }
+        }
+        if !deliver {
+            if matches!(
+                packet.header.kind,
+                PacketType::UniData | PacketType::MultiData
+            ) {
+                self.stats.not_for_us += 1;
+            }
+            return None;
+        }
+        let message = self.reassembly.accept(now, &packet).ok()??;
+        self.stats.messages_in += 1;
+        Some(Delivered {
+            from: message.header.source,
+            data: message.data,
+        })
+    }
+
+    /// The next locate rounds, locates given up and reassemblies timed out, at `now`.
+    pub fn on_timer(&mut self, now: Millis) {
+        for action in self.router.on_timer(now) {
+            self.carry_out(action);
+        }
+        self.reassembly.expire(now);
+    }
+
+    /// When [`Station::on_timer`] next has work, if ever (reassemblies expire on their own as
+    /// frames arrive, so only locates set deadlines).
+    pub fn next_deadline(&self) -> Option<Millis> {
+        self.router.next_deadline()
+    }
+
+    /// The frames to put on the wire, oldest first.
+    pub fn take_outgoing(&mut self) -> Vec<Outgoing<N>> {
+        core::mem::take(&mut self.outgoing)
+    }
+
+    fn carry_out(&mut self, action: Action<N>) {
+        match action {
+            Action::SendTo {
+                destination,
+                neighbour,
+            } => self.release_held(destination, neighbour),
+            Action::Hold { .. } | Action::Deliver { .. } => {}
+            Action::BroadcastLocate {
+                destination,
+                max_hops,
+            } => self.emit_locate(destination, max_hops),
+            Action::GiveUp { destination } => self.drop_held(destination),
+            Action::SendHereIs {
+                address,
+                locator,
+                neighbour,
+            } => self.emit_control(PacketType::HereIs, locator, address, neighbour),
+            Action::SendNotHere {
+                address,
+                sender,
+                neighbour,
+            } => self.emit_control(PacketType::NotHere, sender, address, neighbour),
+        }
+    }
+
+    fn hold(&mut self, destination: Address, message: &[u8]) {
+        let queue = self.held.entry(destination).or_default();
+        if queue.len() >= MAX_HELD_PER_DESTINATION
+            || self.held_bytes.saturating_add(message.len()) > MAX_HELD_BYTES
+        {
+            self.stats.messages_dropped += 1;
+            return;
+        }
+        self.held_bytes += message.len();
+        queue.push(Held {
+            data: message.to_vec(),
+        });
+    }
+
+    fn release_held(&mut self, destination: Address, neighbour: N) {
+        for held in self.take_held(destination) {
+            self.emit_data(destination, Hop::Neighbour(neighbour), &held.data);
+        }
+    }
+
+    fn drop_held(&mut self, destination: Address) {
+        let dropped = self.take_held(destination).len();
+        self.stats.messages_dropped += dropped as u64;
+    }
+
+    fn take_held(&mut self, destination: Address) -> Vec<Held> {
+        let held = self.held.remove(&destination).unwrap_or_default();
+        let bytes: usize = held.iter().map(|h| h.data.len()).sum();
+        self.held_bytes = self.held_bytes.saturating_sub(bytes);
+        held
+    }
+
+    /// Fragments `message` into frames for `hop`.
+    fn emit_data(&mut self, destination: Address, hop: Hop<N>, message: &[u8]) {
+        let message_id = self.take_message_id();
+        let (kind, max_hops) = match hop {
+            Hop::Everyone => (PacketType::MultiData, 1),
+            Hop::Neighbour(_) => (PacketType::UniData, MAX_HOPS),
+        };
+        let mut template = Header::new(kind, destination, self.address, message_id, 0);
+        template.max_hops = max_hops;
+        let Ok(packets) = fragments(template, message, MAX_FRAGMENT_PAYLOAD) else {
+            self.stats.messages_dropped += 1;
+            return;
+        };
+        for packet in packets {
+            self.emit(hop, packet);
+        }
+        self.stats.messages_out += 1;
+    }
+
+    fn emit_locate(&mut self, destination: Address, max_hops: u16) {
+        let mut header = Header::new(PacketType::Locate, destination, self.address, 0, 0);
+        header.max_hops = max_hops;
+        self.emit(Hop::Everyone, Packet::new(header, &[]));
+    }
+
+    /// A HEREIS or NOTHERE: `about` in the source field, `to` in the destination field.
+    fn emit_control(&mut self, kind: PacketType, to: Address, about: Address, neighbour: N) {
+        let header = Header::new(kind, to, about, 0, 0);
+        self.emit(Hop::Neighbour(neighbour), Packet::new(header, &[]));
+    }
+
+    fn emit(&mut self, hop: Hop<N>, packet: Packet<'_>) {
+        // Packets made here always encode (valid hop counts, payload = fragment length).
+        if let Ok(frame) = Frame::data(packet).to_vec() {
+            self.stats.frames_out += 1;
+            self.outgoing.push(Outgoing { hop, frame });
+        }
+    }
+
+    fn take_message_id(&mut self) -> u32 {
+        let id = self.next_message_id;
+        self.next_message_id = self.next_message_id.wrapping_add(1).max(1);
+        id
+    }
+}
+
+#[cfg(test)]
+mod tests;

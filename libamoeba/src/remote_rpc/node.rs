@@ -1,0 +1,122 @@
+//! The remote RPC engine on top of a FLIP station: what a kernel (or the host peer) runs to
+//! take part in RPC on a network, written once for both.
+//!
+//! [`RpcNode`] joins [`Engine`] (transactions) and [`Station`] (addresses, locate,
+//! fragmentation): the engine's sends and broadcasts go to the station, the station's
+//! delivered messages to the engine. What remains for the caller is the two ends: frames in
+//! and out ([`RpcNode::on_frame`], [`RpcNode::take_outgoing`]), local servers
+//! ([`Action::Deliver`], [`RpcNode::reply`]) and local clients ([`RpcNode::trans_start`],
+//! [`Action::Complete`]), and the clock ([`RpcNode::on_timer`] at [`RpcNode::next_deadline`]).
+//! The engine's FLIP address is the station's public address, byte for byte.
+
+use alloc::vec::Vec;
+
+use super::address::{FlipAddress, KernelId, LocalPorts};
+use super::engine::{Action, Engine, RemoteRequest};
+use crate::flip::Millis;
+use crate::flip::address::{Address, PrivateAddress};
+use crate::flip::station::{Outgoing, Station};
+use crate::rpc::codes::ErrorCode;
+use crate::rpc::switchboard::Message;
+
+/// A node's remote RPC: client threads named by `T`, neighbours by `N`.
+pub struct RpcNode<T, N> {
+    engine: Engine<T>,
+    station: Station<N>,
+}
+
+impl<T: Copy + Ord, N: Copy + Eq> RpcNode<T, N> {
+    /// A node with kernel id `kernel`, listening on `private`'s public FLIP address. Both must
+    /// be fresh on every boot (see [`KernelId`]) and hard to guess.
+    pub fn new(kernel: KernelId, private: &PrivateAddress) -> Self {
+        Self {
+            engine: Engine::new(kernel),
+            station: Station::new(private),
+        }
+    }
+
+    pub const fn engine(&self) -> &Engine<T> {
+        &self.engine
+    }
+
+    pub const fn station(&self) -> &Station<N> {
+        &self.station
+    }
+
+    /// Starts `client`'s transaction with a server on another node; the outcome comes as
+    /// [`Action::Complete`] from a later call. Refusals as [`Engine::trans_start`].
+    pub fn trans_start(
+        &mut self,
+        client: T,
+        request: Message,
+        locate_timeout_ms: u64,
+        now: Millis,
+    ) -> Result<Vec<Action<T>>, ErrorCode> {
+        let actions = self
+            .engine
+            .trans_start(client, request, locate_timeout_ms, now)?;
+        Ok(self.transmit(actions, now))
+    }
+
+    /// Forgets `client`'s transaction (its thread ended).
+    pub fn trans_cancel(&mut self, client: T) -> bool {
+        self.engine.trans_cancel(client)
+    }
+
+    /// The reply of a local server to a request from another node.
+    pub fn reply(&mut self, request: RemoteRequest, reply: Message, now: Millis) -> Vec<Action<T>> {
+        let actions = self.engine.reply(request, reply, now);
+        self.transmit(actions, now)
+    }
+
+    /// Takes a FLIP frame received from `from`; `ports` says which ports local servers serve.
+    pub fn on_frame(
+        &mut self,
+        from: N,
+        frame: &[u8],
+        ports: &impl LocalPorts,
+        now: Millis,
+    ) -> Vec<Action<T>> {
+        let Some(message) = self.station.on_frame(from, frame, now) else {
+            return Vec::new();
+        };
+        let sender = FlipAddress(message.from.0);
+        let actions = self.engine.on_message(sender, &message.data, ports, now);
+        self.transmit(actions, now)
+    }
+
+    /// Retransmissions, locates and timeouts due by `now`.
+    pub fn on_timer(&mut self, now: Millis) -> Vec<Action<T>> {
+        self.station.on_timer(now);
+        let actions = self.engine.on_timer(now);
+        self.transmit(actions, now)
+    }
+
+    /// When [`RpcNode::on_timer`] next has work, if ever.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        let engine = self.engine.next_deadline();
+        let station = self.station.next_deadline();
+        engine.into_iter().chain(station).min()
+    }
+
+    /// The frames to put on the wire, oldest first.
+    pub fn take_outgoing(&mut self) -> Vec<Outgoing<N>> {
+        self.station.take_outgoing()
+    }
+
+    /// Hands the engine's sends to the station; returns the rest (deliveries, completions).
+    fn transmit(&mut self, actions: Vec<Action<T>>, now: Millis) -> Vec<Action<T>> {
+        let mut rest = Vec::new();
+        for action in actions {
+            match action {
+                Action::Send { to, bytes } => self.station.send(Address(to.0), &bytes, now),
+                Action::Broadcast { bytes } => self.station.broadcast(&bytes),
+                other => rest.push(other),
+            }
+        }
+        rest
+    }
+}
+
+#[cfg(test)]
+mod tests;
