@@ -91,7 +91,7 @@ impl Lan {
                 for out in self.nodes[from].take_outgoing() {
                     moved = true;
                     self.frames += 1;
-                    if self.drop_every != 0 && self.frames % self.drop_every == 0 {
+                    if self.drop_every != 0 && self.frames.is_multiple_of(self.drop_every) {
                         continue;
                     }
                     let targets: Vec<usize> = match out.hop {
