@@ -17,7 +17,7 @@ mod ipc;
 mod loader;
 mod logger;
 mod mm;
-#[cfg(any(feature = "driver-ne2000", feature = "driver-virtio-net"))]
+#[cfg(feature = "net")]
 mod net;
 mod node_config;
 mod panic;
@@ -39,15 +39,19 @@ pub fn start(boot: arch::multiboot::BootInfo, entry_tsc: u64) -> ! {
     config.run_requested_crash();
     drivers::init_selected();
     sched::init();
-    entropy::init(entry_tsc);
+    entropy::init(entry_tsc, config.node_name().as_bytes());
     servers::start_selected();
-    drivers::start_network(config.node_name(), config.ip);
+    drivers::start_network(config.node_name(), config.net);
+    #[cfg(feature = "net")]
+    net::flip::start();
     match config.selftest {
         Some(SelfTest::Sched) => selftest::run(),
         Some(SelfTest::Loader) => selftest::loader(),
         Some(SelfTest::Rpc) => selftest::rpc(),
         Some(SelfTest::Halt) => selftest::boot_by_rpc(false),
         Some(SelfTest::Reboot) => selftest::boot_by_rpc(true),
+        Some(SelfTest::Lan { peers }) => selftest::lan(peers),
+        Some(SelfTest::LanBench) => selftest::lan_bench(),
         Some(SelfTest::Describe) | None => {}
     }
     let free_before_programs = mm::frames::stats().free_bytes;

@@ -7,7 +7,7 @@ use crate::build_info;
 use crate::drivers::fw_cfg;
 use crate::logger;
 use alloc::string::String;
-use libamoeba::boot::cmdline::{self, BootArg, CrashKind, IpcPath, Ipv4Config, OnReady, SelfTest};
+use libamoeba::boot::cmdline::{self, BootArg, CrashKind, IpSetting, IpcPath, OnReady, SelfTest};
 
 pub struct NodeConfig {
     cmdline: String,
@@ -15,8 +15,17 @@ pub struct NodeConfig {
     pub on_ready: OnReady,
     crash: Option<CrashKind>,
     pub selftest: Option<SelfTest>,
-    /// The IPv4 address of the node's card (`ip=`).
-    pub ip: Option<Ipv4Config>,
+    /// The IP side of the node's cards (`ip=`, `flip-udp=`).
+    pub net: NetSettings,
+}
+
+/// How a card gets its IPv4 address and whether it carries FLIP inside UDP.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetSettings {
+    /// `ip=A.B.C.D/N` or `ip=dhcp`; none: the card has no IP side.
+    pub ip: Option<IpSetting>,
+    /// `flip-udp=PORT` (used only with an `ip=`).
+    pub flip_udp: Option<u16>,
 }
 
 impl NodeConfig {
@@ -27,7 +36,7 @@ impl NodeConfig {
             on_ready: OnReady::Idle,
             crash: None,
             selftest: None,
-            ip: None,
+            net: NetSettings::default(),
         };
         if boot.cmdline.truncated {
             log::warn!(
@@ -53,12 +62,16 @@ impl NodeConfig {
                 Ok(BootArg::Ready(on_ready)) => self.on_ready = on_ready,
                 Ok(BootArg::Crash(kind)) => self.crash = Some(kind),
                 Ok(BootArg::SelfTest(test)) => self.selftest = Some(test),
-                Ok(BootArg::Ip(ip)) => self.ip = Some(ip),
+                Ok(BootArg::Ip(ip)) => self.net.ip = Some(ip),
+                Ok(BootArg::FlipUdp(port)) => self.net.flip_udp = Some(port),
                 Ok(BootArg::Ipc(path)) => crate::ipc::set_fast_path(path == IpcPath::Fast),
                 Err(problem) => log::warn!("cmdline: {problem}"),
             }
         }
         self.node_name.push_str(node);
+        if let (None, Some(port)) = (self.net.ip, self.net.flip_udp) {
+            log::warn!("cmdline: `flip-udp={port}` needs an address (`ip=`); no FLIP over UDP");
+        }
     }
 
     pub fn cmdline(&self) -> &str {

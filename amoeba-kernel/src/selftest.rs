@@ -2,6 +2,8 @@
 //! the same scheduler API user threads reach by system calls, and report on the console.
 //! The end-to-end tests read these lines; a failed check says what it expected.
 
+#[cfg(all(feature = "net", feature = "server-dir"))]
+mod lan;
 mod rpc;
 
 use crate::arch::tsc;
@@ -48,6 +50,31 @@ pub fn rpc() {
     } else {
         kprintln!("selftest: rpc: some checks FAILED");
     }
+}
+
+/// `selftest=lan[:N]`.
+pub fn lan(peers: u8) {
+    #[cfg(all(feature = "net", feature = "server-dir"))]
+    let passed = lan::run(peers);
+    #[cfg(not(all(feature = "net", feature = "server-dir")))]
+    let passed = check(
+        "lan",
+        false,
+        format_args!("{peers} peers wanted, but this profile has no network card or directory"),
+    );
+    if passed {
+        kprintln!("selftest: lan: all checks passed");
+    } else {
+        kprintln!("selftest: lan: some checks FAILED");
+    }
+}
+
+/// `selftest=lanbench`.
+pub fn lan_bench() {
+    #[cfg(all(feature = "net", feature = "server-dir"))]
+    lan::bench();
+    #[cfg(not(all(feature = "net", feature = "server-dir")))]
+    kprintln!("selftest: lanbench: this profile has no network card or directory");
 }
 
 pub fn run() {

@@ -68,6 +68,52 @@ impl LanSeat {
         self.socket.send_to(&frame, self.group).map(|_| ())
     }
 
+    /// The LAN's port (its UDP port on the group [`LAN_GROUP`]).
+    pub fn port(&self) -> u16 {
+        self.group.port()
+    }
+
+    /// Sends `frame` as it is: a whole Ethernet frame without CRC, whatever its source address
+    /// (a relay passes on other stations' frames).
+    pub fn send_frame(&self, frame: &[u8]) -> std::io::Result<()> {
+        self.socket.send_to(frame, self.group).map(|_| ())
+    }
+
+    /// The next frame on the LAN within `wait`, whoever sent it to whom (this seat's own sends
+    /// included: multicast loopback hands them back): its length in `buffer`, `None` if none
+    /// came. A frame longer than `buffer` is cut short, so give it 64 KiB to be sure.
+    pub fn receive_frame(
+        &self,
+        buffer: &mut [u8],
+        wait: Duration,
+    ) -> std::io::Result<Option<usize>> {
+        self.socket
+            .set_read_timeout(Some(wait.max(Duration::from_micros(100))))?;
+        match self.socket.recv(buffer) {
+            Ok(length) => Ok(Some(length)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Asks for a receive buffer of `bytes` (the system may give less: Linux caps it at
+    /// `net.core.rmem_max`), so a burst of frames waits in it instead of being lost; the size
+    /// granted.
+    pub fn enlarge_receive_buffer(&self, bytes: usize) -> std::io::Result<usize> {
+        let socket = socket2::SockRef::from(&self.socket);
+        socket.set_recv_buffer_size(bytes)?;
+        socket.recv_buffer_size()
+    }
+
     /// Frames addressed to us with `ethertype` until `wait` passes: their payloads.
     pub fn receive_for(&self, ethertype: u16, wait: Duration) -> Vec<Vec<u8>> {
         self.receive_from(ethertype, wait)

@@ -107,6 +107,24 @@ pub enum Problem {
         priority: String,
         valid: &'static str,
     },
+    #[error(
+        "bad address {value:?}; write \"dhcp\" or an IPv4 address with its prefix length, \
+         e.g. `ip = \"10.0.2.15/24\"`"
+    )]
+    BadIpSetting { value: String },
+    #[error("{port} is not a UDP port; write a whole number from 1 to 65535, e.g. `{key} = 4146`")]
+    BadUdpPort { key: &'static str, port: i64 },
+    #[error(
+        "a node without a network card has no IP side; add {drivers} to [kernel] drivers, or \
+         remove [network]"
+    )]
+    NetworkWithoutCard { drivers: String },
+    #[error("`{word_key}=` is also set by {profile_key} (line {line}); keep only one of the two")]
+    CmdlineWordSetTwice {
+        word_key: &'static str,
+        profile_key: &'static str,
+        line: usize,
+    },
 }
 
 /// A [`Problem`] with the place it was found.

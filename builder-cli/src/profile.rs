@@ -11,6 +11,9 @@
 //! [kernel]
 //! servers = []
 //! drivers = ["pci"]
+//! [network]            # optional; needs a network card driver
+//! ip = "dhcp"          # the card's address: "dhcp" or "A.B.C.D/N" (kernel word `ip=`)
+//! flip_udp_port = 4146 # FLIP inside UDP on this port, 1 to 65535 (kernel word `flip-udp=`)
 //! [[programs]]         # any number: processes started at boot, in this order
 //! name = "hello"       # a program of programs/ (a [[bin]] of programs/Cargo.toml)
 //! args = ["a", "b"]    # default: none
@@ -57,6 +60,10 @@ pub struct Profile {
     pub memory_mib: Option<Located<u32>>,
     pub servers: Vec<Located<String>>,
     pub drivers: Vec<Located<String>>,
+    /// `[network] ip`: "dhcp" or "A.B.C.D/N".
+    pub network_ip: Option<Located<String>>,
+    /// `[network] flip_udp_port`, as written (its range is checked by validation).
+    pub flip_udp_port: Option<Located<i64>>,
     /// The `[[programs]]` entries, in file order.
     pub programs: Vec<ProgramEntry>,
 }
@@ -99,8 +106,16 @@ struct RawProfile {
     description: Spanned<String>,
     node: Option<RawNode>,
     kernel: Option<RawKernel>,
+    network: Option<RawNetwork>,
     #[serde(default)]
     programs: Vec<RawProgram>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    ip: Option<Spanned<String>>,
+    flip_udp_port: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -221,6 +236,10 @@ impl Profile {
             servers: Vec::new(),
             drivers: Vec::new(),
         });
+        let network = raw.network.unwrap_or(RawNetwork {
+            ip: None,
+            flip_udp_port: None,
+        });
         Ok(Self {
             name: name.to_string(),
             file: file.to_string(),
@@ -239,6 +258,8 @@ impl Profile {
                 .into_iter()
                 .map(|v| lines.locate(v))
                 .collect(),
+            network_ip: network.ip.map(|v| lines.locate(v)),
+            flip_udp_port: network.flip_udp_port.map(|v| lines.locate(v)),
             programs: raw
                 .programs
                 .into_iter()
@@ -354,10 +375,66 @@ mod tests {
 
     #[test]
     fn unknown_table_is_rejected() {
-        let message = error("description = \"d\"\n\n[network]\nnic = \"x\"\n");
+        let message = error("description = \"d\"\n\n[disks]\nnic = \"x\"\n");
         assert!(
-            message.starts_with("node-profiles/x.toml:3: [network]: unknown field `network`"),
+            message.starts_with("node-profiles/x.toml:3: [disks]: unknown field `disks`"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn the_network_table_keeps_values_and_lines() {
+        let text = "description = \"d\"\n[network]\nip = \"dhcp\"\nflip_udp_port = 4146\n";
+        let profile = parse(text).expect("parses");
+        assert_eq!(
+            profile.network_ip,
+            Some(Located {
+                value: "dhcp".into(),
+                line: 3
+            })
+        );
+        assert_eq!(
+            profile.flip_udp_port,
+            Some(Located {
+                value: 4146,
+                line: 4
+            })
+        );
+        let profile = parse("description = \"d\"\n").expect("parses");
+        assert_eq!((profile.network_ip, profile.flip_udp_port), (None, None));
+    }
+
+    #[test]
+    fn network_shape_errors_say_the_fix() {
+        let message = error("description = \"d\"\n[network]\nflip_udp_port = \"4146\"\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:3: [network] flip_udp_port: invalid type: string \"4146\", \
+             expected i64; write a whole number from 1 to 65535, e.g. `flip_udp_port = 4146`"
+        );
+        let message = error("description = \"d\"\n[network]\nip = 10\n");
+        assert!(
+            message.starts_with("node-profiles/x.toml:3: [network] ip: invalid type: integer")
+                && message.ends_with("; write text in double quotes, e.g. `ip = \"…\"`"),
+            "{message}"
+        );
+        let message = error("description = \"d\"\n[network]\nport = 1\n");
+        assert!(
+            message.starts_with("node-profiles/x.toml:3: [network] port: unknown field `port`")
+                && message.contains("`flip_udp_port`"),
+            "{message}"
+        );
+        let message = error("description = \"d\"\nnetwork = \"dhcp\"\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:2: network: `network` must be a table: write `[network]` and \
+             its keys below it"
+        );
+        let message = error("description = \"d\"\n[[network]]\nip = \"dhcp\"\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:2: [[network]]: `[[network]]` makes a list of tables, but there \
+             is one `network` table: write `[network]`"
         );
     }
 

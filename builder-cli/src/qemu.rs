@@ -112,6 +112,8 @@ pub struct QemuSpec {
     pub nic: Option<Nic>,
     /// Put the card on a virtual LAN instead of QEMU's user network (kernel and ISO boots).
     pub lan: Option<Lan>,
+    /// On QEMU's user network (no `lan`): UDP datagrams to this host port reach the guest.
+    pub udp_forward: Option<UdpForward>,
     pub accel: Accel,
     pub memory_mib: u32,
     /// Extra command-line words, for every boot path (through fw_cfg).
@@ -120,6 +122,10 @@ pub struct QemuSpec {
     /// `-icount shift=0,sleep=off`: guest time follows executed instructions, and an idle guest
     /// jumps to its next timer at once, so timings repeat whatever the host's load.
     pub icount: bool,
+    /// With `icount`: an idle guest waits in real time (`sleep=on`) instead of jumping ahead.
+    /// For nodes that talk to other machines: their answers take real time, and a guest whose
+    /// clock jumps would time them out at once.
+    pub icount_real_idle: bool,
     /// A person at a terminal: QEMU's monitor is reachable with Ctrl-A c on the console.
     pub interactive: bool,
 }
@@ -136,11 +142,13 @@ impl QemuSpec {
             boot: Boot::Kernel,
             nic: None,
             lan: None,
+            udp_forward: None,
             accel: Accel::Tcg,
             memory_mib: image.spec.memory_mib,
             append: Vec::new(),
             serial: Serial::Pipe,
             icount: false,
+            icount_real_idle: false,
             interactive: false,
         }
     }
@@ -155,6 +163,30 @@ pub struct Lan {
     /// The card's address; nodes on one LAN need distinct ones (QEMU gives every card
     /// 52:54:00:12:34:56 unless told).
     pub mac: [u8; 6],
+}
+
+/// A UDP port of the host's loopback forwarded to a guest on QEMU's user network (`hostfwd`):
+/// what the host sends to 127.0.0.1:`host` reaches the guest's `guest` port at the address
+/// QEMU's DHCP server gives it (10.0.2.15), and the guest's answers come back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UdpForward {
+    pub host: u16,
+    pub guest: u16,
+}
+
+impl UdpForward {
+    /// The `-netdev user` option.
+    fn option(&self) -> String {
+        format!("hostfwd=udp:127.0.0.1:{}-:{}", self.host, self.guest)
+    }
+}
+
+/// The user network's `-netdev` value: `base` and the forwarded port, if any.
+fn user_netdev(base: &str, forward: Option<UdpForward>) -> String {
+    match forward {
+        Some(forward) => format!("{base},{}", forward.option()),
+        None => base.to_string(),
+    }
 }
 
 /// The multicast group of every virtual LAN; the port tells LANs apart.
@@ -207,7 +239,8 @@ pub fn command(spec: &QemuSpec) -> Command {
             .arg(format!("name={FW_CFG_CMDLINE},string={words}"));
     }
     if spec.icount {
-        cmd.args(["-icount", "shift=0,sleep=off"]);
+        let sleep = if spec.icount_real_idle { "on" } else { "off" };
+        cmd.args(["-icount", &format!("shift=0,sleep={sleep}")]);
     }
     cmd
 }
@@ -256,7 +289,10 @@ fn boot_args(cmd: &mut Command, spec: &QemuSpec) {
             local_nic_args(cmd, spec);
         }
         Boot::Pxe => {
-            let netdev = format!("user,id=n0,tftp={PXE_DIR},bootfile={PXE_BOOTFILE}");
+            let netdev = user_netdev(
+                &format!("user,id=n0,tftp={PXE_DIR},bootfile={PXE_BOOTFILE}"),
+                spec.udp_forward,
+            );
             nic_args(cmd, Some(spec.nic.unwrap_or(Nic::Virtio)), &netdev);
             cmd.args(["-boot", "n"]);
         }
@@ -276,7 +312,7 @@ fn local_nic_args(cmd: &mut Command, spec: &QemuSpec) {
                 &format!("{},netdev=n0,mac={}", nic.device(), MacText(&lan.mac)),
             ]);
         }
-        None => nic_args(cmd, spec.nic, "user,id=n0"),
+        None => nic_args(cmd, spec.nic, &user_netdev("user,id=n0", spec.udp_forward)),
     }
 }
 

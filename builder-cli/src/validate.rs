@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use libamoeba::boot::LogLevel;
-use libamoeba::boot::cmdline::{self, BootArg, is_valid_node_name};
+use libamoeba::boot::cmdline::{self, BootArg, IpSetting, is_valid_node_name};
 use libamoeba::priority::Level;
 use libamoeba::process::boot_table;
 use libamoeba::process::layout::MAX_ENVIRONMENT_BYTES;
@@ -12,6 +12,7 @@ use libamoeba::process::layout::MAX_ENVIRONMENT_BYTES;
 use crate::catalog::{Catalog, Component, Kind, Status};
 use crate::problem::{Problem, ProfileProblem, ProfileProblems};
 use crate::profile::{Located, Profile, ProgramEntry};
+use crate::qemu::Nic;
 
 /// RAM given to a node when its profile does not say.
 pub const DEFAULT_MEMORY_MIB: u32 = 128;
@@ -29,7 +30,8 @@ pub struct NodeSpec {
     pub description: String,
     pub node: String,
     pub log: LogLevel,
-    /// The profile's extra command-line words, in order.
+    /// The profile's extra command-line words, in order: `[node] cmdline`'s, then those
+    /// `[network]` stands for (`ip=`, `flip-udp=`).
     pub cmdline_extra: Vec<String>,
     pub memory_mib: u32,
     /// Selected servers and drivers, in profile order.
@@ -77,13 +79,15 @@ pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, Pr
     check.profile_name(&profile.name);
     let node = check.node_name(profile);
     let log = check.log_level(profile.log.as_ref());
-    let cmdline_extra = check.cmdline(profile.cmdline.as_ref());
+    let mut cmdline_extra = check.cmdline(profile.cmdline.as_ref());
     let memory_mib = check.memory(profile.memory_mib.as_ref());
     let servers = check.components(catalog, Kind::Server, &profile.servers);
     let drivers = check.components(catalog, Kind::Driver, &profile.drivers);
     let selected: Vec<_> = servers.iter().chain(&drivers).copied().collect();
     check.dependencies(catalog, &selected);
     check.conflicts(&selected);
+    let network = check.network(profile, &cmdline_extra, &drivers);
+    cmdline_extra.extend(network);
     let programs = check.programs(catalog, &profile.programs);
     if !check.problems.is_empty() {
         check.problems.sort_by_key(|p| p.line);
@@ -236,6 +240,69 @@ impl Checker<'_> {
             self.report(Some(memory.line), Some("[node] memory_mib"), problem);
         }
         memory.value
+    }
+
+    /// `[network]`: the kernel command-line words its keys stand for. Each key may be written
+    /// either there or as a word of `[node] cmdline`, not both; either needs a card.
+    fn network(
+        &mut self,
+        profile: &Profile,
+        cmdline_words: &[String],
+        drivers: &[Selected<'_>],
+    ) -> Vec<String> {
+        let mut words = Vec::new();
+        if let Some(ip) = &profile.network_ip {
+            match IpSetting::parse(&ip.value) {
+                Some(setting) => words.push(format!("ip={setting}")),
+                None => {
+                    let problem = Problem::BadIpSetting {
+                        value: ip.value.clone(),
+                    };
+                    self.report(Some(ip.line), Some("[network] ip"), problem);
+                }
+            }
+        }
+        if let Some(port) = &profile.flip_udp_port {
+            match u16::try_from(port.value).ok().filter(|&p| p != 0) {
+                Some(port) => words.push(format!("flip-udp={port}")),
+                None => {
+                    let problem = Problem::BadUdpPort {
+                        key: "flip_udp_port",
+                        port: port.value,
+                    };
+                    self.report(Some(port.line), Some("[network] flip_udp_port"), problem);
+                }
+            }
+        }
+        let ip_line = profile.network_ip.as_ref().map(|ip| ip.line);
+        let port_line = profile.flip_udp_port.as_ref().map(|port| port.line);
+        let keys = [
+            ("ip", "[network] ip", ip_line),
+            ("flip-udp", "[network] flip_udp_port", port_line),
+        ];
+        for (word_key, profile_key, line) in keys {
+            let (Some(line), Some(cmdline)) = (line, &profile.cmdline) else {
+                continue;
+            };
+            let prefix = format!("{word_key}=");
+            if cmdline_words.iter().any(|w| w.starts_with(&prefix)) {
+                let problem = Problem::CmdlineWordSetTwice {
+                    word_key,
+                    profile_key,
+                    line,
+                };
+                self.report(Some(cmdline.line), Some("[node] cmdline"), problem);
+            }
+        }
+        let cards = [Nic::Virtio, Nic::Ne2000].map(Nic::driver);
+        if let Some(line) = ip_line.into_iter().chain(port_line).min()
+            && !drivers.iter().any(|d| cards.contains(&d.name))
+        {
+            let drivers = cards.map(|c| format!("\"{c}\"")).join(" or ");
+            let problem = Problem::NetworkWithoutCard { drivers };
+            self.report(Some(line), Some("[network]"), problem);
+        }
+        words
     }
 
     /// Resolves one `[kernel]` list; returns the implemented, first-listed entries.

@@ -35,6 +35,7 @@ pub mod rpc;
 pub mod servers;
 pub mod syscall;
 pub mod time;
+pub mod udp_peer;
 #[cfg(feature = "user")]
 #[allow(unsafe_code)]
 pub mod user;

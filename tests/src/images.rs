@@ -94,6 +94,8 @@ pub fn run_until_stopped(
     let mut spec = boot_spec(image, Boot::Kernel);
     spec.append.extend(words.iter().map(|w| w.to_string()));
     spec.icount = icount;
+    // Nodes of a LAN answer each other in real time (see `QemuSpec::icount_real_idle`).
+    spec.icount_real_idle = true;
     let mut node =
         crate::node::Node::start(&command(&spec), limit).unwrap_or_else(|e| panic!("{e}"));
     let status = node.wait_for_exit().unwrap_or_else(|e| panic!("{e}"));
@@ -126,13 +128,27 @@ pub fn start_lan_node(
     words: &[String],
     limit: std::time::Duration,
 ) -> crate::node::Node {
-    let mut spec = amoeba_build::qemu::QemuSpec::for_image(image);
-    spec.nic = Some(card);
-    spec.lan = Some(amoeba_build::qemu::Lan::for_node(port, index));
-    spec.append.extend_from_slice(words);
-    let mut node =
-        crate::node::Node::start(&command(&spec), limit).unwrap_or_else(|e| panic!("{e}"));
+    let mut node = launch_lan_node(image, card, port, index, words, false, limit);
     node.wait_for("amoeba: node")
         .unwrap_or_else(|e| panic!("{e}"));
     node
+}
+
+/// [`start_lan_node`] without waiting for the ready line: for nodes that only get ready once
+/// their peers are up (`selftest=lan`); `icount` runs the guest under `-icount`.
+pub fn launch_lan_node(
+    image: &BuiltImage,
+    card: amoeba_build::qemu::Nic,
+    port: u16,
+    index: u8,
+    words: &[String],
+    icount: bool,
+    limit: std::time::Duration,
+) -> crate::node::Node {
+    let mut spec = amoeba_build::qemu::QemuSpec::for_image(image);
+    spec.icount = icount;
+    spec.nic = Some(card);
+    spec.lan = Some(amoeba_build::qemu::Lan::for_node(port, index));
+    spec.append.extend_from_slice(words);
+    crate::node::Node::start(&command(&spec), limit).unwrap_or_else(|e| panic!("{e}"))
 }

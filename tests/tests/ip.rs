@@ -1,9 +1,13 @@
 //! Tier 3: a node with an IPv4 address (`ip=` on its command line) answers ARP and ping
 //! through smoltcp, on either card. This test process crafts the frames itself on the virtual
 //! LAN (RFC 826 ARP, RFC 791 IPv4, RFC 792 ICMP echo).
+//!
+//! With `ip=dhcp` the node asks QEMU's user network (slirp, which has a DHCP server) for its
+//! address, whether the word comes from the command line or from a profile's `[network]`.
 
-use amoeba_build::qemu::{Lan, Nic};
-use amoeba_tests::images::{built_test_profile, start_lan_node};
+use amoeba_build::qemu::{Lan, Nic, QemuSpec};
+use amoeba_tests::Node;
+use amoeba_tests::images::{built_test_profile, command, start_lan_node};
 use amoeba_tests::lan::{LanSeat, port_for};
 use std::time::Duration;
 
@@ -107,4 +111,65 @@ fn a_node_with_an_address_answers_arp_and_ping_on_either_card() {
         }
         assert!(answered, "{card:?}: no echo reply\n{}", node.log());
     }
+}
+
+/// What QEMU's user network leases to its first guest, and its router.
+const DHCP_LINE: &str = "got 10.0.2.15/24 from DHCP (router 10.0.2.2)";
+
+/// Boots `profile` with `card` on QEMU's user network and extra command-line `words`.
+fn start_user_net_node(profile: &str, card: Nic, words: &[&str]) -> Node {
+    let image = built_test_profile(profile);
+    let mut spec = QemuSpec::for_image(&image);
+    spec.nic = Some(card);
+    spec.append.extend(words.iter().map(|w| w.to_string()));
+    Node::start(&command(&spec), LIMIT).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn ip_dhcp_on_the_command_line_gets_the_user_networks_address_on_either_card() {
+    for card in [Nic::Ne2000, Nic::Virtio] {
+        let mut node = start_user_net_node("test-net", card, &["ip=dhcp"]);
+        let line = node
+            .wait_for(DHCP_LINE)
+            .unwrap_or_else(|e| panic!("{card:?}: {e}"));
+        assert!(
+            line.contains(&format!("net: {} got", card.driver())),
+            "{card:?}: {line}"
+        );
+        assert!(
+            !node.log().contains("FLIP in UDP"),
+            "no UDP port without flip-udp=:\n{}",
+            node.log()
+        );
+    }
+}
+
+#[test]
+fn the_profiles_network_keys_give_dhcp_and_the_flip_udp_port() {
+    let mut node = start_user_net_node("test-ip", Nic::Virtio, &[]);
+    node.wait_for(DHCP_LINE).unwrap_or_else(|e| panic!("{e}"));
+    // The banner and the card's lines come in an order that depends on when the link thread
+    // starts; all are printed before the lease is.
+    let log = node.log();
+    for line in [
+        "node=test-ip log=info ip=dhcp flip-udp=4146",
+        "net: virtio-net carries FLIP in UDP on port 4146",
+    ] {
+        assert!(log.contains(line), "{line:?} missing:\n{log}");
+    }
+}
+
+#[test]
+fn without_an_ip_word_the_card_asks_no_dhcp_server() {
+    let mut node = start_user_net_node("test-net", Nic::Virtio, &["flip-udp=4146"]);
+    node.wait_for("amoeba: node test-net ready")
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A DHCP exchange with slirp takes milliseconds; give it ample time to (not) happen.
+    std::thread::sleep(Duration::from_secs(2));
+    let log = node.log();
+    assert!(
+        log.contains("`flip-udp=4146` needs an address (`ip=`)"),
+        "the lone flip-udp= is reported:\n{log}"
+    );
+    assert!(!log.contains("DHCP"), "no DHCP without ip=dhcp:\n{log}");
 }

@@ -24,15 +24,15 @@ pub fn init_selected() {
 }
 
 /// Starts a link thread for every network card found by a driver compiled into this image.
-/// `ip` goes to every card (a node has one card in the setups used so far).
-pub fn start_network(node: &str, ip: Option<libamoeba::boot::cmdline::Ipv4Config>) {
+/// `net` goes to every card (a node has one card in the setups used so far).
+pub fn start_network(node: &str, net: crate::node_config::NetSettings) {
     #[cfg(feature = "driver-ne2000")]
     if let Some(card) = ne2000::probe() {
-        crate::net::link::start(alloc::boxed::Box::new(card), node, ip);
+        crate::net::link::start(alloc::boxed::Box::new(card), node, net);
     }
     #[cfg(feature = "driver-virtio-net")]
     if let Some(card) = virtio_net::probe() {
-        crate::net::link::start(alloc::boxed::Box::new(card), node, ip);
+        crate::net::link::start(alloc::boxed::Box::new(card), node, net);
     }
-    let _ = (node, ip);
+    let _ = (node, net);
 }

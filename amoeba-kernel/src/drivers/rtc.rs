@@ -5,8 +5,8 @@
 //! than BCD, bit 1 = 24-hour mode); the century at 0x32 is the PC/AT convention. The index port
 //! 0x70 also gates NMI (bit 7); we leave NMI enabled.
 
+use crate::arch::cpu;
 use crate::arch::port::{inb, outb};
-use crate::arch::{cpu, tsc};
 use core::sync::atomic::{AtomicU64, Ordering};
 use libamoeba::time::CivilTime;
 
@@ -100,7 +100,7 @@ pub fn init() {
 #[cfg(feature = "server-tod")]
 pub fn unix_time_now() -> Option<(u64, u32)> {
     let seconds = BOOT_UNIX_SECONDS.load(Ordering::Relaxed);
-    let hz = tsc::frequency();
+    let hz = crate::arch::tsc::frequency();
     if seconds == 0 || hz == 0 {
         return None;
     }

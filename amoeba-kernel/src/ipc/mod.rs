@@ -10,8 +10,12 @@
 //! as in the VX-Kernel's local IPC; a more urgent ready thread still goes first.
 
 mod kernel_rpc;
+#[cfg(feature = "net")]
+mod remote;
 
 pub use kernel_rpc::KernelRpc;
+#[cfg(feature = "net")]
+pub use remote::{deliver_remote, reap_remote};
 
 use crate::sched::{self, ThreadId, Wake};
 use alloc::collections::BTreeMap;
@@ -43,6 +47,11 @@ pub fn fast_path() -> bool {
 /// Sends `request` and blocks for the reply.
 pub fn trans(request: Message) -> Result<Message, ErrorCode> {
     let me = sched::current_thread();
+    #[cfg(feature = "net")]
+    if !has_server(request.header.port) && crate::net::flip::is_up() {
+        let locate_timeout = BOARD.lock().locate_timeout(me);
+        return crate::net::flip::trans(me, request, locate_timeout);
+    }
     let step = BOARD.lock().trans(me, request)?;
     let mut timeout = match step {
         TransStep::Delivered { server } if fast_path() => {
@@ -100,8 +109,13 @@ pub fn getreq(get_port: Port) -> Result<Message, ErrorCode> {
 pub fn putrep(reply: Message) -> Result<(), ErrorCode> {
     let me = sched::current_thread();
     let client = BOARD.lock().putrep(me, reply)?;
-    if let Some(client) = client {
-        sched::rpc_wake(client, fast_path());
+    match client {
+        #[cfg(feature = "net")]
+        Some(client) if remote::is_remote(client) => remote::answer(client),
+        Some(client) => {
+            sched::rpc_wake(client, fast_path());
+        }
+        None => {}
     }
     Ok(())
 }
@@ -128,7 +142,17 @@ pub fn set_locate_timeout(millis: u64) -> u64 {
 /// Called by the scheduler, under its lock, for every thread that ends: the client to wake
 /// because this thread was serving it.
 pub fn thread_ended(thread: ThreadId) -> Option<ThreadId> {
+    #[cfg(feature = "net")]
+    crate::net::flip::thread_ended(thread);
+    // A remote client is answered by the FLIP thread (`reap_remote`), not woken.
     BOARD.lock().thread_ended(thread)
+}
+
+/// Whether a thread of this node serves `port` (see `Switchboard::has_server`): requests for
+/// it stay here, others go to the network.
+#[cfg(feature = "net")]
+pub fn has_server(port: Port) -> bool {
+    BOARD.lock().has_server(port)
 }
 
 #[cfg(feature = "server-sys")]

@@ -1,25 +1,28 @@
 //! One kernel thread per NIC: it waits for the card's interrupt (the same interrupt-await a
 //! driver process uses), drains the receive ring and sorts frames by EtherType.
 //!
-//! - 0x8146, FLIP (`shared/reference/amoeba.md`, "FLIP on Ethernet"): counted; the protocol
-//!   engine is not connected yet.
+//! - 0x8146, FLIP (`shared/reference/amoeba.md`, "FLIP on Ethernet"): to `net::flip`.
 //! - 0x88B5, the link check of `libamoeba::link_check`: `ping TEXT` is answered to its sender
-//!   with `pong TEXT from NODE`; `amoeba nodes` and the tests use it to see cards on a LAN.
-//! - Everything else goes to the IP side (`net::ip`, smoltcp: ARP and ping) when the node has
-//!   an address (`ip=` on the command line), and is counted.
+//!   with `pong TEXT from NODE` and, on a node with a directory server, its read-only root
+//!   directory capability; `amoeba nodes`, the host peer and `net::peers` use it.
+//! - Everything else goes to the IP side (`net::ip`, smoltcp: ARP, ping, DHCP) when the node
+//!   has one (`ip=` on the command line), and is counted. Datagrams to the FLIP-in-UDP port
+//!   (`flip-udp=`) go to `net::flip` too.
 
-use super::ip::IpStack;
+use super::flip;
+use super::interfaces::{self, Interface};
+use super::ip::{IpStack, UdpCounts};
 use super::{ETHERNET_HEADER, MAX_FRAME, Nic};
+use crate::node_config::NetSettings;
 use crate::sched;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use libamoeba::boot::cmdline::Ipv4Config;
 use libamoeba::ethernet::MacText;
+use libamoeba::flip::header::ETHERTYPE_FLIP;
 use libamoeba::link_check;
 use libamoeba::priority::Level;
-
-pub const ETHERTYPE_FLIP: u16 = libamoeba::flip::header::ETHERTYPE_FLIP;
+use libamoeba::syscall::Error;
 
 /// Frames by what became of them.
 #[derive(Clone, Copy, Default)]
@@ -32,21 +35,26 @@ struct Counts {
     unsent: u64,
 }
 
-/// Starts the thread that serves `nic`; `node` names the node in link-check answers, `ip`
-/// is its IPv4 address, if it has one.
-pub fn start(nic: Box<dyn Nic>, node: &str, ip: Option<Ipv4Config>) {
-    let mac = nic.mac();
+/// Registers `nic` as one of the node's interfaces and starts the thread that serves it;
+/// `node` names the node in link-check answers, `net` says how it gets its IPv4 address (if
+/// at all) and its FLIP-in-UDP port.
+pub fn start(nic: Box<dyn Nic>, node: &str, net: NetSettings) {
+    let name = nic.name();
     log::info!(
-        "net: {} {} on irq {}",
-        nic.name(),
-        MacText(&mac),
+        "net: {name} {} on irq {}",
+        MacText(&nic.mac()),
         nic.interrupt_line()
     );
-    if let Some(ip) = ip {
-        log::info!("net: {} is {}/{}", nic.name(), ip.address, ip.prefix);
+    let Some(interface) = interfaces::register(nic) else {
+        log::error!("net: {name} is one card too many; it stays idle");
+        return;
+    };
+    if let Some(setting) = net.ip {
+        let ip = interface.with_nic(|nic| IpStack::new(nic, setting, net.flip_udp));
+        interface.set_ip(ip);
     }
     let node = String::from(node);
-    if sched::spawn_kernel_task(Level::High, move || serve(nic, node, ip)).is_err() {
+    if sched::spawn_kernel_task(Level::High, move || serve(interface, node)).is_err() {
         log::error!("net: no memory for the link thread; the card stays idle");
     }
 }
@@ -58,52 +66,43 @@ const FLOOD_PAUSE_NANOS: u64 = 1_000_000;
 
 /// What the link thread keeps besides the card.
 struct Link {
-    mac: [u8; 6],
+    interface: &'static Interface,
     node: String,
-    ip: Option<IpStack>,
     counts: Counts,
+    /// Drops reported so far (reported at 1, 10, 100...).
+    dropped_reported: u64,
 }
 
-fn serve(mut nic: Box<dyn Nic>, node: String, ip: Option<Ipv4Config>) {
+fn serve(interface: &'static Interface, node: String) {
     let mut frame = Box::new([0u8; MAX_FRAME]);
-    let ip = ip.map(|config| IpStack::new(nic.as_mut(), config));
     let mut link = Link {
-        mac: nic.mac(),
+        interface,
         node,
-        ip,
         counts: Counts::default(),
+        dropped_reported: 0,
     };
-    let line = u64::from(nic.interrupt_line());
-    let mut dropped = 0;
+    let line = u64::from(interface.interrupt_line);
     loop {
-        nic.service_interrupt();
+        interface.with_nic(|nic| nic.service_interrupt());
         let mut handled = 0;
         while handled < FRAMES_PER_TURN
-            && let Some(length) = nic.receive(&mut frame)
+            && let Some(length) = interface.with_nic(|nic| nic.receive(&mut frame))
         {
-            link.sort(nic.as_mut(), &frame[..length]);
+            link.sort(&frame[..length]);
             handled += 1;
         }
-        // Reported at 1, 10, 100... drops: a flood must not flood the console too.
-        if nic.dropped() >= dropped * 10 && nic.dropped() > 0 {
-            dropped = nic.dropped().max(1);
-            let Counts {
-                flip,
-                link_checks,
-                ip,
-                unsent,
-            } = link.counts;
-            log::warn!(
-                "net: {dropped} frames dropped so far ({flip} FLIP, {link_checks} link checks, \
-                 {ip} IP received; {unsent} answers not sent)"
-            );
-        }
+        link.poll_ip();
+        link.report_drops();
         if handled == FRAMES_PER_TURN {
             // A flood: let the rest of the node run before the next batch.
             sched::sleep(FLOOD_PAUSE_NANOS);
             continue;
         }
-        if let Err(error) = sched::interrupt_await(line, None) {
+        // smoltcp's timers (DHCP, UDP sends waiting for ARP) end the wait too.
+        let timeout = interface.with_ip(|ip, _| ip.poll_delay_nanos()).flatten();
+        if let Err(error) = sched::interrupt_await(line, timeout)
+            && error != Error::TimedOut
+        {
             log::error!("net: cannot wait for irq {line}: {error:?}; link thread ends");
             return;
         }
@@ -111,46 +110,105 @@ fn serve(mut nic: Box<dyn Nic>, node: String, ip: Option<Ipv4Config>) {
 }
 
 impl Link {
-    fn sort(&mut self, nic: &mut dyn Nic, frame: &[u8]) {
-        let (Some(destination), Some(&[high, low])) =
-            (frame.get(..6), frame.get(12..ETHERNET_HEADER))
-        else {
+    fn sort(&mut self, frame: &[u8]) {
+        let (Some(destination), Some(source), Some(&[high, low])) = (
+            frame.get(..6),
+            frame.get(6..12),
+            frame.get(12..ETHERNET_HEADER),
+        ) else {
             return;
         };
         // Cards may be promiscuous (QEMU's virtio-net is): frames for other nodes are not ours.
         let group = destination[0] & 1 == 1;
-        if !group && destination != self.mac {
+        if !group && destination != self.interface.mac {
             return;
         }
+        // The LAN may hand a card its own broadcasts back (QEMU's multicast socket does).
+        if source == self.interface.mac {
+            return;
+        }
+        let mut from = [0; 6];
+        from.copy_from_slice(source);
+        let payload = &frame[ETHERNET_HEADER..];
         match u16::from_be_bytes([high, low]) {
-            ETHERTYPE_FLIP => self.counts.flip += 1,
+            ETHERTYPE_FLIP => {
+                self.counts.flip += 1;
+                flip::receive(self.interface.index, from, payload);
+            }
             link_check::ETHERTYPE => {
                 self.counts.link_checks += 1;
-                if !answer_link_check(nic, frame, &self.node) {
+                if !self.answer_link_check(from, payload) {
                     self.counts.unsent += 1;
                 }
             }
             _ => {
                 self.counts.ip += 1;
-                if let Some(ip) = &mut self.ip {
-                    ip.receive(nic, frame);
-                }
+                self.interface.with_ip(|ip, nic| ip.receive(nic, frame));
             }
         }
     }
-}
 
-/// Answers a ping; whether an answer went out (a card that is busy sending drops it: the
-/// sender asks again, as the link check's users do).
-fn answer_link_check(nic: &mut dyn Nic, frame: &[u8], node: &str) -> bool {
-    let Some(text) = link_check::ping_text(&frame[ETHERNET_HEADER..]) else {
-        return true;
-    };
-    let mut answer = Vec::with_capacity(MAX_FRAME);
-    answer.extend_from_slice(&frame[6..12]);
-    answer.extend_from_slice(&nic.mac());
-    answer.extend_from_slice(&link_check::ETHERTYPE.to_be_bytes());
-    answer.extend_from_slice(&link_check::pong(text, node.as_bytes()));
-    answer.truncate(MAX_FRAME);
-    nic.send(&answer).is_ok()
+    /// Lets smoltcp run its timers, and hands FLIP what came by UDP.
+    fn poll_ip(&mut self) {
+        let datagrams = self.interface.with_ip(|ip, nic| {
+            ip.poll(nic);
+            ip.take_udp()
+        });
+        for (peer, datagram) in datagrams.unwrap_or_default() {
+            flip::receive_udp(self.interface.index, peer, &datagram);
+        }
+    }
+
+    /// Answers a ping (a pong is also how other nodes' `net::peers` learn of us); whether an
+    /// answer went out (a card that is busy sending drops it: the sender asks again, as the
+    /// link check's users do).
+    fn answer_link_check(&self, to: [u8; 6], payload: &[u8]) -> bool {
+        let Some(text) = link_check::ping_text(payload) else {
+            if let Some(pong) = link_check::pong_parts(payload) {
+                super::peers::heard(pong.1, link_check::pong_directory(payload));
+            }
+            return true;
+        };
+        let node = self.node.as_bytes();
+        let pong = match crate::servers::lan_directory() {
+            Some(directory) => link_check::pong_with_directory(text, node, &directory),
+            None => link_check::pong(text, node),
+        };
+        let mut answer = Vec::with_capacity(MAX_FRAME);
+        answer.extend_from_slice(&to);
+        answer.extend_from_slice(&self.interface.mac);
+        answer.extend_from_slice(&link_check::ETHERTYPE.to_be_bytes());
+        answer.extend_from_slice(&pong);
+        answer.truncate(MAX_FRAME);
+        self.interface.with_nic(|nic| nic.send(&answer).is_ok())
+    }
+
+    fn report_drops(&mut self) {
+        let dropped = self.interface.with_nic(|nic| nic.dropped());
+        if dropped == 0 || dropped < self.dropped_reported.saturating_mul(10) {
+            return;
+        }
+        self.dropped_reported = dropped;
+        let Counts {
+            flip,
+            link_checks,
+            ip,
+            unsent,
+        } = self.counts;
+        log::warn!(
+            "net: {dropped} frames dropped so far ({flip} FLIP, {link_checks} link checks, \
+             {ip} IP received; {unsent} answers not sent)"
+        );
+        if let Some(udp) = self.interface.with_ip(|ip, _| ip.udp_counts())
+            && udp != UdpCounts::default()
+        {
+            log::warn!(
+                "net: FLIP in UDP so far: {} datagrams in, {} dropped, {} out, {} not sent",
+                udp.received,
+                udp.dropped,
+                udp.sent,
+                udp.unsent
+            );
+        }
+    }
 }

@@ -1,8 +1,13 @@
-//! The node's network side: every NIC driver implements [`Nic`], and one kernel thread per NIC
-//! (`link`) waits for its interrupts and hands the frames it receives on.
+//! The node's network side: every NIC driver implements [`Nic`]; the cards are the node's
+//! `interfaces`, one kernel thread per card (`link`) waits for its interrupts and hands the
+//! frames it receives on: FLIP to `flip` (remote RPC), link checks answered (and `peers`
+//! learned from them), the rest to `ip` (smoltcp).
 
+pub mod flip;
+pub mod interfaces;
 pub mod ip;
 pub mod link;
+pub mod peers;
 
 /// The size of the largest Ethernet frame a NIC sends or delivers, without the CRC.
 pub const MAX_FRAME: usize = 1514;

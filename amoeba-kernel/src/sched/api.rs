@@ -193,9 +193,25 @@ pub(super) fn block(
     timeout: Option<u64>,
     setup: impl FnOnce(&mut Scheduler, ThreadId),
 ) -> Wake {
-    with(|s| {
-        let current = s.current;
+    let blocks = |s: &mut Scheduler, current| {
         setup(s, current);
+        true
+    };
+    block_unless_done(target, timeout, blocks).unwrap_or(Wake::Signaled)
+}
+
+/// Blocks like [`block`] if `setup`, run under the scheduler's lock, says to; `None` if it
+/// did not (what the caller waits for had already happened).
+pub(super) fn block_unless_done(
+    target: WaitTarget,
+    timeout: Option<u64>,
+    setup: impl FnOnce(&mut Scheduler, ThreadId) -> bool,
+) -> Option<Wake> {
+    let blocked = with(|s| {
+        let current = s.current;
+        if !setup(s, current) {
+            return false;
+        }
         let deadline = timeout.map(|nanos| cpu::rdtsc().saturating_add(ticks(nanos)));
         let timer = deadline.map(|d| s.timers.add(d, TimerAction::Wake(current)));
         let thread = s.current_thread();
@@ -204,9 +220,13 @@ pub(super) fn block(
         thread.timer = timer;
         release_turn(s, current);
         s.reprogram_timer();
+        true
     });
+    if !blocked {
+        return None;
+    }
     switch_to_next();
-    with(|s| s.current_thread().wake)
+    Some(with(|s| s.current_thread().wake))
 }
 
 fn release_turn(s: &mut Scheduler, thread: ThreadId) {
@@ -551,6 +571,13 @@ pub fn rpc_block(timeout: Option<u64>, partner: Option<ThreadId>) -> Wake {
             s.make_partner(partner);
         }
     })
+}
+
+/// Blocks in an RPC call unless `done`, asked under the scheduler's lock (so a wake-up that
+/// follows it cannot be missed), says the awaited event already happened; then `None`.
+#[cfg(feature = "net")]
+pub fn rpc_block_unless(timeout: Option<u64>, done: impl FnOnce() -> bool) -> Option<Wake> {
+    block_unless_done(WaitTarget::Rpc, timeout, |_, _| !done())
 }
 
 /// Wakes a thread blocked in an RPC call; with `partner`, it is to run as soon as the caller

@@ -44,6 +44,9 @@ pub enum WaitTarget {
     /// In trans (for the reply or a server) or getreq (for a request); the RPC switchboard
     /// knows which.
     Rpc,
+    /// For its [`super::Doorbell`] to ring.
+    #[cfg(feature = "net")]
+    Doorbell,
 }
 
 /// Where a thread starts when it first runs.

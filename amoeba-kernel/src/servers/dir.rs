@@ -13,7 +13,9 @@ use libamoeba::servers::dir::{Directory, MODIFY, READ};
 const MAX_NAMES: usize = 256;
 
 #[inline(never)] // one symbol per server: image checks find selected servers by name
-pub fn start(published: &Publications) -> Capability {
+/// Returns the capabilities for processes (look up, list, add, delete) and for the LAN (look
+/// up and list only).
+pub fn start(published: &Publications) -> (Capability, Capability) {
     let ports = new_ports();
     let (mut directory, owner) = Directory::with_limit(ports.put, &mut KernelEntropy, MAX_NAMES);
     for (name, cap) in published.public() {
@@ -22,8 +24,11 @@ pub fn start(published: &Publications) -> Capability {
         }
     }
     run("dir", ports, owner, directory, BUFFER_BYTES);
-    restrict_owner(&owner, READ | MODIFY).unwrap_or_else(|| {
-        log::error!("dir: cannot restrict its owner capability; processes get no ROOT");
-        Capability::NULL
-    })
+    let restricted = |rights| {
+        restrict_owner(&owner, rights).unwrap_or_else(|| {
+            log::error!("dir: cannot restrict its owner capability; it is not given out");
+            Capability::NULL
+        })
+    };
+    (restricted(READ | MODIFY), restricted(READ))
 }

@@ -72,6 +72,19 @@ pub struct OwnerCapabilities {
 
 static OWNERS: Once<OwnerCapabilities> = Once::new();
 
+/// The root directory restricted to looking names up: what the node tells anyone on its LAN
+/// (`net::link`'s link-check answer).
+static LAN_DIRECTORY: Once<Capability> = Once::new();
+
+/// The capability the node gives out on its LAN; `None` without a directory server.
+#[cfg_attr(
+    not(feature = "net"),
+    allow(dead_code, reason = "only the network side gives it out")
+)]
+pub fn lan_directory() -> Option<Capability> {
+    LAN_DIRECTORY.get().copied().filter(|cap| !cap.is_null())
+}
+
 pub fn owner_capabilities() -> OwnerCapabilities {
     OWNERS.get().copied().unwrap_or_default()
 }
@@ -153,9 +166,10 @@ pub fn start_selected() {
     #[cfg(feature = "server-echo")]
     echo::start(&mut published);
     #[cfg(feature = "server-dir")]
-    let root = dir::start(&published);
+    let (root, lan_root) = dir::start(&published);
     #[cfg(not(feature = "server-dir"))]
-    let root = Capability::NULL;
+    let (root, lan_root) = (Capability::NULL, Capability::NULL);
+    LAN_DIRECTORY.call_once(|| lan_root);
     OWNERS.call_once(|| OwnerCapabilities {
         ps: published.owner("ps"),
         proc: published.owner("proc"),

@@ -40,11 +40,9 @@ pub(super) fn explain(text: &str, error: &toml::de::Error) -> (usize, Option<Str
         } else {
             format!("`{table}` must be a table: write `[{table}]` and its keys below it")
         }
-    } else if let Some(header) = place
-        .header
-        .as_ref()
-        .filter(|h| place.on_header && h.array && matches!(h.name.as_str(), "node" | "kernel"))
-    {
+    } else if let Some(header) = place.header.as_ref().filter(|h| {
+        place.on_header && h.array && matches!(h.name.as_str(), "node" | "kernel" | "network")
+    }) {
         format!(
             "`{header}` makes a list of tables, but there is one `{name}` table: write `[{name}]`",
             name = header.name
@@ -79,6 +77,9 @@ pub(super) fn explain(text: &str, error: &toml::de::Error) -> (usize, Option<Str
                 u32::MAX,
                 example("128")
             )
+        } else if message.ends_with("expected i64") {
+            // The only integer read as i64 is a UDP port, whose range validation checks.
+            format!("write a whole number from 1 to 65535{}", example("4146"))
         } else if message.starts_with("unknown field `") {
             "remove it or correct its spelling".to_string()
         } else {
@@ -137,6 +138,7 @@ fn table_of_struct(name: &str) -> Option<&'static str> {
     match name {
         "RawNode" => Some("node"),
         "RawKernel" => Some("kernel"),
+        "RawNetwork" => Some("network"),
         "RawProgram" => Some("programs"),
         _ => None,
     }

@@ -9,11 +9,13 @@ fn spec(boot: Boot) -> QemuSpec {
         boot,
         nic: None,
         lan: None,
+        udp_forward: None,
         accel: Accel::Tcg,
         memory_mib: 128,
         append: Vec::new(),
         serial: Serial::Stdio,
         icount: false,
+        icount_real_idle: false,
         interactive: false,
     }
 }
@@ -249,4 +251,43 @@ fn boot_files() {
         boot_file(&spec(Boot::Pxe)),
         Path::new("images/pool/pxe/boot/grub/i386-pc/core.0")
     );
+}
+
+#[test]
+fn a_udp_port_forwarded_to_a_guest_on_the_user_network() {
+    let forward = Some(UdpForward {
+        host: 41460,
+        guest: 4146,
+    });
+    let a = args(&QemuSpec {
+        nic: Some(Nic::Virtio),
+        udp_forward: forward,
+        ..spec(Boot::Kernel)
+    });
+    assert!(
+        has(
+            &a,
+            ["-netdev", "user,id=n0,hostfwd=udp:127.0.0.1:41460-:4146"]
+        ),
+        "{a:?}"
+    );
+    let a = args(&QemuSpec {
+        udp_forward: forward,
+        ..spec(Boot::Pxe)
+    });
+    assert!(
+        a.iter().any(|arg| arg.starts_with("user,id=n0,tftp=")
+            && arg.ends_with(",hostfwd=udp:127.0.0.1:41460-:4146")),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn icount_may_let_an_idle_guest_wait_in_real_time() {
+    let a = args(&QemuSpec {
+        icount: true,
+        icount_real_idle: true,
+        ..spec(Boot::Kernel)
+    });
+    assert!(has(&a, ["-icount", "shift=0,sleep=on"]), "{a:?}");
 }

@@ -405,3 +405,92 @@ fn control_characters_and_absurd_memory_are_refused() {
         "node-profiles/x.toml:3: [node] memory_mib: memory_mib = 4294967295 is more than a node is given here; use at most 65536"
     );
 }
+
+#[test]
+fn network_keys_become_kernel_words() {
+    let text = "description = \"d\"\n[node]\ncmdline = \"ready=exit\"\n[kernel]\ndrivers = [\"pci\", \"virtio-net\"]\n[network]\nip = \"dhcp\"\nflip_udp_port = 4146\n";
+    let spec = check(text).expect("valid");
+    assert_eq!(
+        spec.cmdline(),
+        "node=x log=info ready=exit ip=dhcp flip-udp=4146"
+    );
+    let text = "description = \"d\"\n[kernel]\ndrivers = [\"pci\", \"ne2000\"]\n[network]\nip = \"10.0.9.2/24\"\n";
+    let spec = check(text).expect("valid");
+    assert_eq!(spec.cmdline(), "node=x log=info ip=10.0.9.2/24");
+    for port in [1, 65535] {
+        let text = format!(
+            "description = \"d\"\n[kernel]\ndrivers = [\"pci\", \"ne2000\"]\n[network]\nflip_udp_port = {port}\n"
+        );
+        let spec = check(&text).expect("valid");
+        assert_eq!(spec.cmdline(), format!("node=x log=info flip-udp={port}"));
+    }
+}
+
+#[test]
+fn bad_network_values_name_key_and_fix() {
+    let card = "[kernel]\ndrivers = [\"pci\", \"virtio-net\"]\n";
+    for (ip, port) in [("auto", "0"), ("10.0.2.15", "65536"), ("DHCP", "-1")] {
+        let text = format!(
+            "description = \"d\"\n{card}[network]\nip = \"{ip}\"\nflip_udp_port = {port}\n"
+        );
+        assert_eq!(
+            problems(&text),
+            [
+                format!(
+                    "node-profiles/x.toml:5: [network] ip: bad address \"{ip}\"; write \"dhcp\" \
+                     or an IPv4 address with its prefix length, e.g. `ip = \"10.0.2.15/24\"`"
+                ),
+                format!(
+                    "node-profiles/x.toml:6: [network] flip_udp_port: {port} is not a UDP port; \
+                     write a whole number from 1 to 65535, e.g. `flip_udp_port = 4146`"
+                ),
+            ]
+        );
+    }
+}
+
+#[test]
+fn network_needs_a_card() {
+    let text = "description = \"d\"\n[kernel]\ndrivers = [\"pci\"]\n[network]\nflip_udp_port = 4146\nip = \"dhcp\"\n";
+    assert_eq!(
+        problems(text),
+        [
+            "node-profiles/x.toml:5: [network]: a node without a network card has no IP side; \
+             add \"virtio-net\" or \"ne2000\" to [kernel] drivers, or remove [network]"
+        ]
+    );
+}
+
+#[test]
+fn network_words_are_set_in_one_place() {
+    let text = "description = \"d\"\n[node]\ncmdline = \"ip=10.0.9.2/24 flip-udp=1\"\n[kernel]\ndrivers = [\"pci\", \"virtio-net\"]\n[network]\nip = \"dhcp\"\nflip_udp_port = 4146\n";
+    assert_eq!(
+        problems(text),
+        [
+            "node-profiles/x.toml:3: [node] cmdline: `ip=` is also set by [network] ip (line 7); \
+             keep only one of the two",
+            "node-profiles/x.toml:3: [node] cmdline: `flip-udp=` is also set by [network] \
+             flip_udp_port (line 8); keep only one of the two",
+        ]
+    );
+    // Without [network], the words are fine where they are.
+    let text = "description = \"d\"\n[node]\ncmdline = \"ip=dhcp flip-udp=4146\"\n[kernel]\ndrivers = [\"pci\", \"virtio-net\"]\n";
+    let spec = check(text).expect("valid");
+    assert_eq!(spec.cmdline(), "node=x log=info ip=dhcp flip-udp=4146");
+}
+
+#[test]
+fn bad_flip_udp_words_in_the_cmdline_are_refused() {
+    let text = "description = \"d\"\n[node]\ncmdline = \"flip-udp=0 ip=auto\"\n";
+    assert_eq!(
+        problems(text),
+        [
+            "node-profiles/x.toml:3: [node] cmdline: bad kernel command-line word \"flip-udp=0\": \
+             bad value `0` for `flip-udp`; expected a UDP port from 1 to 65535, e.g. 4146; remove \
+             or correct it",
+            "node-profiles/x.toml:3: [node] cmdline: bad kernel command-line word \"ip=auto\": \
+             bad value `auto` for `ip`; expected `dhcp` or an IPv4 address with a prefix length, \
+             e.g. 10.0.2.15/24; remove or correct it",
+        ]
+    );
+}

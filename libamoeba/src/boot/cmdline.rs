@@ -12,7 +12,10 @@
 //!   capabilities, and a server that ends mid-call; `selftest=halt` / `selftest=reboot`: a
 //!   kernel thread stops the node by the sys server's BOOT command before the ready line;
 //! - `ip=A.B.C.D/N`: the node's IPv4 address and prefix length on its network card (it then
-//!   answers ARP and ping);
+//!   answers ARP and ping); `ip=dhcp`: the card asks a DHCP server for its address (and default
+//!   route) and keeps renewing the lease;
+//! - `flip-udp=PORT`: the node also carries FLIP inside UDP datagrams on this port (1 to 65535)
+//!   of its IPv4 address, so it can be reached across IP;
 //! - `ipc=fast|queued`: local RPC hands each message straight to the thread it wakes (`fast`,
 //!   the default) or through the scheduler's ready queues (`queued`, the general path, for
 //!   comparison).
@@ -113,6 +116,28 @@ pub enum SelfTest {
     Halt,
     /// The same, rebooting.
     Reboot,
+    /// `lan` or `lan:N`: find `peers` other nodes on the LAN (1 unless given) and run the RPC
+    /// checks on each one's kernel servers over FLIP; then stay up to serve theirs.
+    Lan { peers: u8 },
+    /// Times null and 30000-byte echo calls to the first other node found on the LAN (remote
+    /// RPC round trip, throughput, and the cycles each call costs this node); then stays up.
+    LanBench,
+}
+
+impl SelfTest {
+    /// Most peers `selftest=lan:N` may wait for.
+    pub const MAX_LAN_PEERS: u8 = 32;
+
+    fn parse_lan(value: &str) -> Option<Self> {
+        let peers = match value.strip_prefix("lan") {
+            Some("") => 1,
+            Some(count) => count.strip_prefix(':')?.parse().ok()?,
+            None => return None,
+        };
+        (1..=Self::MAX_LAN_PEERS)
+            .contains(&peers)
+            .then_some(Self::Lan { peers })
+    }
 }
 
 /// How local RPC passes the CPU with a message (`ipc=`).
@@ -134,7 +159,50 @@ pub enum BootArg<'a> {
     Crash(CrashKind),
     SelfTest(SelfTest),
     Ipc(IpcPath),
-    Ip(Ipv4Config),
+    Ip(IpSetting),
+    FlipUdp(u16),
+}
+
+/// How a node's card gets its IPv4 address (`ip=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpSetting {
+    /// `ip=A.B.C.D/N`: this address, for good.
+    Static(Ipv4Config),
+    /// `ip=dhcp`: whatever a DHCP server leases.
+    Dhcp,
+}
+
+impl IpSetting {
+    /// What `ip=` accepts, for messages.
+    pub const EXPECTED: &'static str =
+        "`dhcp` or an IPv4 address with a prefix length, e.g. 10.0.2.15/24";
+
+    /// The value of an `ip=` word: `dhcp` or `A.B.C.D/N`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "dhcp" => Some(Self::Dhcp),
+            _ => Ipv4Config::parse(text).map(Self::Static),
+        }
+    }
+}
+
+impl core::fmt::Display for IpSetting {
+    /// As written on the command line: `dhcp` or `A.B.C.D/N`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Static(config) => write!(f, "{}/{}", config.address, config.prefix),
+            Self::Dhcp => f.write_str("dhcp"),
+        }
+    }
+}
+
+/// The value of a `flip-udp=` word: a UDP port from 1 to 65535.
+pub fn parse_udp_port(text: &str) -> Option<u16> {
+    // Only digits: `u16::from_str` would also take a leading `+`.
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok().filter(|&port| port != 0)
 }
 
 /// An IPv4 address with its prefix length (`ip=10.0.2.15/24`).
@@ -145,7 +213,7 @@ pub struct Ipv4Config {
 }
 
 impl Ipv4Config {
-    fn parse(text: &str) -> Option<Self> {
+    pub fn parse(text: &str) -> Option<Self> {
         let (address, prefix) = text.split_once('/')?;
         let prefix = prefix.parse().ok().filter(|p| (1..=32).contains(p))?;
         Some(Self {
@@ -225,11 +293,17 @@ fn parse_word(word: &str) -> Result<BootArg<'_>, CmdlineError<'_>> {
             "rpc" => Ok(BootArg::SelfTest(SelfTest::Rpc)),
             "halt" => Ok(BootArg::SelfTest(SelfTest::Halt)),
             "reboot" => Ok(BootArg::SelfTest(SelfTest::Reboot)),
-            _ => Err(bad("sched, loader, describe, rpc, halt, reboot")),
+            "lanbench" => Ok(BootArg::SelfTest(SelfTest::LanBench)),
+            _ => SelfTest::parse_lan(value).map(BootArg::SelfTest).ok_or(bad(
+                "sched, loader, describe, rpc, halt, reboot, lan, lan:N (N 1..=32), lanbench",
+            )),
         },
-        "ip" => Ipv4Config::parse(value).map(BootArg::Ip).ok_or(bad(
-            "an IPv4 address with a prefix length, e.g. 10.0.2.15/24",
-        )),
+        "ip" => IpSetting::parse(value)
+            .map(BootArg::Ip)
+            .ok_or(bad(IpSetting::EXPECTED)),
+        "flip-udp" => parse_udp_port(value)
+            .map(BootArg::FlipUdp)
+            .ok_or(bad("a UDP port from 1 to 65535, e.g. 4146")),
         "ipc" => match value {
             "fast" => Ok(BootArg::Ipc(IpcPath::Fast)),
             "queued" => Ok(BootArg::Ipc(IpcPath::Queued)),
@@ -242,7 +316,7 @@ fn parse_word(word: &str) -> Result<BootArg<'_>, CmdlineError<'_>> {
 fn is_known_key(word: &str) -> bool {
     matches!(
         word,
-        "node" | "log" | "ready" | "crash" | "selftest" | "ipc" | "ip"
+        "node" | "log" | "ready" | "crash" | "selftest" | "ipc" | "ip" | "flip-udp"
     )
 }
 
@@ -279,6 +353,22 @@ mod tests {
                 Ok(BootArg::SelfTest(SelfTest::Rpc)),
             ]
         );
+    }
+
+    #[test]
+    fn the_lan_selftest_takes_a_peer_count() {
+        let parse = |word| parse_word(word).ok();
+        let lan = |peers| Some(BootArg::SelfTest(SelfTest::Lan { peers }));
+        assert_eq!(parse("selftest=lan"), lan(1));
+        assert_eq!(parse("selftest=lan:3"), lan(3));
+        for bad in [
+            "selftest=lan:0",
+            "selftest=lan:33",
+            "selftest=lan3",
+            "selftest=lan:x",
+        ] {
+            assert!(parse(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]
@@ -339,10 +429,10 @@ mod tests {
     fn ip_addresses_need_a_prefix() {
         assert_eq!(
             all("ip=10.0.2.15/24"),
-            [Ok(BootArg::Ip(Ipv4Config {
+            [Ok(BootArg::Ip(IpSetting::Static(Ipv4Config {
                 address: core::net::Ipv4Addr::new(10, 0, 2, 15),
                 prefix: 24
-            }))]
+            })))]
         );
         for bad in [
             "ip=10.0.2.15",
@@ -358,5 +448,90 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn ip_dhcp_asks_a_server() {
+        assert_eq!(all("ip=dhcp"), [Ok(BootArg::Ip(IpSetting::Dhcp))]);
+        for bad in ["ip=DHCP", "ip=dhcp/24", "ip=dhcp4", "ip=auto"] {
+            assert_eq!(
+                all(bad),
+                [Err(CmdlineError::BadValue {
+                    key: "ip",
+                    value: &bad[3..],
+                    expected: IpSetting::EXPECTED
+                })],
+                "{bad}"
+            );
+        }
+        assert_eq!(all("ip"), [Err(CmdlineError::MissingValue("ip"))]);
+    }
+
+    #[test]
+    fn ip_settings_print_as_written() {
+        for text in ["dhcp", "10.0.2.15/24", "192.168.1.200/32"] {
+            let setting = IpSetting::parse(text).expect(text);
+            assert_eq!(setting.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn the_later_ip_word_is_also_reported() {
+        // The kernel applies words in order, so the last `ip=` wins; the parser reports both.
+        assert_eq!(
+            all("ip=10.0.9.2/24 ip=dhcp"),
+            [
+                Ok(BootArg::Ip(IpSetting::Static(Ipv4Config {
+                    address: core::net::Ipv4Addr::new(10, 0, 9, 2),
+                    prefix: 24
+                }))),
+                Ok(BootArg::Ip(IpSetting::Dhcp)),
+            ]
+        );
+    }
+
+    #[test]
+    fn flip_udp_takes_a_port() {
+        assert_eq!(
+            all("flip-udp=4146 flip-udp=1 flip-udp=65535"),
+            [
+                Ok(BootArg::FlipUdp(4146)),
+                Ok(BootArg::FlipUdp(1)),
+                Ok(BootArg::FlipUdp(65535)),
+            ]
+        );
+        for bad in [
+            "flip-udp=0",
+            "flip-udp=65536",
+            "flip-udp=-1",
+            "flip-udp=+80",
+            "flip-udp=",
+            "flip-udp=0x1032",
+        ] {
+            let first = all(bad).into_iter().next();
+            assert!(
+                matches!(
+                    first,
+                    Some(Err(CmdlineError::BadValue {
+                        key: "flip-udp",
+                        ..
+                    }))
+                ),
+                "{bad}: {first:?}"
+            );
+        }
+        assert_eq!(
+            all("flip-udp"),
+            [Err(CmdlineError::MissingValue("flip-udp"))]
+        );
+        assert_eq!(
+            CmdlineError::BadValue {
+                key: "flip-udp",
+                value: "0",
+                expected: "a UDP port from 1 to 65535, e.g. 4146"
+            }
+            .to_string(),
+            "bad value `0` for `flip-udp`; expected a UDP port from 1 to 65535, e.g. 4146 (ignored)"
+        );
     }
 }

@@ -98,6 +98,10 @@ const _: () = assert!(TOTAL_LENGTH_OFFSET + 4 == HEADER_LEN);
 pub const FRAME_HEADERS_LEN: usize = FLOW_CONTROL_LEN + HEADER_LEN;
 /// Message bytes one Ethernet frame carries; larger messages are fragmented.
 pub const MAX_FRAGMENT_PAYLOAD: usize = ETHERNET_MTU - FRAME_HEADERS_LEN;
+/// Message bytes per frame when FLIP travels inside UDP (ours): the frame must fit one
+/// unfragmented datagram of a 1500-byte IPv4 packet (20-byte IP and 8-byte UDP headers).
+pub const MAX_UDP_FRAGMENT_PAYLOAD: usize = ETHERNET_MTU - 20 - 8 - FRAME_HEADERS_LEN;
+const _: () = assert!(MAX_UDP_FRAGMENT_PAYLOAD == 1430);
 const _: () = assert!(MAX_FRAGMENT_PAYLOAD == 1458);
 
 /// The only FLIP version.

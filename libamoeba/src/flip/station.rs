@@ -90,6 +90,12 @@ pub struct Station<N> {
     held_bytes: usize,
     outgoing: Vec<Outgoing<N>>,
     stats: StationStats,
+    fragment_limit: fn(&Hop<N>) -> usize,
+}
+
+/// The fragment size of FLIP on Ethernet, for every hop: [`MAX_FRAGMENT_PAYLOAD`].
+pub fn ethernet_fragments<N>(_: &Hop<N>) -> usize {
+    MAX_FRAGMENT_PAYLOAD
 }
 
 impl<N: Copy + Eq> Station<N> {
@@ -106,7 +112,15 @@ impl<N: Copy + Eq> Station<N> {
             held_bytes: 0,
             outgoing: Vec::new(),
             stats: StationStats::default(),
+            fragment_limit: ethernet_fragments,
         }
+    }
+
+    /// Says how many message bytes a frame to each hop may carry (default:
+    /// [`ethernet_fragments`]); a medium with a smaller payload, e.g. FLIP inside UDP, needs
+    /// smaller fragments.
+    pub fn set_fragment_limit(&mut self, limit: fn(&Hop<N>) -> usize) {
+        self.fragment_limit = limit;
     }
 
     /// Our public address.
@@ -278,7 +292,8 @@ impl<N: Copy + Eq> Station<N> {
         };
         let mut template = Header::new(kind, destination, self.address, message_id, 0);
         template.max_hops = max_hops;
-        let Ok(packets) = fragments(template, message, MAX_FRAGMENT_PAYLOAD) else {
+        let limit = (self.fragment_limit)(&hop).min(MAX_FRAGMENT_PAYLOAD);
+        let Ok(packets) = fragments(template, message, limit) else {
             self.stats.messages_dropped += 1;
             return;
         };

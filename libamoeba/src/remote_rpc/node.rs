@@ -43,6 +43,11 @@ impl<T: Copy + Ord, N: Copy + Eq> RpcNode<T, N> {
         &self.station
     }
 
+    /// The station, e.g. to set its fragment sizes per medium.
+    pub fn station_mut(&mut self) -> &mut Station<N> {
+        &mut self.station
+    }
+
     /// Starts `client`'s transaction with a server on another node; the outcome comes as
     /// [`Action::Complete`] from a later call. Refusals as [`Engine::trans_start`].
     pub fn trans_start(

@@ -289,6 +289,13 @@ impl<T: Copy + Ord> Switchboard<T> {
         attached(&self.servers, port)
     }
 
+    /// Whether a thread of this node serves `port`, attached or between a putrep and its next
+    /// getreq: where a request for `port` belongs (here, not on another node). A server thread
+    /// that serves another port now, or ended, no longer counts.
+    pub fn has_server(&self, port: Port) -> bool {
+        self.servers.values().any(|s| s.port == port)
+    }
+
     /// Forgets `thread`, which ended; returns the clients to wake (with RPC_FAILURE waiting
     /// for them) because it was serving them.
     pub fn thread_ended(&mut self, thread: T) -> Option<T> {

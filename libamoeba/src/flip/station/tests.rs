@@ -152,3 +152,16 @@ fn garbage_is_counted_and_never_delivered() {
     assert!(located[0].frame.len() > FLOW_CONTROL_LEN);
     assert_eq!(lan2[1].on_frame(0, &located[0].frame, 0), None);
 }
+
+#[test]
+fn a_medium_with_smaller_frames_gets_smaller_fragments() {
+    let mut lan = lan(2);
+    lan[0].set_fragment_limit(|_| 1000);
+    let to = lan[1].address();
+    let big = message(5000);
+    lan[0].send(to, &big, 0);
+    let received = settle(&mut lan, 0);
+    assert_eq!(received[1][0].data, big);
+    // Five 1000-byte fragments and one LOCATE.
+    assert_eq!(lan[0].stats().frames_out, 6);
+}

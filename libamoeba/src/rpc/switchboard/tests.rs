@@ -315,3 +315,18 @@ fn empty_queues_of_many_ports_are_not_all_kept() {
     }
     assert!(board.waiting.len() <= KEPT_EMPTY_QUEUES + 1);
 }
+
+#[test]
+fn a_server_between_requests_still_has_its_port_here() {
+    let mut board = Switchboard::default();
+    assert!(!board.has_server(port()));
+    board.getreq(SERVER, port()).unwrap();
+    board.trans(CLIENT, message(port(), 1, b"")).unwrap();
+    board.collect_request(SERVER).unwrap();
+    board.putrep(SERVER, reply(b"")).unwrap();
+    // Between its putrep and its next getreq: not attached, but the port is served here.
+    assert!(!board.attached(port()));
+    assert!(board.has_server(port()));
+    board.thread_ended(SERVER);
+    assert!(!board.has_server(port()));
+}
