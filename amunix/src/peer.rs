@@ -26,12 +26,10 @@ use crate::entropy::HostEntropy;
 use crate::medium::{Medium, Neighbour};
 use libamoeba::capability::Port;
 use libamoeba::flip::Millis;
-use libamoeba::flip::address::{Address, PrivateAddress};
+use libamoeba::flip::address::Address;
 use libamoeba::flip::header::{MAX_FRAGMENT_PAYLOAD, MAX_UDP_FRAGMENT_PAYLOAD};
 use libamoeba::flip::station::Hop;
 use libamoeba::oneway::put_port;
-use libamoeba::random::Entropy;
-use libamoeba::remote_rpc::address::KernelId;
 use libamoeba::remote_rpc::engine::{Action, RemoteRequest};
 use libamoeba::remote_rpc::node::RpcNode;
 use libamoeba::rpc::codes::ErrorCode;
@@ -97,11 +95,7 @@ pub struct HostPeer {
 impl HostPeer {
     /// A peer on `medium` with a fresh random kernel id and FLIP address.
     pub fn new(medium: impl Medium + 'static) -> Self {
-        let mut kernel = [0; 8];
-        let mut private = [0; 8];
-        HostEntropy.fill(&mut kernel);
-        HostEntropy.fill(&mut private[..7]);
-        let mut node = RpcNode::new(KernelId(kernel), &PrivateAddress(private));
+        let mut node = RpcNode::with_random_identity(&mut HostEntropy);
         node.station_mut().set_fragment_limit(fragment_limit);
         let state = State {
             node,

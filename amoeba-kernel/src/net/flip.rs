@@ -24,12 +24,9 @@ use crate::sched::{self, Doorbell, ThreadId};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use libamoeba::capability::Port;
-use libamoeba::flip::address::PrivateAddress;
 use libamoeba::flip::header::{ETHERTYPE_FLIP, MAX_FRAGMENT_PAYLOAD, MAX_UDP_FRAGMENT_PAYLOAD};
 use libamoeba::flip::station::{Hop, Outgoing};
 use libamoeba::priority::Level;
-use libamoeba::random::Entropy;
-use libamoeba::remote_rpc::address::KernelId;
 use libamoeba::remote_rpc::engine::{Action, RemoteRequest};
 use libamoeba::remote_rpc::node::RpcNode;
 use libamoeba::rpc::codes::ErrorCode;
@@ -65,11 +62,7 @@ pub fn start() {
     for card in &cards {
         crate::entropy::stir(&card.mac);
     }
-    let mut kernel = [0; 8];
-    let mut private = [0; 8];
-    KernelEntropy.fill(&mut kernel);
-    KernelEntropy.fill(&mut private[..7]);
-    let mut node = RpcNode::new(KernelId(kernel), &PrivateAddress(private));
+    let mut node = RpcNode::with_random_identity(&mut KernelEntropy);
     node.station_mut().set_fragment_limit(fragment_limit);
     log::info!("flip: address {}", node.station().address());
     *NODE.lock() = Some(node);

@@ -11,11 +11,12 @@
 
 use alloc::vec::Vec;
 
-use super::address::{FlipAddress, KernelId, LocalPorts};
+use super::address::{FlipAddress, KERNEL_ID_LEN, KernelId, LocalPorts};
 use super::engine::{Action, Engine, RemoteRequest};
 use crate::flip::Millis;
-use crate::flip::address::{Address, PrivateAddress};
+use crate::flip::address::{ADDRESS_BYTES_LEN, ADDRESS_LEN, Address, PrivateAddress};
 use crate::flip::station::{Outgoing, Station};
+use crate::random::Entropy;
 use crate::rpc::codes::ErrorCode;
 use crate::rpc::switchboard::Message;
 
@@ -33,6 +34,17 @@ impl<T: Copy + Ord, N: Copy + Eq> RpcNode<T, N> {
             engine: Engine::new(kernel),
             station: Station::new(private),
         }
+    }
+
+    /// A node with a kernel id and a private FLIP address drawn from `entropy`: what a kernel
+    /// does at every boot and a host peer at every start.
+    pub fn with_random_identity(entropy: &mut impl Entropy) -> Self {
+        let mut kernel = [0; KERNEL_ID_LEN];
+        // The last byte is the address's "space", zero for ordinary endpoints.
+        let mut private = [0; ADDRESS_LEN];
+        entropy.fill(&mut kernel);
+        entropy.fill(&mut private[..ADDRESS_BYTES_LEN]);
+        Self::new(KernelId(kernel), &PrivateAddress(private))
     }
 
     pub const fn engine(&self) -> &Engine<T> {
