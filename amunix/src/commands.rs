@@ -112,6 +112,15 @@ pub fn kstat_json(k: &Kstat) -> Value {
             "putrep": k.rpc.putrep,
             "failures": k.rpc.failures,
         },
+        "flip": {
+            "frames_in": k.flip.frames_in,
+            "frames_out": k.flip.frames_out,
+            "malformed": k.flip.malformed,
+            "completed": k.flip.completed,
+            "failed": k.flip.failed,
+            "executed": k.flip.executed,
+            "retransmissions": k.flip.retransmissions,
+        },
     })
 }
 
@@ -119,6 +128,7 @@ pub fn kstat_json(k: &Kstat) -> Value {
 pub fn kstat_text(k: &Kstat) -> String {
     let mib = |bytes: u64| bytes as f64 / f64::from(1 << 20);
     let r = &k.rpc;
+    let f = &k.flip;
     [
         format!("uptime            {:.3} s", k.uptime_ns as f64 / 1e9),
         format!(
@@ -143,6 +153,14 @@ pub fn kstat_text(k: &Kstat) -> String {
         format!(
             "rpc               trans {}, getreq {}, putrep {}, failures {}",
             r.trans, r.getreq, r.putrep, r.failures
+        ),
+        format!(
+            "flip frames       {} in, {} out, {} malformed",
+            f.frames_in, f.frames_out, f.malformed
+        ),
+        format!(
+            "remote rpc        {} answered, {} failed, {} served here, {} retransmissions",
+            f.completed, f.failed, f.executed, f.retransmissions
         ),
     ]
     .map(|line| line + "\n")

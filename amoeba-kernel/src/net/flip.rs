@@ -118,6 +118,25 @@ pub fn reply(request: RemoteRequest, reply: Message) {
     carry_out(actions.unwrap_or_default());
 }
 
+/// What FLIP and remote RPC have done since boot, for the sys server's KSTAT.
+#[cfg(feature = "server-sys")]
+pub fn counts() -> libamoeba::servers::sys::FlipCounts {
+    let node = NODE.lock();
+    let Some(node) = node.as_ref() else {
+        return Default::default();
+    };
+    let (station, engine) = (node.station().stats(), node.engine().counts());
+    libamoeba::servers::sys::FlipCounts {
+        frames_in: station.frames_in,
+        frames_out: station.frames_out,
+        malformed: station.malformed + engine.malformed,
+        completed: engine.completed,
+        failed: engine.failed + engine.not_found,
+        executed: engine.executed,
+        retransmissions: engine.retransmissions,
+    }
+}
+
 /// Forgets what `thread`, which ended, had under way here. Called under the scheduler's lock:
 /// takes only this module's locks.
 pub fn thread_ended(thread: ThreadId) {

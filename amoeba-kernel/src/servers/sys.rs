@@ -9,6 +9,8 @@ use crate::{console, ipc, mm, sched};
 use libamoeba::boot::ExitCode;
 use libamoeba::priority::Level;
 use libamoeba::rpc::codes::ErrorCode;
+#[cfg(not(feature = "net"))]
+use libamoeba::servers::sys::FlipCounts;
 use libamoeba::servers::sys::{BootAction, Kstat, RpcCounts, SysFacts, SysServer};
 
 /// How long BOOT waits after its reply, so the client hears it before the node stops.
@@ -36,6 +38,10 @@ impl SysFacts for KernelFacts {
                 putrep: rpc.putrep,
                 failures: rpc.failed,
             },
+            #[cfg(feature = "net")]
+            flip: crate::net::flip::counts(),
+            #[cfg(not(feature = "net"))]
+            flip: FlipCounts::default(),
         }
     }
 

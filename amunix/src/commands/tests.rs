@@ -1,7 +1,7 @@
 //! The output shapes scripts rely on, and the arithmetic of round trips.
 
 use super::*;
-use libamoeba::servers::sys::RpcCounts;
+use libamoeba::servers::sys::{FlipCounts, RpcCounts};
 
 fn cap(n: u8) -> Capability {
     Capability::new(
@@ -81,12 +81,18 @@ fn kstat_json_names_every_field() {
             putrep: 12,
             failures: 1,
         },
+        flip: FlipCounts {
+            frames_in: 40,
+            malformed: 2,
+            ..FlipCounts::default()
+        },
     };
     let json = kstat_json(&stats);
     assert_eq!(json["uptime_ns"], 1_500_000_000u64);
     assert_eq!(json["memory_free"], 100u64 << 20);
     assert_eq!(json["threads"], 9);
     assert_eq!(json["rpc"]["putrep"], 12);
+    assert_eq!(json["flip"]["malformed"], 2);
     let text = kstat_text(&stats);
     assert!(text.starts_with("uptime            1.500 s\n"), "{text}");
     assert!(

@@ -20,7 +20,7 @@ use crate::rpc::codes::{Command, ErrorCode, SYS_FIRST_COM};
 use crate::rpc::server::{Reply, Request, Server};
 use crate::servers::server_object::{CommandRights, ServerObject};
 use crate::servers::standard::reply_limit;
-pub use kstat::{Kstat, RpcCounts};
+pub use kstat::{FlipCounts, Kstat, RpcCounts};
 
 /// Right to read statistics and the log.
 pub const READ: u8 = 0x01;

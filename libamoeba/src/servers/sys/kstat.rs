@@ -22,17 +22,31 @@
 //! | 76..84 | u64 RPC putrep calls                        |
 //! | 84..92 | u64 RPC calls that failed                   |
 //!
-//! A decoder takes any version ≥ 1 whose length covers version 1's fields, reads those and
-//! skips the rest of the record.
+//! Version 2 appends the network side (zero on a node without a network card):
+//!
+//! | bytes    | field                                                      |
+//! |----------|------------------------------------------------------------|
+//! | 92..100  | u64 FLIP frames received                                   |
+//! | 100..108 | u64 FLIP frames sent                                       |
+//! | 108..116 | u64 FLIP frames and RPC messages dropped as malformed      |
+//! | 116..124 | u64 remote calls from here answered                       |
+//! | 124..132 | u64 remote calls from here failed (RPC_FAILURE, NOTFOUND)  |
+//! | 132..140 | u64 requests from other nodes executed here               |
+//! | 140..148 | u64 requests and replies retransmitted                    |
+//!
+//! A decoder takes any version ≥ 1 whose length covers version 1's fields, reads those (and
+//! version 2's when the record has them) and skips the rest of the record.
 
 use core::fmt;
 
 use crate::le;
 
 /// The version this code writes.
-pub const KSTAT_VERSION: u8 = 1;
+pub const KSTAT_VERSION: u8 = 2;
 /// Bytes of a version 1 record.
 pub const KSTAT_V1_LEN: usize = 92;
+/// Bytes of a version 2 record.
+pub const KSTAT_V2_LEN: usize = 148;
 
 const LENGTH_OFFSET: usize = 2;
 const UPTIME_OFFSET: usize = 4;
@@ -48,8 +62,17 @@ const RPC_GETREQ_OFFSET: usize = 68;
 const RPC_PUTREP_OFFSET: usize = 76;
 const RPC_FAILURES_OFFSET: usize = 84;
 
+const FLIP_FRAMES_IN_OFFSET: usize = 92;
+const FLIP_FRAMES_OUT_OFFSET: usize = 100;
+const FLIP_MALFORMED_OFFSET: usize = 108;
+const REMOTE_COMPLETED_OFFSET: usize = 116;
+const REMOTE_FAILED_OFFSET: usize = 124;
+const REMOTE_EXECUTED_OFFSET: usize = 132;
+const RETRANSMISSIONS_OFFSET: usize = 140;
+
 const _: () = assert!(RPC_FAILURES_OFFSET + 8 == KSTAT_V1_LEN);
-const _: () = assert!(KSTAT_V1_LEN <= u16::MAX as usize);
+const _: () = assert!(RETRANSMISSIONS_OFFSET + 8 == KSTAT_V2_LEN);
+const _: () = assert!(KSTAT_V2_LEN <= u16::MAX as usize);
 
 /// Counts of RPC calls since boot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -59,6 +82,22 @@ pub struct RpcCounts {
     pub putrep: u64,
     /// Calls of any of the three that returned an error.
     pub failures: u64,
+}
+
+/// FLIP and remote RPC counts since boot (version 2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlipCounts {
+    pub frames_in: u64,
+    pub frames_out: u64,
+    /// Frames that did not decode, and reassembled messages that were not RPC messages.
+    pub malformed: u64,
+    /// Remote calls made from this node that got their reply.
+    pub completed: u64,
+    /// Remote calls made from this node that ended with RPC_FAILURE or RPC_NOTFOUND.
+    pub failed: u64,
+    /// Requests from other nodes delivered to servers here.
+    pub executed: u64,
+    pub retransmissions: u64,
 }
 
 /// What the kernel reports about itself.
@@ -73,6 +112,7 @@ pub struct Kstat {
     pub interrupts: u64,
     pub context_switches: u64,
     pub rpc: RpcCounts,
+    pub flip: FlipCounts,
 }
 
 /// Why bytes are not a KSTAT record.
@@ -102,9 +142,10 @@ impl fmt::Display for KstatError {
 }
 
 impl Kstat {
-    /// The version 1 record.
-    pub fn encode(&self) -> [u8; KSTAT_V1_LEN] {
-        let mut record = [0; KSTAT_V1_LEN];
+    /// The version 2 record.
+    pub fn encode(&self) -> [u8; KSTAT_V2_LEN] {
+        let mut record = [0; KSTAT_V2_LEN];
+        let flip = &self.flip;
         let words = [
             (UPTIME_OFFSET, self.uptime_ns),
             (MEMORY_TOTAL_OFFSET, self.memory_total),
@@ -116,6 +157,13 @@ impl Kstat {
             (RPC_GETREQ_OFFSET, self.rpc.getreq),
             (RPC_PUTREP_OFFSET, self.rpc.putrep),
             (RPC_FAILURES_OFFSET, self.rpc.failures),
+            (FLIP_FRAMES_IN_OFFSET, flip.frames_in),
+            (FLIP_FRAMES_OUT_OFFSET, flip.frames_out),
+            (FLIP_MALFORMED_OFFSET, flip.malformed),
+            (REMOTE_COMPLETED_OFFSET, flip.completed),
+            (REMOTE_FAILED_OFFSET, flip.failed),
+            (REMOTE_EXECUTED_OFFSET, flip.executed),
+            (RETRANSMISSIONS_OFFSET, flip.retransmissions),
         ];
         for (offset, value) in words {
             le::put(&mut record, offset, &value.to_le_bytes());
@@ -126,7 +174,7 @@ impl Kstat {
         le::put(
             &mut record,
             LENGTH_OFFSET,
-            &(KSTAT_V1_LEN as u16).to_le_bytes(),
+            &(KSTAT_V2_LEN as u16).to_le_bytes(),
         );
         record
     }
@@ -145,7 +193,25 @@ impl Kstat {
             return Err(KstatError::TooShort { length });
         }
         let record = bytes.get(..length).ok_or(truncated)?;
-        Ok(Self::from_v1(record))
+        let mut kstat = Self::from_v1(record);
+        if version >= 2 && length >= KSTAT_V2_LEN {
+            kstat.flip = Self::flip_from_v2(record);
+        }
+        Ok(kstat)
+    }
+
+    /// The version 2 fields of `record`, which holds at least [`KSTAT_V2_LEN`] bytes.
+    fn flip_from_v2(record: &[u8]) -> FlipCounts {
+        let word = |offset| le::field_u64(record, offset);
+        FlipCounts {
+            frames_in: word(FLIP_FRAMES_IN_OFFSET),
+            frames_out: word(FLIP_FRAMES_OUT_OFFSET),
+            malformed: word(FLIP_MALFORMED_OFFSET),
+            completed: word(REMOTE_COMPLETED_OFFSET),
+            failed: word(REMOTE_FAILED_OFFSET),
+            executed: word(REMOTE_EXECUTED_OFFSET),
+            retransmissions: word(RETRANSMISSIONS_OFFSET),
+        }
     }
 
     /// The version 1 fields of `record`, which holds at least [`KSTAT_V1_LEN`] bytes.
@@ -166,6 +232,7 @@ impl Kstat {
                 putrep: word(RPC_PUTREP_OFFSET),
                 failures: word(RPC_FAILURES_OFFSET),
             },
+            flip: FlipCounts::default(),
         }
     }
 }
@@ -192,13 +259,23 @@ pub(crate) mod tests {
                 putrep: 13,
                 failures: 14,
             },
+            flip: FlipCounts {
+                frames_in: 21,
+                frames_out: 22,
+                malformed: 23,
+                completed: 24,
+                failed: 25,
+                executed: 26,
+                retransmissions: 27,
+            },
         }
     }
 
     #[test]
     fn records_round_trip_with_version_and_length_first() {
         let record = sample().encode();
-        assert_eq!(record[..4], [1, 0, 92, 0]);
+        assert_eq!(record[..4], [2, 0, 148, 0]);
+        assert_eq!(record[140..148], 27u64.to_le_bytes());
         assert_eq!(record[36..40], 17u32.to_le_bytes());
         assert_eq!(record[44..52], 0x0102_0304_0506_0708u64.to_le_bytes());
         assert_eq!(Kstat::decode(&record), Ok(sample()));
@@ -209,11 +286,23 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_version_1_record_decodes_without_network_counts() {
+        let mut record = sample().encode()[..KSTAT_V1_LEN].to_vec();
+        record[0] = 1;
+        record[2..4].copy_from_slice(&(KSTAT_V1_LEN as u16).to_le_bytes());
+        let expected = Kstat {
+            flip: FlipCounts::default(),
+            ..sample()
+        };
+        assert_eq!(Kstat::decode(&record), Ok(expected));
+    }
+
+    #[test]
     fn a_later_version_with_more_fields_still_decodes() {
         let mut record = sample().encode().to_vec();
         record.extend_from_slice(&[0xee; 8]);
-        record[0] = 2;
-        record[2..4].copy_from_slice(&100u16.to_le_bytes());
+        record[0] = 3;
+        record[2..4].copy_from_slice(&((KSTAT_V2_LEN + 8) as u16).to_le_bytes());
         assert_eq!(Kstat::decode(&record), Ok(sample()));
         // Bytes after the record's length are not its business.
         record.push(0);
