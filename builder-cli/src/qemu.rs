@@ -112,6 +112,8 @@ pub struct QemuSpec {
     pub nic: Option<Nic>,
     /// Put the card on a virtual LAN instead of QEMU's user network (kernel and ISO boots).
     pub lan: Option<Lan>,
+    /// More cards, each on its virtual LAN (with `lan`; a node may have several cards).
+    pub more_cards: Vec<(Nic, Lan)>,
     /// On QEMU's user network (no `lan`): UDP datagrams to this host port reach the guest.
     pub udp_forward: Option<UdpForward>,
     pub accel: Accel,
@@ -143,6 +145,7 @@ impl QemuSpec {
             nic: None,
             lan: None,
             udp_forward: None,
+            more_cards: Vec::new(),
             accel: Accel::Tcg,
             memory_mib: image.spec.memory_mib,
             append: Vec::new(),
@@ -201,11 +204,14 @@ impl Lan {
         }
     }
 
-    fn netdev(&self) -> String {
-        format!(
-            "socket,id=n0,mcast={LAN_GROUP}:{},localaddr=127.0.0.1",
+    /// The `-netdev` and `-device` arguments of `card` on this LAN, as netdev `id`.
+    fn card_args(&self, card: Nic, id: &str) -> [String; 4] {
+        let netdev = format!(
+            "socket,id={id},mcast={LAN_GROUP}:{},localaddr=127.0.0.1",
             self.port
-        )
+        );
+        let device = format!("{},netdev={id},mac={}", card.device(), MacText(&self.mac));
+        ["-netdev".into(), netdev, "-device".into(), device]
     }
 }
 
@@ -304,13 +310,10 @@ fn boot_args(cmd: &mut Command, spec: &QemuSpec) {
 fn local_nic_args(cmd: &mut Command, spec: &QemuSpec) {
     match spec.lan {
         Some(lan) => {
-            let nic = spec.nic.unwrap_or(Nic::Virtio);
-            cmd.args([
-                "-netdev",
-                &lan.netdev(),
-                "-device",
-                &format!("{},netdev=n0,mac={}", nic.device(), MacText(&lan.mac)),
-            ]);
+            cmd.args(lan.card_args(spec.nic.unwrap_or(Nic::Virtio), "n0"));
+            for (number, (card, lan)) in (1..).zip(&spec.more_cards) {
+                cmd.args(lan.card_args(*card, &format!("n{number}")));
+            }
         }
         None => nic_args(cmd, spec.nic, &user_netdev("user,id=n0", spec.udp_forward)),
     }

@@ -1,5 +1,7 @@
-//! One kernel thread per NIC: it waits for the card's interrupt (the same interrupt-await a
-//! driver process uses), drains the receive ring and sorts frames by EtherType.
+//! One kernel thread per interrupt line of the node's cards: it waits for the line (the same
+//! interrupt-await a driver process uses; one waiter per line, so cards that share a line,
+//! as PCI cards often do, share the thread), drains each card's receive ring and sorts frames
+//! by EtherType.
 //!
 //! - 0x8146, FLIP (`shared/reference/amoeba.md`, "FLIP on Ethernet"): to `net::flip`.
 //! - 0x88B5, the link check of `libamoeba::link_check`: `ping TEXT` is answered to its sender
@@ -35,9 +37,10 @@ struct Counts {
     unsent: u64,
 }
 
-/// Registers `nic` as one of the node's interfaces and starts the thread that serves it;
-/// `node` names the node in link-check answers, `net` says how it gets its IPv4 address (if
-/// at all) and its FLIP-in-UDP port.
+/// Registers `nic` as one of the node's interfaces and starts the thread that serves its
+/// interrupt line, unless an earlier card's thread serves that line already; `node` names the
+/// node in link-check answers, `net` says how it gets its IPv4 address (if at all) and its
+/// FLIP-in-UDP port.
 pub fn start(nic: Box<dyn Nic>, node: &str, net: NetSettings) {
     let name = nic.name();
     log::info!(
@@ -53,9 +56,16 @@ pub fn start(nic: Box<dyn Nic>, node: &str, net: NetSettings) {
         let ip = interface.with_nic(|nic| IpStack::new(nic, setting, net.flip_udp));
         interface.set_ip(ip);
     }
+    let line = interface.interrupt_line;
+    let shared = interfaces::all()
+        .iter()
+        .any(|other| other.interrupt_line == line && other.index != interface.index);
+    if shared {
+        return;
+    }
     let node = String::from(node);
-    if sched::spawn_kernel_task(Level::High, move || serve(interface, node)).is_err() {
-        log::error!("net: no memory for the link thread; the card stays idle");
+    if sched::spawn_kernel_task(Level::High, move || serve(line, node)).is_err() {
+        log::error!("net: no memory for the link thread of irq {line}; its cards stay idle");
     }
 }
 
@@ -73,43 +83,68 @@ struct Link {
     dropped_reported: u64,
 }
 
-fn serve(interface: &'static Interface, node: String) {
+/// The link thread of interrupt line `line`: every turn, each card on the line.
+fn serve(line: u8, node: String) {
     let mut frame = Box::new([0u8; MAX_FRAME]);
-    let mut link = Link {
-        interface,
-        node,
-        counts: Counts::default(),
-        dropped_reported: 0,
-    };
-    let line = u64::from(interface.interrupt_line);
+    let mut links: Vec<Link> = Vec::new();
     loop {
-        interface.with_nic(|nic| nic.service_interrupt());
-        let mut handled = 0;
-        while handled < FRAMES_PER_TURN
-            && let Some(length) = interface.with_nic(|nic| nic.receive(&mut frame))
-        {
-            link.sort(&frame[..length]);
-            handled += 1;
+        // Cards found after the thread started join it (the registry only grows).
+        for interface in interfaces::all() {
+            let known = links.iter().any(|l| l.interface.index == interface.index);
+            if interface.interrupt_line == line && !known {
+                links.push(Link::new(interface, node.clone()));
+            }
         }
-        link.poll_ip();
-        link.report_drops();
-        if handled == FRAMES_PER_TURN {
+        let mut flooded = false;
+        for link in &mut links {
+            flooded |= link.turn(&mut frame);
+        }
+        if flooded {
             // A flood: let the rest of the node run before the next batch.
             sched::sleep(FLOOD_PAUSE_NANOS);
             continue;
         }
         // smoltcp's timers (DHCP, UDP sends waiting for ARP) end the wait too.
-        let timeout = interface.with_ip(|ip, _| ip.poll_delay_nanos()).flatten();
-        if let Err(error) = sched::interrupt_await(line, timeout)
+        let timeout = links
+            .iter()
+            .filter_map(|l| l.interface.with_ip(|ip, _| ip.poll_delay_nanos()).flatten())
+            .min();
+        if let Err(error) = sched::interrupt_await(u64::from(line), timeout)
             && error != Error::TimedOut
         {
-            log::error!("net: cannot wait for irq {line}: {error:?}; link thread ends");
+            log::error!("net: cannot wait for irq {line}: {error:?}; its cards stay idle");
             return;
         }
     }
 }
 
 impl Link {
+    fn new(interface: &'static Interface, node: String) -> Self {
+        Self {
+            interface,
+            node,
+            counts: Counts::default(),
+            dropped_reported: 0,
+        }
+    }
+
+    /// Serves the card once: its interrupt causes, up to [`FRAMES_PER_TURN`] frames, the IP
+    /// side's timers. Whether the turn was full (more frames may wait).
+    fn turn(&mut self, frame: &mut [u8; MAX_FRAME]) -> bool {
+        let interface = self.interface;
+        interface.with_nic(|nic| nic.service_interrupt());
+        let mut handled = 0;
+        while handled < FRAMES_PER_TURN
+            && let Some(length) = interface.with_nic(|nic| nic.receive(frame))
+        {
+            self.sort(&frame[..length]);
+            handled += 1;
+        }
+        self.poll_ip();
+        self.report_drops();
+        handled == FRAMES_PER_TURN
+    }
+
     fn sort(&mut self, frame: &[u8]) {
         let (Some(destination), Some(source), Some(&[high, low])) = (
             frame.get(..6),

@@ -10,6 +10,7 @@ fn spec(boot: Boot) -> QemuSpec {
         nic: None,
         lan: None,
         udp_forward: None,
+        more_cards: Vec::new(),
         accel: Accel::Tcg,
         memory_mib: 128,
         append: Vec::new(),
@@ -290,4 +291,35 @@ fn icount_may_let_an_idle_guest_wait_in_real_time() {
         ..spec(Boot::Kernel)
     });
     assert!(has(&a, ["-icount", "shift=0,sleep=on"]), "{a:?}");
+}
+
+#[test]
+fn a_node_may_have_a_card_on_each_of_several_lans() {
+    let a = args(&QemuSpec {
+        nic: Some(Nic::Ne2000),
+        lan: Some(Lan::for_node(5000, 1)),
+        more_cards: vec![(Nic::Virtio, Lan::for_node(5001, 2))],
+        ..spec(Boot::Kernel)
+    });
+    assert!(
+        has(&a, ["-device", "ne2k_pci,netdev=n0,mac=52:54:00:a0:00:01"]),
+        "{a:?}"
+    );
+    assert!(
+        has(
+            &a,
+            [
+                "-netdev",
+                "socket,id=n1,mcast=230.0.0.1:5001,localaddr=127.0.0.1"
+            ]
+        ),
+        "{a:?}"
+    );
+    assert!(
+        has(
+            &a,
+            ["-device", "virtio-net-pci,netdev=n1,mac=52:54:00:a0:00:02"]
+        ),
+        "{a:?}"
+    );
 }
