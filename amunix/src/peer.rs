@@ -219,10 +219,14 @@ impl HostPeer {
         self.carry_out(actions);
     }
 
-    /// Puts the node's frames on the wire.
+    /// Puts the node's frames on the wire, with the pauses the station asks for
+    /// (`libamoeba::flip::station::Pacing`).
     fn flush(&self) {
         let outgoing = self.state.borrow_mut().node.take_outgoing();
         for out in outgoing {
+            if out.pause_before_nanos > 0 {
+                std::thread::sleep(Duration::from_nanos(out.pause_before_nanos));
+            }
             if let Err(error) = self.medium.send(out.hop, &out.frame) {
                 self.note_io_error(&error);
             }

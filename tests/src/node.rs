@@ -2,6 +2,7 @@
 
 use libamoeba::boot::ExitCode;
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -81,7 +82,10 @@ impl Node {
             .args(qemu.get_args())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stderr(Stdio::piped())
+            // A group of its own: `kill` reaches QEMU itself, not only the `timeout` wrapper
+            // (killed alone, the wrapper would leave QEMU running until its own limit).
+            .process_group(0);
         if let Some(dir) = qemu.get_current_dir() {
             wrapped.current_dir(dir);
         }
@@ -174,17 +178,21 @@ impl Node {
     /// Stops the guest. SIGTERM goes to `timeout`, which passes it on to QEMU (a SIGKILL would
     /// kill only `timeout` and orphan QEMU); SIGKILL follows if that is not enough.
     pub fn kill(&mut self) {
+        // The wrapper leads the group (`process_group(0)` above): its id is the group's.
+        let group = format!("-{}", self.child.id());
+        let signal_group = |signal: &str| {
+            let _ = Command::new("kill").args([signal, "--", &group]).status();
+        };
         if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(self.child.id().to_string())
-                .status();
+            signal_group("-TERM");
             let grace = Instant::now() + Duration::from_secs(3);
             while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < grace {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            let _ = self.child.kill();
         }
+        // QEMU may outlive a wrapper that ended: whatever is left of the group goes.
+        signal_group("-KILL");
+        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }

@@ -158,18 +158,11 @@ fn with_node<R>(f: impl FnOnce(&mut RpcNode<ThreadId, Neighbour>, u64) -> R) -> 
     Some(result)
 }
 
-/// Frames sent back to back before the sender pauses, and the pause. An NE2000 receives into
-/// a ring of about nine full frames; QEMU's drops whatever arrives while that ring is full,
-/// and a node under TCG may not drain it for a while. Without a pause a large message's
-/// fragments would overflow it on every retransmission alike. (A sender cannot know which
-/// card the receiver has, so every long train of fragments is paced.)
-const BURST_FRAMES: usize = 6;
-const BURST_PAUSE_NANOS: u64 = 300_000;
-
+/// Sends `outgoing` with the pauses the station asks for (`libamoeba::flip::station::Pacing`).
 fn transmit_paced(outgoing: Vec<Outgoing<Neighbour>>) {
-    for (sent, frame) in outgoing.into_iter().enumerate() {
-        if sent > 0 && sent.is_multiple_of(BURST_FRAMES) {
-            sched::sleep(BURST_PAUSE_NANOS);
+    for frame in outgoing {
+        if frame.pause_before_nanos > 0 {
+            sched::sleep(frame.pause_before_nanos);
         }
         transmit(frame);
     }

@@ -37,6 +37,41 @@ pub const MAX_HELD_BYTES: usize = 1 << 20;
 /// Where messages to everyone are addressed (see "Our choices").
 pub const EVERYONE: Address = Address::NULL;
 
+/// How the fragments of one message are spaced on the wire (ours): `frames` back to back,
+/// then a pause of `pause_nanos` ([`Outgoing::pause_before_nanos`] of the next one).
+///
+/// An NE2000 receives into a ring of about nine full frames and QEMU's model drops whatever
+/// arrives while that ring is full, without telling the guest; a node under TCG may not drain
+/// it for a while. Unpaced, a large message's fragments would overflow it on every
+/// retransmission alike. A sender cannot know which card the receiver has, so every message is
+/// paced ([`Pacing::FIRST_TRY`]), and a message sent again is paced more
+/// ([`Pacing::CAREFUL`]): the receiver was slower than we hoped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pacing {
+    pub frames: usize,
+    pub pause_nanos: u64,
+}
+
+impl Pacing {
+    pub const FIRST_TRY: Self = Self {
+        frames: 6,
+        pause_nanos: 300_000,
+    };
+    pub const CAREFUL: Self = Self {
+        frames: 2,
+        pause_nanos: 1_000_000,
+    };
+
+    /// The pause before fragment number `index` (from 0) of a message.
+    const fn pause_before(&self, index: usize) -> u64 {
+        if index > 0 && index.is_multiple_of(self.frames) {
+            self.pause_nanos
+        } else {
+            0
+        }
+    }
+}
+
 /// Where a frame goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hop<N> {
@@ -50,6 +85,8 @@ pub enum Hop<N> {
 pub struct Outgoing<N> {
     pub hop: Hop<N>,
     pub frame: Vec<u8>,
+    /// How long the sender waits before it sends this frame (see [`Pacing`]).
+    pub pause_before_nanos: u64,
 }
 
 /// A whole message that arrived for us.
@@ -142,11 +179,16 @@ impl<N: Copy + Eq> Station<N> {
 
     /// Sends `message` to `to`, at once or once `to` is located.
     pub fn send(&mut self, to: Address, message: &[u8], now: Millis) {
+        self.send_paced(to, message, Pacing::FIRST_TRY, now);
+    }
+
+    /// [`Station::send`] with the fragments spaced by `pacing` (a message sent again).
+    pub fn send_paced(&mut self, to: Address, message: &[u8], pacing: Pacing, now: Millis) {
         match self.router.send(to, now) {
             Action::SendTo {
                 destination,
                 neighbour,
-            } => self.emit_data(destination, Hop::Neighbour(neighbour), message),
+            } => self.emit_data(destination, Hop::Neighbour(neighbour), message, pacing),
             Action::Hold { destination } => self.hold(destination, message),
             Action::BroadcastLocate {
                 destination,
@@ -166,7 +208,7 @@ impl<N: Copy + Eq> Station<N> {
 
     /// Sends `message` to every station the medium reaches.
     pub fn broadcast(&mut self, message: &[u8]) {
-        self.emit_data(EVERYONE, Hop::Everyone, message);
+        self.emit_data(EVERYONE, Hop::Everyone, message, Pacing::FIRST_TRY);
     }
 
     /// Takes a received frame that came from `from`; returns the message it completes.
@@ -267,7 +309,8 @@ impl<N: Copy + Eq> Station<N> {
 
     fn release_held(&mut self, destination: Address, neighbour: N) {
         for held in self.take_held(destination) {
-            self.emit_data(destination, Hop::Neighbour(neighbour), &held.data);
+            let pacing = Pacing::FIRST_TRY;
+            self.emit_data(destination, Hop::Neighbour(neighbour), &held.data, pacing);
         }
     }
 
@@ -283,8 +326,8 @@ impl<N: Copy + Eq> Station<N> {
         held
     }
 
-    /// Fragments `message` into frames for `hop`.
-    fn emit_data(&mut self, destination: Address, hop: Hop<N>, message: &[u8]) {
+    /// Fragments `message` into frames for `hop`, spaced by `pacing`.
+    fn emit_data(&mut self, destination: Address, hop: Hop<N>, message: &[u8], pacing: Pacing) {
         let message_id = self.take_message_id();
         let (kind, max_hops) = match hop {
             Hop::Everyone => (PacketType::MultiData, 1),
@@ -297,8 +340,8 @@ impl<N: Copy + Eq> Station<N> {
             self.stats.messages_dropped += 1;
             return;
         };
-        for packet in packets {
-            self.emit(hop, packet);
+        for (index, packet) in packets.enumerate() {
+            self.emit(hop, packet, pacing.pause_before(index));
         }
         self.stats.messages_out += 1;
     }
@@ -306,20 +349,24 @@ impl<N: Copy + Eq> Station<N> {
     fn emit_locate(&mut self, destination: Address, max_hops: u16) {
         let mut header = Header::new(PacketType::Locate, destination, self.address, 0, 0);
         header.max_hops = max_hops;
-        self.emit(Hop::Everyone, Packet::new(header, &[]));
+        self.emit(Hop::Everyone, Packet::new(header, &[]), 0);
     }
 
     /// A HEREIS or NOTHERE: `about` in the source field, `to` in the destination field.
     fn emit_control(&mut self, kind: PacketType, to: Address, about: Address, neighbour: N) {
         let header = Header::new(kind, to, about, 0, 0);
-        self.emit(Hop::Neighbour(neighbour), Packet::new(header, &[]));
+        self.emit(Hop::Neighbour(neighbour), Packet::new(header, &[]), 0);
     }
 
-    fn emit(&mut self, hop: Hop<N>, packet: Packet<'_>) {
+    fn emit(&mut self, hop: Hop<N>, packet: Packet<'_>, pause_before_nanos: u64) {
         // Packets made here always encode (valid hop counts, payload = fragment length).
         if let Ok(frame) = Frame::data(packet).to_vec() {
             self.stats.frames_out += 1;
-            self.outgoing.push(Outgoing { hop, frame });
+            self.outgoing.push(Outgoing {
+                hop,
+                frame,
+                pause_before_nanos,
+            });
         }
     }
 

@@ -13,9 +13,10 @@ use alloc::vec::Vec;
 
 use super::address::{FlipAddress, KERNEL_ID_LEN, KernelId, LocalPorts};
 use super::engine::{Action, Engine, RemoteRequest};
+use super::header::{FLAGS_OFFSET, Flags};
 use crate::flip::Millis;
 use crate::flip::address::{ADDRESS_BYTES_LEN, ADDRESS_LEN, Address, PrivateAddress};
-use crate::flip::station::{Outgoing, Station};
+use crate::flip::station::{Outgoing, Pacing, Station};
 use crate::random::Entropy;
 use crate::rpc::codes::ErrorCode;
 use crate::rpc::switchboard::Message;
@@ -126,13 +127,28 @@ impl<T: Copy + Ord, N: Copy + Eq> RpcNode<T, N> {
         let mut rest = Vec::new();
         for action in actions {
             match action {
-                Action::Send { to, bytes } => self.station.send(Address(to.0), &bytes, now),
+                Action::Send { to, bytes } => {
+                    let pacing = if is_retransmission(&bytes) {
+                        Pacing::CAREFUL
+                    } else {
+                        Pacing::FIRST_TRY
+                    };
+                    self.station.send_paced(Address(to.0), &bytes, pacing, now);
+                }
                 Action::Broadcast { bytes } => self.station.broadcast(&bytes),
                 other => rest.push(other),
             }
         }
         rest
     }
+}
+
+/// Whether `bytes`, a message of ours, is marked as sent before (the engine's retransmissions
+/// of REQUESTs and REPLYs, the only large messages).
+fn is_retransmission(bytes: &[u8]) -> bool {
+    bytes
+        .get(FLAGS_OFFSET)
+        .is_some_and(|&flags| flags & Flags::RETRANS.bits() != 0)
 }
 
 #[cfg(test)]

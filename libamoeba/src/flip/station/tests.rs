@@ -5,7 +5,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::*;
-use crate::flip::header::FLOW_CONTROL_LEN;
+use crate::flip::header::{FLOW_CONTROL_LEN, MAX_FRAGMENT_PAYLOAD};
 use crate::flip::route::{DEFAULT_LOCATE_INTERVAL_MS, LOCATE_HOP_SCHEDULE};
 
 /// Stations are named by their index on the LAN.
@@ -164,4 +164,41 @@ fn a_medium_with_smaller_frames_gets_smaller_fragments() {
     assert_eq!(received[1][0].data, big);
     // Five 1000-byte fragments and one LOCATE.
     assert_eq!(lan[0].stats().frames_out, 6);
+}
+
+#[test]
+fn fragments_are_paced_more_carefully_when_a_message_is_sent_again() {
+    let mut lan = lan(2);
+    let to = lan[1].address();
+    settle_route(&mut lan, to);
+    let big = message(13 * MAX_FRAGMENT_PAYLOAD);
+    let pauses = |station: &mut Station<usize>| -> Vec<u64> {
+        station
+            .take_outgoing()
+            .iter()
+            .map(|out| out.pause_before_nanos)
+            .collect()
+    };
+    lan[0].send(to, &big, 0);
+    let first = pauses(&mut lan[0]);
+    let expected = |pacing: Pacing| -> Vec<u64> {
+        (0..13)
+            .map(|i| {
+                if i > 0 && i % pacing.frames == 0 {
+                    pacing.pause_nanos
+                } else {
+                    0
+                }
+            })
+            .collect()
+    };
+    assert_eq!(first, expected(Pacing::FIRST_TRY));
+    lan[0].send_paced(to, &big, Pacing::CAREFUL, 0);
+    assert_eq!(pauses(&mut lan[0]), expected(Pacing::CAREFUL));
+}
+
+/// Teaches station 0 the route to `to`, so later sends go out at once.
+fn settle_route(lan: &mut Lan, to: Address) {
+    lan[0].send(to, b"hello", 0);
+    settle(lan, 0);
 }
