@@ -94,8 +94,6 @@ pub fn run_until_stopped(
     let mut spec = boot_spec(image, Boot::Kernel);
     spec.append.extend(words.iter().map(|w| w.to_string()));
     spec.icount = icount;
-    // Nodes of a LAN answer each other in real time (see `QemuSpec::icount_real_idle`).
-    spec.icount_real_idle = true;
     let mut node =
         crate::node::Node::start(&command(&spec), limit).unwrap_or_else(|e| panic!("{e}"));
     let status = node.wait_for_exit().unwrap_or_else(|e| panic!("{e}"));
@@ -147,6 +145,8 @@ pub fn launch_lan_node(
 ) -> crate::node::Node {
     let mut spec = amoeba_build::qemu::QemuSpec::for_image(image);
     spec.icount = icount;
+    // Nodes of a LAN answer each other in real time (see `QemuSpec::icount_real_idle`).
+    spec.icount_real_idle = true;
     spec.nic = Some(card);
     spec.lan = Some(amoeba_build::qemu::Lan::for_node(port, index));
     spec.append.extend_from_slice(words);

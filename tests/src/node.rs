@@ -181,7 +181,11 @@ impl Node {
         // The wrapper leads the group (`process_group(0)` above): its id is the group's.
         let group = format!("-{}", self.child.id());
         let signal_group = |signal: &str| {
-            let _ = Command::new("kill").args([signal, "--", &group]).status();
+            // A group already gone is no news: its complaint is not shown.
+            let _ = Command::new("kill")
+                .args([signal, "--", &group])
+                .stderr(Stdio::null())
+                .status();
         };
         if matches!(self.child.try_wait(), Ok(None)) {
             signal_group("-TERM");
