@@ -31,20 +31,17 @@ const LIMIT: Duration = Duration::from_secs(80);
 const SELFTEST: &str = "selftest: lan: ";
 const PASSED: &str = "selftest: lan: all checks passed";
 
-/// Node to node. FLIP has no per-fragment recovery: a lost fragment loses the whole message,
-/// which is sent again (new message id) up to 10 times. The selftest's 30000-byte echo is 21
-/// frames each way, so at 10 % loss only 11 % of its tries get through and the call fails now
-/// and then with RPC_FAILURE (allowed, but not "all checks passed"). At 3 % half of the tries
-/// get through, and the call practically always completes; duplicates and reorders at 10 %.
+/// Node to node. The selftest's 30000-byte echo is 21 frames each way: at 10 % loss only one
+/// try in nine brings all of them, but the tries of a message share its FLIP message id, so
+/// the receiver joins what each try brought and the call completes in two or three tries.
 const NODE_TO_NODE: Mistreatment = Mistreatment {
-    drop_percent: 3.0,
+    drop_percent: 10.0,
     duplicate_percent: 10.0,
     reorder_percent: 10.0,
     seed: 20_240_611,
 };
 
-/// Host peer to node: small messages (one frame) and a few of four frames, so 10 % of
-/// everything.
+/// Host peer to node: small messages (one frame) and a few of four frames.
 const HOST_TO_NODE: Mistreatment = Mistreatment {
     drop_percent: 10.0,
     duplicate_percent: 10.0,
@@ -197,10 +194,18 @@ fn host_peer_echo_calls_through_a_lossy_relay_come_back_exactly_once() {
     let peer = HostPeer::new(medium);
     let echo = client::dir_lookup(&peer, &directory, "echo")
         .unwrap_or_else(|e| node_failed("lossy-echo", &format!("looking up echo: {e}"), &relay));
+    let sys = client::dir_lookup(&peer, &directory, "sys")
+        .unwrap_or_else(|e| node_failed("lossy-echo", &format!("looking up sys: {e}"), &relay));
+    // Requests the node ran for other nodes, this KSTAT call among them.
+    let executed = || match client::kstat(&peer, &sys) {
+        Ok(kstat) => kstat.flip.executed,
+        Err(e) => node_failed("lossy-echo", &format!("KSTAT: {e}"), &relay),
+    };
+    let executed_before = executed();
 
     let started = Instant::now();
     let mut back = vec![0u8; 2 * HOST_LARGE_BYTES];
-    let (mut right, mut failures, mut wrong, mut other) = (0, 0, Vec::new(), Vec::new());
+    let (mut right, mut failed, mut wrong, mut other) = (0, Vec::new(), Vec::new(), Vec::new());
     for call in 0..HOST_CALLS {
         let data = call_data(call);
         back.fill(0);
@@ -210,14 +215,18 @@ fn host_peer_echo_calls_through_a_lossy_relay_come_back_exactly_once() {
                 "call {call}: {length} bytes back, starting {:?}",
                 String::from_utf8_lossy(&back[..length.min(24)])
             )),
-            Err(ErrorCode::RPC_FAILURE) => failures += 1,
+            Err(ErrorCode::RPC_FAILURE) => failed.push((call, data.len())),
             Err(error) => other.push(format!("call {call}: {error}")),
         }
     }
     let took = started.elapsed();
+    // Less the KSTAT call that reads the count.
+    let echoes_run = executed() - executed_before - 1;
     println!(
         "{HOST_CALLS} echo calls host -> node through the relay in {took:.1?}: {right} right, \
-         {failures} RPC_FAILURE, {} wrong answers, {} other errors",
+         {} RPC_FAILURE {failed:?} (call, bytes), {} wrong answers, {} other errors; \
+         the node ran {echoes_run} echo requests",
+        failed.len(),
         wrong.len(),
         other.len()
     );
@@ -231,8 +240,20 @@ fn host_peer_echo_calls_through_a_lossy_relay_come_back_exactly_once() {
         other.is_empty(),
         "errors other than RPC_FAILURE: {other:#?}"
     );
-    assert_eq!(failures, 0, "calls that failed (RPC_FAILURE) at 10 % loss");
-    assert_eq!(right, HOST_CALLS);
+    // Exactly once: every call that came back ran once, a failed one at most once.
+    let most = right + failed.len() as u64;
+    assert!(
+        (right..=most).contains(&echoes_run),
+        "{right} calls came back right and {} failed, but the node ran {echoes_run} echoes",
+        failed.len()
+    );
+    // RPC_FAILURE is an allowed outcome, but at this loss it should be rare: each fragment of
+    // a message gets through in one of the tries (the tries share a FLIP message id).
+    assert!(
+        failed.len() <= HOST_CALLS / 100,
+        "{} of {HOST_CALLS} calls failed (RPC_FAILURE) at 10 % loss",
+        failed.len()
+    );
     let requests = counts.a_to_b.received;
     assert!(
         requests >= HOST_CALLS as u64,

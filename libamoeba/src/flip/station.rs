@@ -20,6 +20,12 @@
 //!   messages are dropped and counted. Sending may always lose a message: the RPC layer above
 //!   retransmits.
 //! * Frames from our own address (a broadcast echoed back by the medium) are ignored.
+//! * A message sent again ([`Station::send_again`]) keeps the message id of its first try, so
+//!   the receiver's reassembly joins the fragments of every try: a large message crosses a
+//!   lossy link once each fragment has got through in some try, not only when all of them do
+//!   in the same one. The reference gives every send a new id; reusing one is safe because
+//!   the tries carry the same bytes at the same offsets, and a try that completes a message
+//!   already delivered is one more duplicate for the RPC layer, which drops those anyway.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -112,9 +118,17 @@ pub struct StationStats {
     pub messages_dropped: u64,
 }
 
+/// How one try of a message goes out.
+#[derive(Clone, Copy)]
+struct Try {
+    message_id: u32,
+    pacing: Pacing,
+}
+
 /// A message waiting for its destination to be located.
 struct Held {
     data: Vec<u8>,
+    how: Try,
 }
 
 /// One FLIP endpoint; see the module documentation.
@@ -177,24 +191,41 @@ impl<N: Copy + Eq> Station<N> {
         &self.reassembly
     }
 
-    /// Sends `message` to `to`, at once or once `to` is located.
-    pub fn send(&mut self, to: Address, message: &[u8], now: Millis) {
-        self.send_paced(to, message, Pacing::FIRST_TRY, now);
+    /// Sends `message` to `to`, at once or once `to` is located; returns the message id it
+    /// goes under, for [`Station::send_again`].
+    pub fn send(&mut self, to: Address, message: &[u8], now: Millis) -> u32 {
+        let message_id = self.new_message_id();
+        let pacing = Pacing::FIRST_TRY;
+        self.send_as(to, message, Try { message_id, pacing }, now);
+        message_id
     }
 
-    /// [`Station::send`] with the fragments spaced by `pacing` (a message sent again).
-    pub fn send_paced(&mut self, to: Address, message: &[u8], pacing: Pacing, now: Millis) {
+    /// Sends `message` to `to` once more, under the `message_id` of an earlier try (see
+    /// "Our choices") and with the fragments spaced by [`Pacing::CAREFUL`].
+    pub fn send_again(&mut self, to: Address, message: &[u8], message_id: u32, now: Millis) {
+        let pacing = Pacing::CAREFUL;
+        self.send_as(to, message, Try { message_id, pacing }, now);
+    }
+
+    /// A message id no message of ours has had lately (they wrap after 2^32 - 1 messages).
+    pub fn new_message_id(&mut self) -> u32 {
+        let id = self.next_message_id;
+        self.next_message_id = self.next_message_id.wrapping_add(1).max(1);
+        id
+    }
+
+    fn send_as(&mut self, to: Address, message: &[u8], how: Try, now: Millis) {
         match self.router.send(to, now) {
             Action::SendTo {
                 destination,
                 neighbour,
-            } => self.emit_data(destination, Hop::Neighbour(neighbour), message, pacing),
-            Action::Hold { destination } => self.hold(destination, message),
+            } => self.emit_data(destination, Hop::Neighbour(neighbour), message, how),
+            Action::Hold { destination } => self.hold(destination, message, how),
             Action::BroadcastLocate {
                 destination,
                 max_hops,
             } => {
-                self.hold(destination, message);
+                self.hold(destination, message, how);
                 self.emit_locate(destination, max_hops);
             }
             Action::Deliver { .. } => {
@@ -208,7 +239,11 @@ impl<N: Copy + Eq> Station<N> {
 
     /// Sends `message` to every station the medium reaches.
     pub fn broadcast(&mut self, message: &[u8]) {
-        self.emit_data(EVERYONE, Hop::Everyone, message, Pacing::FIRST_TRY);
+        let how = Try {
+            message_id: self.new_message_id(),
+            pacing: Pacing::FIRST_TRY,
+        };
+        self.emit_data(EVERYONE, Hop::Everyone, message, how);
     }
 
     /// Takes a received frame that came from `from`; returns the message it completes.
@@ -293,7 +328,7 @@ impl<N: Copy + Eq> Station<N> {
         }
     }
 
-    fn hold(&mut self, destination: Address, message: &[u8]) {
+    fn hold(&mut self, destination: Address, message: &[u8], how: Try) {
         let queue = self.held.entry(destination).or_default();
         if queue.len() >= MAX_HELD_PER_DESTINATION
             || self.held_bytes.saturating_add(message.len()) > MAX_HELD_BYTES
@@ -304,13 +339,13 @@ impl<N: Copy + Eq> Station<N> {
         self.held_bytes += message.len();
         queue.push(Held {
             data: message.to_vec(),
+            how,
         });
     }
 
     fn release_held(&mut self, destination: Address, neighbour: N) {
         for held in self.take_held(destination) {
-            let pacing = Pacing::FIRST_TRY;
-            self.emit_data(destination, Hop::Neighbour(neighbour), &held.data, pacing);
+            self.emit_data(destination, Hop::Neighbour(neighbour), &held.data, held.how);
         }
     }
 
@@ -326,14 +361,13 @@ impl<N: Copy + Eq> Station<N> {
         held
     }
 
-    /// Fragments `message` into frames for `hop`, spaced by `pacing`.
-    fn emit_data(&mut self, destination: Address, hop: Hop<N>, message: &[u8], pacing: Pacing) {
-        let message_id = self.take_message_id();
+    /// Fragments `message` into frames for `hop`, under the try's message id and pacing.
+    fn emit_data(&mut self, destination: Address, hop: Hop<N>, message: &[u8], how: Try) {
         let (kind, max_hops) = match hop {
             Hop::Everyone => (PacketType::MultiData, 1),
             Hop::Neighbour(_) => (PacketType::UniData, MAX_HOPS),
         };
-        let mut template = Header::new(kind, destination, self.address, message_id, 0);
+        let mut template = Header::new(kind, destination, self.address, how.message_id, 0);
         template.max_hops = max_hops;
         let limit = (self.fragment_limit)(&hop).min(MAX_FRAGMENT_PAYLOAD);
         let Ok(packets) = fragments(template, message, limit) else {
@@ -341,7 +375,7 @@ impl<N: Copy + Eq> Station<N> {
             return;
         };
         for (index, packet) in packets.enumerate() {
-            self.emit(hop, packet, pacing.pause_before(index));
+            self.emit(hop, packet, how.pacing.pause_before(index));
         }
         self.stats.messages_out += 1;
     }
@@ -368,12 +402,6 @@ impl<N: Copy + Eq> Station<N> {
                 pause_before_nanos,
             });
         }
-    }
-
-    fn take_message_id(&mut self) -> u32 {
-        let id = self.next_message_id;
-        self.next_message_id = self.next_message_id.wrapping_add(1).max(1);
-        id
     }
 }
 

@@ -16,15 +16,19 @@ use super::engine::{Action, Engine, RemoteRequest};
 use super::header::{FLAGS_OFFSET, Flags};
 use crate::flip::Millis;
 use crate::flip::address::{ADDRESS_BYTES_LEN, ADDRESS_LEN, Address, PrivateAddress};
-use crate::flip::station::{Outgoing, Pacing, Station};
+use crate::flip::station::{Outgoing, Station};
 use crate::random::Entropy;
 use crate::rpc::codes::ErrorCode;
 use crate::rpc::switchboard::Message;
+use recent_sends::RecentSends;
+
+mod recent_sends;
 
 /// A node's remote RPC: client threads named by `T`, neighbours by `N`.
 pub struct RpcNode<T, N> {
     engine: Engine<T>,
     station: Station<N>,
+    recent_sends: RecentSends,
 }
 
 impl<T: Copy + Ord, N: Copy + Eq> RpcNode<T, N> {
@@ -34,6 +38,7 @@ impl<T: Copy + Ord, N: Copy + Eq> RpcNode<T, N> {
         Self {
             engine: Engine::new(kernel),
             station: Station::new(private),
+            recent_sends: RecentSends::default(),
         }
     }
 
@@ -127,19 +132,24 @@ impl<T: Copy + Ord, N: Copy + Eq> RpcNode<T, N> {
         let mut rest = Vec::new();
         for action in actions {
             match action {
-                Action::Send { to, bytes } => {
-                    let pacing = if is_retransmission(&bytes) {
-                        Pacing::CAREFUL
-                    } else {
-                        Pacing::FIRST_TRY
-                    };
-                    self.station.send_paced(Address(to.0), &bytes, pacing, now);
-                }
+                Action::Send { to, bytes } => self.send(Address(to.0), &bytes, now),
                 Action::Broadcast { bytes } => self.station.broadcast(&bytes),
                 other => rest.push(other),
             }
         }
         rest
+    }
+
+    /// A retransmission goes out under its first try's message id, when that is remembered.
+    fn send(&mut self, to: Address, message: &[u8], now: Millis) {
+        if is_retransmission(message) {
+            let message_id = (self.recent_sends.message_id(to, message))
+                .unwrap_or_else(|| self.station.new_message_id());
+            self.station.send_again(to, message, message_id, now);
+        } else {
+            let message_id = self.station.send(to, message, now);
+            self.recent_sends.remember(to, message, message_id);
+        }
     }
 }
 

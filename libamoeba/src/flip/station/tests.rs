@@ -193,8 +193,34 @@ fn fragments_are_paced_more_carefully_when_a_message_is_sent_again() {
             .collect()
     };
     assert_eq!(first, expected(Pacing::FIRST_TRY));
-    lan[0].send_paced(to, &big, Pacing::CAREFUL, 0);
+    lan[0].send_again(to, &big, 1, 0);
     assert_eq!(pauses(&mut lan[0]), expected(Pacing::CAREFUL));
+}
+
+#[test]
+fn the_fragments_of_two_tries_of_a_message_make_it_whole() {
+    let mut lan = lan(2);
+    let to = lan[1].address();
+    settle_route(&mut lan, to);
+    let big = message(4 * MAX_FRAGMENT_PAYLOAD);
+    // Each try loses different fragments: the first its even ones, the second its odd ones.
+    let id = lan[0].send(to, &big, 0);
+    let mut delivered = Vec::new();
+    for (index, out) in lan[0].take_outgoing().iter().enumerate() {
+        if index % 2 == 1 {
+            delivered.extend(lan[1].on_frame(0, &out.frame, 0));
+        }
+    }
+    lan[0].send_again(to, &big, id, 100);
+    for (index, out) in lan[0].take_outgoing().iter().enumerate() {
+        if index % 2 == 0 {
+            delivered.extend(lan[1].on_frame(0, &out.frame, 100));
+        }
+    }
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].data, big);
+    // A new id for each try, as the reference has it, would have lost both.
+    assert_ne!(lan[0].send(to, &big, 200), id);
 }
 
 /// Teaches station 0 the route to `to`, so later sends go out at once.
