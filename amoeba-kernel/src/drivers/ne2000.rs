@@ -5,10 +5,13 @@
 //! Interface Controller", 1995), sections 10 (register descriptions) and 11 (initialization).
 //! The NE2000 convention adds the data port at base + 0x10, the reset port at base + 0x1F, the
 //! station address PROM at buffer address 0 (each byte doubled in word mode), and 16 KiB of
-//! buffer memory at 0x4000-0x7FFF (256-byte pages 0x40-0x7F).
+//! buffer memory at 0x4000-0x7FFF (256-byte pages 0x40-0x7F). The RTL8029, and QEMU's model
+//! of both cards, have 32 KiB, up to 0xBFFF: [`Ne2000::buffer_end`] finds out which.
 //!
-//! Buffer layout (ours): pages 0x40-0x45 hold the one frame being sent; pages 0x46-0x7F are the
-//! receive ring. Transfers to and from buffer memory use remote DMA, a word at a time.
+//! Buffer layout (ours): pages 0x40-0x45 hold the one frame being sent; the rest is the
+//! receive ring (about 9 full frames in 16 KiB, 20 in 32 KiB: what a burst from a faster
+//! sender may bring before the driver drains the ring). Transfers to and from buffer memory
+//! use remote DMA, a word at a time.
 
 use crate::arch::port::{inb, inw, outb, outw};
 use crate::drivers::pci;
@@ -82,7 +85,9 @@ const INTERRUPTS_WANTED: u8 =
 const PAGE_BYTES: usize = 256;
 const TRANSMIT_START: u8 = 0x40;
 const RING_START: u8 = 0x46;
-const RING_STOP: u8 = 0x80;
+/// The page after the last of 16 KiB of buffer memory, and of 32 KiB.
+const BUFFER_END_16K: u8 = 0x80;
+const BUFFER_END_32K: u8 = 0xC0;
 /// The header the card writes before each received frame: status, next page, length (LE).
 const RECEIVE_HEADER: usize = 4;
 const _: () = assert!((RING_START - TRANSMIT_START) as usize * PAGE_BYTES >= MAX_FRAME);
@@ -102,6 +107,8 @@ pub struct Ne2000 {
     base: u16,
     line: u8,
     mac: [u8; 6],
+    /// The page after the receive ring's last: the end of buffer memory.
+    ring_stop: u8,
     /// A frame handed to the card and not yet reported sent.
     sending: bool,
     dropped: u64,
@@ -124,6 +131,7 @@ pub fn probe() -> Option<Ne2000> {
         base,
         line,
         mac: [0; 6],
+        ring_stop: BUFFER_END_16K,
         sending: false,
         dropped: 0,
     };
@@ -132,6 +140,12 @@ pub fn probe() -> Option<Ne2000> {
         return None;
     }
     card.mac = card.read_station_address();
+    card.ring_stop = card.buffer_end();
+    log::info!(
+        "ne2000: {} KiB of buffer memory, receive ring of {} pages",
+        usize::from(card.ring_stop - TRANSMIT_START) / 4,
+        card.ring_stop - RING_START
+    );
     card.start();
     Some(card)
 }
@@ -213,11 +227,29 @@ impl Ne2000 {
         core::array::from_fn(|i| prom[2 * i])
     }
 
+    /// The end of buffer memory, found by writing the last page of 32 KiB and then the page a
+    /// 16 KiB card would alias it to: on a 16 KiB card the first write is lost or overwritten.
+    /// Runs while the card is stopped, before the ring is set up.
+    fn buffer_end(&self) -> u8 {
+        const TOP_32K: u16 = (BUFFER_END_32K as u16 - 1) << 8;
+        const TOP_16K: u16 = (BUFFER_END_16K as u16 - 1) << 8;
+        const MARK: [u8; 2] = [0x5A, 0xC3];
+        self.write_buffer(TOP_32K, &MARK, MARK.len());
+        self.write_buffer(TOP_16K, &[!MARK[0], !MARK[1]], MARK.len());
+        let mut back = [0; 2];
+        self.read_buffer(TOP_32K, &mut back);
+        if back == MARK {
+            BUFFER_END_32K
+        } else {
+            BUFFER_END_16K
+        }
+    }
+
     fn start(&self) {
         self.write(reg::COMMAND, cmd::STOP | cmd::NO_DMA);
         self.write(reg::TRANSMIT_PAGE, TRANSMIT_START);
         self.write(reg::PAGE_START, RING_START);
-        self.write(reg::PAGE_STOP, RING_STOP);
+        self.write(reg::PAGE_STOP, self.ring_stop);
         self.write(reg::BOUNDARY, RING_START);
         self.write(reg::COMMAND, cmd::STOP | cmd::NO_DMA | cmd::PAGE_1);
         for (i, byte) in self.mac.iter().enumerate() {
@@ -242,8 +274,8 @@ impl Ne2000 {
     }
 
     /// The ring page after `page`, wrapping at the ring's end.
-    fn next_ring_page(page: u8) -> u8 {
-        if page + 1 >= RING_STOP {
+    fn next_ring_page(&self, page: u8) -> u8 {
+        if page + 1 >= self.ring_stop {
             RING_START
         } else {
             page + 1
@@ -270,7 +302,7 @@ impl Ne2000 {
         let [_status, next, low, high] = header;
         let stored = usize::from(u16::from_le_bytes([low, high]));
         // The header's next page must be where a frame of this length ends.
-        let ring = usize::from(RING_STOP - RING_START);
+        let ring = usize::from(self.ring_stop - RING_START);
         let offset = (usize::from(page - RING_START) + stored.div_ceil(PAGE_BYTES)) % ring;
         let expected = usize::from(RING_START) + offset;
         if next == page || usize::from(next) != expected {
@@ -284,7 +316,7 @@ impl Ne2000 {
             Step::Dropped
         };
         let new_boundary = if next == RING_START {
-            RING_STOP - 1
+            self.ring_stop - 1
         } else {
             next - 1
         };
@@ -329,10 +361,10 @@ impl Nic for Ne2000 {
     /// anything inconsistent restarts the ring, dropping what it held.
     fn receive(&mut self, buffer: &mut [u8; MAX_FRAME]) -> Option<usize> {
         // At most one step per ring page: a ring that never empties is broken, not busy.
-        for _ in RING_START..RING_STOP {
+        for _ in RING_START..self.ring_stop {
             let current = self.current_page();
-            let page = Self::next_ring_page(self.read(reg::BOUNDARY));
-            if !(RING_START..RING_STOP).contains(&current) {
+            let page = self.next_ring_page(self.read(reg::BOUNDARY));
+            if !(RING_START..self.ring_stop).contains(&current) {
                 self.recover_from_overwrite();
                 return None;
             }

@@ -46,9 +46,9 @@ pub const EVERYONE: Address = Address::NULL;
 /// How the fragments of one message are spaced on the wire (ours): `frames` back to back,
 /// then a pause of `pause_nanos` ([`Outgoing::pause_before_nanos`] of the next one).
 ///
-/// An NE2000 receives into a ring of about nine full frames and QEMU's model drops whatever
-/// arrives while that ring is full, without telling the guest; a node under TCG may not drain
-/// it for a while. Unpaced, a large message's fragments would overflow it on every
+/// An NE2000 receives into a ring of about nine full frames (twenty with an RTL8029's 32 KiB)
+/// and QEMU's model drops whatever arrives while that ring is full, without telling the guest;
+/// a node under TCG may not drain it for a while. Unpaced, a large message's fragments would overflow it on every
 /// retransmission alike. A sender cannot know which card the receiver has, so every message is
 /// paced ([`Pacing::FIRST_TRY`]), and a message sent again is paced more
 /// ([`Pacing::CAREFUL`]): the receiver was slower than we hoped.
