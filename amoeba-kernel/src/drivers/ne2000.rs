@@ -13,7 +13,7 @@
 //! sender may bring before the driver drains the ring). Transfers to and from buffer memory
 //! use remote DMA, a word at a time.
 
-use crate::arch::port::{inb, inw, outb, outw};
+use crate::arch::port::{inb, insw, inw, outb, outsw, outw};
 use crate::drivers::pci;
 use crate::net::{MAX_FRAME, MIN_FRAME, Nic, SendError};
 
@@ -190,20 +190,29 @@ impl Ne2000 {
     /// last odd byte comes from the final word).
     fn read_buffer(&self, address: u16, out: &mut [u8]) {
         self.remote_dma(address, out.len().next_multiple_of(2), cmd::REMOTE_READ);
-        for pair in out.chunks_mut(2) {
-            // SAFETY: reading the data port moves the next word of the remote DMA set up above.
-            let word = unsafe { inw(self.base + reg::DATA_PORT) }.to_le_bytes();
-            pair.copy_from_slice(&word[..pair.len()]);
+        let port = self.base + reg::DATA_PORT;
+        // SAFETY: reading the data port moves the next words of the remote DMA set up above,
+        // which covers every word read here.
+        unsafe { insw(port, out) };
+        if let Some(last) = out.len().checked_sub(1).filter(|_| out.len() % 2 == 1) {
+            // SAFETY: as above: the DMA's count was rounded up to this final word.
+            out[last] = unsafe { inw(port) }.to_le_bytes()[0];
         }
         self.write(reg::INTERRUPT_STATUS, isr::REMOTE_DMA_DONE);
     }
 
+    /// Copies `bytes` into buffer memory at `address`, followed by zeros up to `padded_len`.
     fn write_buffer(&self, address: u16, bytes: &[u8], padded_len: usize) {
         self.remote_dma(address, padded_len.next_multiple_of(2), cmd::REMOTE_WRITE);
-        for i in (0..padded_len).step_by(2) {
+        let port = self.base + reg::DATA_PORT;
+        let whole_words = bytes.len().min(padded_len) & !1;
+        // SAFETY: writing the data port moves words into the remote DMA set up above, whose
+        // count covers these and the padding words below.
+        unsafe { outsw(port, &bytes[..whole_words]) };
+        for i in (whole_words..padded_len).step_by(2) {
             let word = [0, 1].map(|j| bytes.get(i + j).copied().unwrap_or(0));
-            // SAFETY: writing the data port moves a word into the remote DMA set up above.
-            unsafe { outw(self.base + reg::DATA_PORT, u16::from_le_bytes(word)) };
+            // SAFETY: as above.
+            unsafe { outw(port, u16::from_le_bytes(word)) };
         }
         if !self.wait_for(isr::REMOTE_DMA_DONE) {
             log::warn!("ne2000: remote DMA did not complete");

@@ -88,3 +88,49 @@ pub unsafe fn inw(port: u16) -> u16 {
     };
     value
 }
+
+/// Reads `bytes.len() / 2` 16-bit values from an I/O port into `bytes`, each in little-endian
+/// order (`rep insw`: one instruction for the whole transfer, not a loop of `in`s); an odd last
+/// byte is left alone.
+///
+/// # Safety
+/// As for [`inb`], for every one of the reads.
+#[cfg(feature = "driver-ne2000")]
+#[inline]
+pub unsafe fn insw(port: u16, bytes: &mut [u8]) {
+    let words = bytes.len() / 2;
+    // SAFETY: the caller guarantees the reads are harmless; `rep insw` stores `words` words
+    // from `bytes`' start upwards (the direction flag is clear, as the ABI keeps it), all
+    // within the slice. x86 allows the unaligned stores.
+    unsafe {
+        asm!(
+            "rep insw",
+            in("dx") port,
+            inout("rdi") bytes.as_mut_ptr() => _,
+            inout("rcx") words => _,
+            options(nostack, preserves_flags)
+        )
+    };
+}
+
+/// Writes `bytes.len() / 2` 16-bit values from `bytes` to an I/O port, each in little-endian
+/// order (`rep outsw`); an odd last byte is not sent.
+///
+/// # Safety
+/// As for [`outb`], for every one of the writes.
+#[cfg(feature = "driver-ne2000")]
+#[inline]
+pub unsafe fn outsw(port: u16, bytes: &[u8]) {
+    let words = bytes.len() / 2;
+    // SAFETY: the caller guarantees the writes are valid for the device; `rep outsw` loads
+    // `words` words from `bytes`' start upwards, all within the slice.
+    unsafe {
+        asm!(
+            "rep outsw",
+            in("dx") port,
+            inout("rsi") bytes.as_ptr() => _,
+            inout("rcx") words => _,
+            options(nostack, preserves_flags, readonly)
+        )
+    };
+}
