@@ -19,8 +19,8 @@ pub fn init(boot_entry_tsc: u64, identity: &[u8]) {
     *GENERATOR.lock() = Some(SeededGenerator::new(seed));
     if !cpu::has_rdrand() {
         log::warn!(
-            "entropy: no RDRAND (QEMU: -cpu max has it); ports and checks come from a \
-             TSC-seeded generator and are guessable"
+            "entropy: no RDRAND (QEMU gives it with -cpu qemu64,+rdrand, as amoeba-build \
+             does); ports and checks come from a TSC-seeded generator and are guessable"
         );
     }
 }

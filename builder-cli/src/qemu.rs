@@ -81,6 +81,16 @@ impl Accel {
             Self::Kvm => "kvm",
         }
     }
+
+    /// The CPU the node gets: one with RDRAND, the kernel's source of unguessable ports and
+    /// check fields (without it they come from a TSC-seeded generator). QEMU's default CPU
+    /// lacks it; TCG emulates it on request, and KVM passes on the host's.
+    pub const fn cpu_model(self) -> &'static str {
+        match self {
+            Self::Tcg => "qemu64,+rdrand",
+            Self::Kvm => "host",
+        }
+    }
 }
 
 /// Where the node's serial console goes.
@@ -226,6 +236,8 @@ pub fn command(spec: &QemuSpec) -> Command {
         &spec.node,
         "-accel",
         spec.accel.name(),
+        "-cpu",
+        spec.accel.cpu_model(),
         "-m",
         &spec.memory_mib.to_string(),
     ]);

@@ -42,6 +42,8 @@ fn kernel_boot() {
             "pool-1",
             "-accel",
             "tcg",
+            "-cpu",
+            "qemu64,+rdrand",
             "-m",
             "128",
             "-display",
@@ -170,6 +172,7 @@ fn kvm_memory_and_icount() {
     });
     assert!(
         has(&a, ["-accel", "kvm"])
+            && has(&a, ["-cpu", "host"])
             && has(&a, ["-m", "64"])
             && has(&a, ["-icount", "shift=0,sleep=off"]),
         "{a:?}"
