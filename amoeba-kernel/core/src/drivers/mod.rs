@@ -1,0 +1,2 @@
+//! Device logic behind traits for register and port access, so a fake device can drive it on
+//! the host.
