@@ -3,6 +3,23 @@
 //! Booted by Multiboot 1 (QEMU `-kernel`) or Multiboot 2 (GRUB, from an ISO or over PXE), it
 //! brings the machine into a known state, reports what it found and which servers and drivers
 //! its profile compiled in, and announces `amoeba: node NAME ready` on the serial console.
+//!
+//! # Layers
+//! Each layer uses the ones below it and never names one above; where a lower layer must hear
+//! from a higher one, it offers a seam that the higher one fills at start.
+//!
+//! | layer | what it is | seam it offers upwards |
+//! |---|---|---|
+//! | `servers/`, `syscalls/`, `loader` | kernel servers, system calls, boot programs | |
+//! | `drivers/`, `net/` | NIC drivers, link threads, FLIP and IP glue | |
+//! | `ipc/` | local RPC (trans, getreq, putrep) | [`ipc::RemoteTransport`], which FLIP fills |
+//! | `sched/` | threads, processes, priorities, timers, sync objects | [`sched::on_thread_exit`], which ipc fills |
+//! | `mm/` | frames, kernel heap, kernel stacks, address spaces | |
+//! | `arch/` | x86-64: boot, descriptor tables, traps, paging, timers, ports | |
+//!
+//! Beneath them all, two portable crates tested on the host: `amoeba-kernel-core` (the
+//! kernel's own data structures and device logic) and `libamoeba` (Amoeba's byte layouts and
+//! protocols, shared with programs and host tools). `start` below wires the layers together.
 #![no_std]
 #![no_main]
 
@@ -39,6 +56,7 @@ pub fn start(boot: arch::multiboot::BootInfo, entry_tsc: u64) -> ! {
     config.run_requested_crash();
     drivers::init_selected();
     sched::init();
+    ipc::init();
     entropy::init(entry_tsc, config.node_name().as_bytes());
     servers::start_selected();
     drivers::start_network(config.node_name(), config.net);

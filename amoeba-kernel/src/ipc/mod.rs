@@ -12,10 +12,14 @@
 mod kernel_rpc;
 #[cfg(feature = "net")]
 mod remote;
+#[cfg(feature = "net")]
+mod remote_transport;
 
 pub use kernel_rpc::KernelRpc;
 #[cfg(feature = "net")]
 pub use remote::{deliver_remote, reap_remote};
+#[cfg(feature = "net")]
+pub use remote_transport::{RemoteTransport, register_remote_transport};
 
 use crate::sched::{self, ThreadId, Wake};
 use alloc::collections::BTreeMap;
@@ -48,9 +52,11 @@ pub fn fast_path() -> bool {
 pub fn trans(request: Message) -> Result<Message, ErrorCode> {
     let me = sched::current_thread();
     #[cfg(feature = "net")]
-    if !has_server(request.header.port) && crate::net::flip::is_up() {
+    if let Some(remote) = remote_transport::transport()
+        && !has_server(request.header.port)
+    {
         let locate_timeout = BOARD.lock().locate_timeout(me);
-        return crate::net::flip::trans(me, request, locate_timeout);
+        return remote.trans(me, request, locate_timeout);
     }
     let step = BOARD.lock().trans(me, request)?;
     let mut timeout = match step {
@@ -139,11 +145,18 @@ pub fn set_locate_timeout(millis: u64) -> u64 {
     BOARD.lock().set_locate_timeout(me, millis)
 }
 
-/// Called by the scheduler, under its lock, for every thread that ends: the client to wake
-/// because this thread was serving it.
-pub fn thread_ended(thread: ThreadId) -> Option<ThreadId> {
+/// Makes local RPC hear of every thread that ends (the scheduler's thread-exit hook).
+pub fn init() {
+    sched::on_thread_exit(thread_ended);
+}
+
+/// The scheduler's thread-exit hook, run under its lock: the client to wake because the
+/// thread that ended was serving it.
+fn thread_ended(thread: ThreadId) -> Option<ThreadId> {
     #[cfg(feature = "net")]
-    crate::net::flip::thread_ended(thread);
+    if let Some(remote) = remote_transport::transport() {
+        remote.thread_ended(thread);
+    }
     // A remote client is answered by the FLIP thread (`reap_remote`), not woken.
     BOARD.lock().thread_ended(thread)
 }

@@ -1,7 +1,7 @@
 //! Requests from other nodes on the local switchboard. Each one gets a pseudo client id (a
 //! thread id no thread has, [`REMOTE_CLIENT`] and above) so that local server threads take it
 //! with getreq and answer with putrep exactly as they do a local client's; the answer goes
-//! back through FLIP instead of waking a thread.
+//! back through the remote transport instead of waking a thread.
 
 use super::BOARD;
 use crate::sched::{self, ThreadId};
@@ -47,7 +47,7 @@ pub fn deliver_remote(request: RemoteRequest, message: Message) {
         Ok(TransStep::Queued) => {}
         Err(error) => {
             REMOTE.lock().requests.remove(&client);
-            crate::net::flip::reply(request, failure(error));
+            send_back(request, failure(error));
         }
     }
 }
@@ -61,8 +61,15 @@ pub fn answer(client: ThreadId) {
     let Some(request) = REMOTE.lock().requests.remove(&client) else {
         return;
     };
-    let reply = result.unwrap_or_else(failure);
-    crate::net::flip::reply(request, reply);
+    send_back(request, result.unwrap_or_else(failure));
+}
+
+/// Sends a reply to the node `request` came from. Requests arrive only through a registered
+/// transport, so one is there to take it.
+fn send_back(request: RemoteRequest, reply: Message) {
+    if let Some(remote) = super::remote_transport::transport() {
+        remote.reply(request, reply);
+    }
 }
 
 /// Answers the remote requests whose server thread ended (RPC_FAILURE waits for them on the

@@ -5,10 +5,11 @@
 //!   datagrams of the FLIP-in-UDP port (`flip-udp=`, the same bytes) to [`receive_udp`].
 //! - Out: frames go to the card (and UDP peer) they name, broadcasts to every card's LAN
 //!   ([`Hop::Everyone`]); UDP peers are answered, not located.
-//! - Clients: `ipc::trans` sends a request whose port has no server on this node to
-//!   [`trans`], which blocks the thread until its transaction completes here.
-//! - Servers: a request from another node goes to the local switchboard through
-//!   `ipc::deliver_remote`; its reply comes back through [`reply`].
+//! - Local RPC: [`start`] registers FLIP as ipc's remote transport ([`ipc::RemoteTransport`]).
+//!   A request whose port has no server on this node comes to [`Flip::trans`], which blocks the
+//!   thread until its transaction completes here; a request from another node goes to the
+//!   local switchboard through `ipc::deliver_remote`, and its reply comes back through
+//!   [`Flip::reply`].
 //! - Time: the FLIP thread sleeps on a [`Doorbell`] until the next protocol deadline
 //!   (retransmission, locate round, enquiry); whoever adds an earlier one rings it.
 //!
@@ -19,7 +20,7 @@ use super::interfaces::{self, Interface};
 use super::{ETHERNET_HEADER, MAX_FRAME};
 use crate::arch::tsc;
 use crate::entropy::KernelEntropy;
-use crate::ipc;
+use crate::ipc::{self, RemoteTransport};
 use crate::sched::{self, Doorbell, ThreadId};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -66,14 +67,10 @@ pub fn start() {
     node.station_mut().set_fragment_limit(fragment_limit);
     log::info!("flip: address {}", node.station().address());
     *NODE.lock() = Some(node);
+    ipc::register_remote_transport(&Flip);
     if sched::spawn_kernel_task(Level::High, serve_timers).is_err() {
         log::error!("flip: no memory for the FLIP thread; remote RPC will not retransmit");
     }
-}
-
-/// Whether FLIP runs here (the node has a card).
-pub fn is_up() -> bool {
-    NODE.lock().is_some()
 }
 
 /// Takes a FLIP frame (what follows the Ethernet header) that `interface` received from
@@ -97,25 +94,40 @@ fn take(from: Neighbour, frame: &[u8]) {
     carry_out(actions.unwrap_or_default());
 }
 
-/// `me`'s transaction with a server on another node: blocks until the reply, RPC_NOTFOUND
-/// after `locate_timeout_ms` without a server, or RPC_FAILURE.
-pub fn trans(me: ThreadId, request: Message, locate_timeout_ms: u64) -> Result<Message, ErrorCode> {
-    let started = with_node(|node, now| node.trans_start(me, request, locate_timeout_ms, now));
-    carry_out(started.ok_or(ErrorCode::RPC_NOTFOUND)??);
-    DOORBELL.ring();
-    loop {
-        let collected = || COMPLETIONS.lock().contains_key(&me);
-        sched::rpc_block_unless(None, collected);
-        if let Some(result) = COMPLETIONS.lock().remove(&me) {
-            return result;
+/// Remote RPC over FLIP, as local RPC sees it.
+struct Flip;
+
+impl RemoteTransport for Flip {
+    fn trans(
+        &self,
+        me: ThreadId,
+        request: Message,
+        locate_timeout_ms: u64,
+    ) -> Result<Message, ErrorCode> {
+        let started = with_node(|node, now| node.trans_start(me, request, locate_timeout_ms, now));
+        carry_out(started.ok_or(ErrorCode::RPC_NOTFOUND)??);
+        DOORBELL.ring();
+        loop {
+            let collected = || COMPLETIONS.lock().contains_key(&me);
+            sched::rpc_block_unless(None, collected);
+            if let Some(result) = COMPLETIONS.lock().remove(&me) {
+                return result;
+            }
         }
     }
-}
 
-/// The reply of a local server to a request from another node.
-pub fn reply(request: RemoteRequest, reply: Message) {
-    let actions = with_node(|node, now| node.reply(request, reply, now));
-    carry_out(actions.unwrap_or_default());
+    fn reply(&self, request: RemoteRequest, reply: Message) {
+        let actions = with_node(|node, now| node.reply(request, reply, now));
+        carry_out(actions.unwrap_or_default());
+    }
+
+    /// Takes only this module's locks (the scheduler's is held).
+    fn thread_ended(&self, thread: ThreadId) {
+        if let Some(node) = NODE.lock().as_mut() {
+            node.trans_cancel(thread);
+        }
+        COMPLETIONS.lock().remove(&thread);
+    }
 }
 
 /// What FLIP and remote RPC have done since boot, for the sys server's KSTAT.
@@ -135,15 +147,6 @@ pub fn counts() -> libamoeba::servers::sys::FlipCounts {
         executed: engine.executed,
         retransmissions: engine.retransmissions,
     }
-}
-
-/// Forgets what `thread`, which ended, had under way here. Called under the scheduler's lock:
-/// takes only this module's locks.
-pub fn thread_ended(thread: ThreadId) {
-    if let Some(node) = NODE.lock().as_mut() {
-        node.trans_cancel(thread);
-    }
-    COMPLETIONS.lock().remove(&thread);
 }
 
 /// Runs `f` on the node with the time; sends the frames it made. `None` before [`start`].

@@ -326,7 +326,7 @@ fn end_thread(s: &mut Scheduler, id: ThreadId) {
     if s.handoff == Some(id) {
         s.handoff = None;
     }
-    if let Some(client) = crate::ipc::thread_ended(id) {
+    if let Some(client) = super::thread_exit::notify(id) {
         s.wake(client, Wake::Signaled);
     }
     if let Some(stack_start) = thread.user_stack {

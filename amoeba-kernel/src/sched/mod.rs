@@ -14,6 +14,7 @@ mod doorbell;
 mod id_table;
 mod sync;
 mod thread;
+mod thread_exit;
 mod timer_queue;
 
 pub use api::*;
@@ -25,6 +26,7 @@ pub use describe::{describe, user_processes};
 pub use devices::{device_interrupt, interrupt_await, io_port_grant};
 #[cfg(feature = "net")]
 pub use doorbell::Doorbell;
+pub use thread_exit::on_thread_exit;
 pub use thread::{KERNEL_PROCESS, ProcessId, Start, State, ThreadId, WaitTarget, Wake};
 
 use crate::arch::{context, cpu, lapic, paging, syscall, tsc, user_state};
