@@ -239,25 +239,17 @@ impl fmt::Display for CapabilityError {
     }
 }
 
+/// Kept by hand rather than `hex::encode_to_slice`: straight into the formatter, no buffer.
 fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
     bytes.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
 }
 
-/// Exactly `2 * N` hex digits, most significant byte first.
+/// Exactly `2 * N` hex digits of either case, most significant byte first (the `hex` crate
+/// refuses any other length or character).
 fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != 2 * N {
-        return None;
-    }
     let mut bytes = [0; N];
-    for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
-        let [high, low] = pair else { return None };
-        *byte = hex_digit(*high)? << 4 | hex_digit(*low)?;
-    }
+    hex::decode_to_slice(text, &mut bytes).ok()?;
     Some(bytes)
-}
-
-fn hex_digit(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).map(|d| d as u8)
 }
 
 #[cfg(test)]

@@ -94,6 +94,7 @@ impl Address {
 impl fmt::Display for Address {
     /// `aabbccddeeff00.ss`: the 7 address bytes, a dot, the space byte, in lowercase hex.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `{:02x}` by hand: straight into the formatter, where `hex` would need a buffer.
         self.bytes()
             .iter()
             .try_for_each(|byte| write!(f, "{byte:02x}"))?;
