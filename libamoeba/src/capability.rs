@@ -1,6 +1,6 @@
 //! The 16-byte Amoeba capability and its textual form for logs.
 //!
-//! Layout from `shared/reference/amoeba.md`, section "Capability (16 bytes)":
+//! Layout from `docs/amoeba-protocol.md#capability`:
 //!
 //! | bytes  | field  | notes                                        |
 //! |--------|--------|----------------------------------------------|
@@ -9,10 +9,12 @@
 //! | 9      | rights | 8 bits, 0xFF = all rights (owner)            |
 //! | 10..16 | check  | 48 bits                                      |
 //!
-//! Bytes 6..16 are the "private" part the server interprets. Restricting rights needs the
-//! one-way function F, which a later module adds; this one only carries the bytes.
+//! Bytes 6..16 are the "private" part the server interprets. Restricting rights is
+//! [`crate::rights`]' job, with the one-way function of [`crate::oneway`]; this module only
+//! carries the bytes.
 //!
-//! Textual form (ours, for logs and command lines): `port:object:rights:check` in lowercase
+//! Textual form (ours, not 5.3's, see `docs/amoeba-protocol.md#capability-text`; for logs and
+//! command lines): `port:object:rights:check` in lowercase
 //! hex with fixed widths, e.g. `0123456789ab:00002a:ff:a1b2c3d4e5f6`.
 
 use core::fmt;
