@@ -39,10 +39,9 @@ impl fmt::Display for Kind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     Implemented,
-    /// Not written yet; the issue that will bring it.
-    Planned {
-        issue: u32,
-    },
+    /// Named so that profiles may plan for it, but not written yet: a profile that selects
+    /// it is refused.
+    Planned,
 }
 
 /// One selectable server or driver.
@@ -147,9 +146,7 @@ const fn server(
     }
 }
 
-const fn planned(issue: u32) -> Status {
-    Status::Planned { issue }
-}
+const PLANNED: Status = Status::Planned;
 
 const IMPLEMENTED: Status = Status::Implemented;
 
@@ -161,7 +158,7 @@ static BUILTIN: &[Component] = &[
     driver("rtc", "CMOS real-time clock, read at boot", &[], IMPLEMENTED),
     driver("virtio-net", "virtio network card (QEMU virtio-net-pci, modern interface): frames in and out, interrupts, link check", &["pci"], IMPLEMENTED),
     driver("ne2000", "NE2000-compatible network card (QEMU ne2k_pci): frames in and out, link check", &["pci"], IMPLEMENTED),
-    driver("virtio-blk", "virtio block device (QEMU virtio-blk-pci)", &["pci"], planned(6)),
+    driver("virtio-blk", "virtio block device (QEMU virtio-blk-pci)", &["pci"], PLANNED),
     server("dir", "kernel directory: every server's capability by name (ROOT of each process)", &[], IMPLEMENTED),
     server("sys", "system server: KSTAT statistics, PRINTBUF kernel log, BOOT reboot/halt", &["dir"], IMPLEMENTED),
     server("tod", "time-of-day server: GETTIME", &["dir", "rtc"], IMPLEMENTED),
@@ -169,10 +166,10 @@ static BUILTIN: &[Component] = &[
     server("proc", "process server: processes as objects (info, kill, stun, load) and the ps directory", &["dir"], IMPLEMENTED),
     server("tty", "terminal server on the serial console: processes print through it", &["dir"], IMPLEMENTED),
     server("echo", "echo server: replies with the request (RPC tests and benchmarks)", &["dir"], IMPLEMENTED),
-    server("vdisk", "virtual disk server over block devices", &["dir", "virtio-blk"], planned(6)),
-    server("bullet", "Bullet file server: immutable files", &["vdisk"], planned(6)),
-    server("soap", "SOAP directory server, stored on Bullet", &["bullet"], planned(6)),
-    server("run", "run server: picks a pool processor for a new process", &["proc"], planned(7)),
+    server("vdisk", "virtual disk server over block devices", &["dir", "virtio-blk"], PLANNED),
+    server("bullet", "Bullet file server: immutable files", &["vdisk"], PLANNED),
+    server("soap", "SOAP directory server, stored on Bullet", &["bullet"], PLANNED),
+    server("run", "run server: picks a pool processor for a new process", &["proc"], PLANNED),
 ];
 
 #[cfg(test)]

@@ -8,11 +8,7 @@ use sha2::{Digest, Sha256};
 
 /// The lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// Size and digest of one file.
@@ -63,7 +59,7 @@ pub fn tree_digest(root: &Path) -> io::Result<TreeDigest> {
     Ok(TreeDigest {
         files: paths.len(),
         size,
-        sha256: hex(&hasher.finalize()),
+        sha256: hex::encode(hasher.finalize()),
     })
 }
 

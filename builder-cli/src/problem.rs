@@ -56,14 +56,10 @@ pub enum Problem {
         first_line: usize,
     },
     #[error(
-        "{kind} `{name}` is not implemented yet (planned in issue {issue}); \
-         remove it from [kernel] {}", kind.profile_key()
+        "{kind} `{name}` is not implemented yet; remove it from [kernel] {}",
+        kind.profile_key()
     )]
-    Planned {
-        kind: Kind,
-        name: String,
-        issue: u32,
-    },
+    Planned { kind: Kind, name: String },
     #[error(
         "{kind} `{name}` requires {needed_kind} `{needed}`; add \"{needed}\" to [kernel] {}",
         needed_kind.profile_key()

@@ -337,10 +337,9 @@ impl Checker<'_> {
                     actual: c.kind,
                 },
                 Some(c) => match c.status {
-                    Status::Planned { issue } => Problem::Planned {
+                    Status::Planned => Problem::Planned {
                         kind,
                         name: name.into(),
-                        issue,
                     },
                     Status::Implemented => {
                         first_lines.insert(name, entry.line);

@@ -1,6 +1,6 @@
 //! The byte order of a received header's integers. FLIP and RPC-over-FLIP headers travel in
-//! their sender's order, with a flag that says which (`shared/reference/amoeba.md`, "FLIP on
-//! Ethernet"); a receiver reads either and converts.
+//! their sender's order, with a flag that says which (`docs/amoeba-protocol.md#conventions`); a
+//! receiver reads either and converts.
 
 /// Little- or big-endian integers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -1,6 +1,6 @@
 //! The 16-byte Amoeba capability and its textual form for logs.
 //!
-//! Layout from `shared/reference/amoeba.md`, section "Capability (16 bytes)":
+//! Layout from `docs/amoeba-protocol.md#capability`:
 //!
 //! | bytes  | field  | notes                                        |
 //! |--------|--------|----------------------------------------------|
@@ -9,10 +9,12 @@
 //! | 9      | rights | 8 bits, 0xFF = all rights (owner)            |
 //! | 10..16 | check  | 48 bits                                      |
 //!
-//! Bytes 6..16 are the "private" part the server interprets. Restricting rights needs the
-//! one-way function F, which a later module adds; this one only carries the bytes.
+//! Bytes 6..16 are the "private" part the server interprets. Restricting rights is
+//! [`crate::rights`]' job, with the one-way function of [`crate::oneway`]; this module only
+//! carries the bytes.
 //!
-//! Textual form (ours, for logs and command lines): `port:object:rights:check` in lowercase
+//! Textual form (ours, not 5.3's, see `docs/amoeba-protocol.md#capability-text`; for logs and
+//! command lines): `port:object:rights:check` in lowercase
 //! hex with fixed widths, e.g. `0123456789ab:00002a:ff:a1b2c3d4e5f6`.
 
 use core::fmt;
@@ -239,25 +241,17 @@ impl fmt::Display for CapabilityError {
     }
 }
 
+/// Kept by hand rather than `hex::encode_to_slice`: straight into the formatter, no buffer.
 fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
     bytes.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
 }
 
-/// Exactly `2 * N` hex digits, most significant byte first.
+/// Exactly `2 * N` hex digits of either case, most significant byte first (the `hex` crate
+/// refuses any other length or character).
 fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != 2 * N {
-        return None;
-    }
     let mut bytes = [0; N];
-    for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
-        let [high, low] = pair else { return None };
-        *byte = hex_digit(*high)? << 4 | hex_digit(*low)?;
-    }
+    hex::decode_to_slice(text, &mut bytes).ok()?;
     Some(bytes)
-}
-
-fn hex_digit(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).map(|d| d as u8)
 }
 
 #[cfg(test)]

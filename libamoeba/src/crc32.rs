@@ -1,39 +1,21 @@
-//! CRC-32 as gzip uses it (RFC 1952 section 8, the ISO 3309 / ITU-T V.42 polynomial).
-//!
-//! Reflected polynomial 0xEDB88320, initial value and final XOR 0xFFFFFFFF. The 1 KiB lookup
-//! table is computed at compile time, so nothing runs at boot.
+//! CRC-32 as gzip uses it (RFC 1952 section 8, the ISO 3309 / ITU-T V.42 polynomial), from
+//! the `crc` crate's CRC-32/ISO-HDLC: reflected polynomial 0xEDB88320, initial value and final
+//! XOR 0xFFFFFFFF. The crate builds its 1 KiB lookup table at compile time, so nothing runs at
+//! boot.
+
+use crc::{CRC_32_ISO_HDLC, Crc, Digest};
 
 /// The reflected CRC-32 polynomial of RFC 1952.
 pub const POLYNOMIAL: u32 = 0xEDB8_8320;
 
-const TABLE: [u32; 256] = table();
+/// A `static`, not a `const`, so that a [`Crc32`] can borrow it for as long as it lives.
+static CRC_32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
 
-const fn table() -> [u32; 256] {
-    let mut table = [0; 256];
-    let mut index = 0;
-    while index < 256 {
-        let mut crc = index as u32;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 1 != 0 {
-                POLYNOMIAL ^ (crc >> 1)
-            } else {
-                crc >> 1
-            };
-            bit += 1;
-        }
-        table[index] = crc;
-        index += 1;
-    }
-    table
-}
+const _: () = assert!(CRC_32_ISO_HDLC.poly.reverse_bits() == POLYNOMIAL);
 
 /// A running CRC-32, for data that arrives in pieces.
-#[derive(Clone, Copy, Debug)]
-pub struct Crc32 {
-    /// The register, kept inverted as the algorithm defines it.
-    state: u32,
-}
+#[derive(Clone)]
+pub struct Crc32(Digest<'static, u32>);
 
 impl Default for Crc32 {
     fn default() -> Self {
@@ -43,26 +25,21 @@ impl Default for Crc32 {
 
 impl Crc32 {
     pub const fn new() -> Self {
-        Self { state: !0 }
+        Self(CRC_32.digest())
     }
 
     pub fn update(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            // A u8 index cannot leave the 256-entry table.
-            self.state = TABLE[usize::from(self.state as u8 ^ byte)] ^ (self.state >> 8);
-        }
+        self.0.update(bytes);
     }
 
-    pub const fn finish(&self) -> u32 {
-        !self.state
+    pub fn finish(&self) -> u32 {
+        self.0.clone().finalize()
     }
 }
 
 /// The CRC-32 of `bytes`.
 pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = Crc32::new();
-    crc.update(bytes);
-    crc.finish()
+    CRC_32.checksum(bytes)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub struct MacText<'a>(pub &'a [u8; 6]);
 
 impl fmt::Display for MacText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // By hand: `hex` has no separators, and this writes into the formatter without a buffer.
         for (i, byte) in self.0.iter().enumerate() {
             if i > 0 {
                 f.write_str(":")?;

@@ -1,8 +1,8 @@
 //! FLIP, the Fast Local Internet Protocol Amoeba nodes speak on the LAN: addresses, headers,
 //! fragmentation and reassembly, and the locate logic that finds where an address lives.
 //!
-//! From `shared/reference/amoeba.md`, section "FLIP on Ethernet" (which also gives 5.3's
-//! 4-second reassembly timer). Each file holds one concept:
+//! From `docs/amoeba-protocol.md#flip-on-ethernet` (which also gives 5.3's 4-second reassembly
+//! timer). Each file holds one concept:
 //!
 //! * [`address`]: 8-byte FLIP addresses and the private → public one-way step.
 //! * [`header`]: the flow-control and FLIP headers, the Ethernet frame they start.
@@ -12,7 +12,7 @@
 //!
 //! Nothing here does I/O or reads a clock: the kernel and the host peer pass frames and the
 //! time in, and carry out the actions that come back. Malformed input is refused with a typed
-//! error or dropped and counted, never a panic. Choices the reference leaves open are ours and
+//! error or dropped and counted, never a panic. Choices the sources leave open are ours and
 //! are listed in each file's "Our choices"; interoperability with Amoeba 5.3 is not claimed.
 
 pub mod address;

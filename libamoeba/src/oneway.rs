@@ -1,9 +1,9 @@
 //! The 48-bit one-way function F of capabilities and ports.
 //!
-//! From `shared/reference/amoeba.md`, section "Capability (16 bytes)": F is a DES variant. The
-//! 48 input bits are spread into a 64-bit DES key, six bits in each of the 8 key bytes with the
-//! other two bits zero, and F(x) is the DES encryption of an all-zero block under that key,
-//! truncated to 48 bits. F(0) = 0, and a zero result gets bit 0 set (so only 0 maps to 0).
+//! As `docs/amoeba-protocol.md#one-way-function` describes it: the 48 input bits are spread into
+//! a 64-bit DES key, six bits in each of the 8 key bytes with the other two bits zero, and F(x)
+//! is the DES encryption of an all-zero block under that key, truncated to 48 bits. F(0) = 0,
+//! and a zero result gets bit 0 set (so only 0 maps to 0).
 //!
 //! Uses: a server listens on its secret get-port G and clients address the put-port
 //! P = F(G) ([`put_port`]); a capability restricted to rights r carries the check
@@ -11,10 +11,9 @@
 //!
 //! # Our choices (interoperability with Amoeba 5.3 is NOT claimed)
 //!
-//! The reference does not say which two bits of each key byte 5.3 leaves zero (its
-//! `one_way`/`des48` sources would), nor how the 48 bits are ordered, nor which bit "bit 0" is.
-//! We fix them as follows, so F is well defined and stable here, but values computed by a 5.3
-//! node may differ:
+//! 5.3's F is not this: it is DES48, a DES variant on a 48-bit block with its own tables and
+//! bit order (the doc's "Departure from 5.3"). Ours is plain DES with the choices below, so F is
+//! well defined and stable here, but a 5.3 node computes other values:
 //!
 //! * The 6 input bytes are read as one 48-bit number, byte 0 most significant.
 //! * That number is cut into eight 6-bit groups, most significant first; group `i` becomes the

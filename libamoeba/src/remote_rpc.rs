@@ -1,6 +1,6 @@
 //! RPC between nodes: Amoeba transactions carried over FLIP.
 //!
-//! From `shared/reference/amoeba.md`, section "FLIP on Ethernet", paragraph "RPC over FLIP":
+//! From `docs/amoeba-protocol.md#rpc-over-flip`:
 //! every message is a 24-byte RPC-over-FLIP header ([`header`]), the 32-byte Amoeba header and
 //! the data ([`packet`]). A client finds the kernel serving a put-port with a broadcast LOCATE
 //! (answers are cached, [`port_cache`]); a server keeps, per client kernel id, a table of

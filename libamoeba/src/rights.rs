@@ -1,6 +1,6 @@
 //! Rights in capabilities: making owner capabilities, restricting them, and the server's check.
 //!
-//! From `shared/reference/amoeba.md`, section "Capability (16 bytes)": per object the server
+//! From `docs/amoeba-protocol.md#restricting-rights`: per object the server
 //! keeps a random 48-bit value C. The owner capability carries rights 0xFF and check = C; a
 //! capability restricted to rights r carries check = F(C with its first byte XOR r), F being
 //! [`one_way`]. The server verifies a capability by recomputing its check from C and the
@@ -11,7 +11,7 @@
 //! No random numbers are made here: the caller supplies C (from the random server or the
 //! kernel's generator).
 //!
-//! Rules of this module (the reference leaves them open):
+//! Rules of this module (the sources leave them open):
 //! * Rights 0xFF ([`ALL_RIGHTS`]) always mean the owner form, check = C; a check
 //!   F(C ^ 0xFF) is not accepted. Restricting to 0xFF yields the owner capability again.
 //! * Restricting by a mask keeps only rights already held: new rights = held & mask.

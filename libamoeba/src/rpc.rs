@@ -1,5 +1,5 @@
 //! Amoeba RPC: the 32-byte header every request and reply carries, and the numbers in it
-//! (commands, error codes). From `shared/reference/amoeba.md`, section "RPC header (32 bytes)".
+//! (commands, error codes). From `docs/amoeba-protocol.md#rpc-header`.
 
 pub mod codes;
 pub mod header;

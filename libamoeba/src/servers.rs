@@ -11,9 +11,9 @@
 //! | [`echo`]   | null and bulk RPC for benchmarks, tests  | ECHO (ours)                               |
 //!
 //! Every server also answers STD_INFO and STD_RESTRICT for each of its objects, through
-//! [`standard`]. Command numbers and error codes are from `shared/reference/amoeba.md`
-//! ("RPC header", "Other servers", "Process descriptor"); each module says which parts of its
-//! wire format are ours where the reference is silent.
+//! [`standard`]. Command numbers and error codes are from `docs/amoeba-protocol.md`
+//! (`#commands-and-error-codes`, `#kernel-servers`); each module says which parts of its
+//! wire format are ours where the sources are silent.
 //!
 //! The rule: a server's logic is pure and tested on the host. It reaches the machine only
 //! through a small trait of facts ([`sys::SysFacts`], [`tod::Clock`], [`proc::ProcessControl`],
@@ -26,8 +26,8 @@
 //! server itself, and its constructor returns that object's owner capability. The servers
 //! that are nothing but that object share [`server_object`]; the directory and the process
 //! server, which have more objects, use [`standard`] directly. Each server names its rights
-//! bits as constants (`READ`, `MODIFY`, ...): they are ours, as the reference gives rights
-//! only for Bullet.
+//! bits as constants (`READ`, `MODIFY`, ...): they are ours, not 5.3's
+//! (`docs/amoeba-protocol.md#kernel-servers`).
 //!
 //! Tests drive the servers, and the stubs against them, through an in-memory transport
 //! (`loopback`, test-only), and check every server's refusals the same way (`refusals`).

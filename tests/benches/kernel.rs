@@ -39,6 +39,7 @@ fn main() {
             }
         }
     }
+    // The anchor's source: docs/amoeba-protocol.md#performance-anchors.
     println!(
         "\nAnchor: L4-family kernels switch address spaces in a few hundred cycles (L4Re one-way IPC 390-934)."
     );

@@ -45,6 +45,7 @@ const MAX_FAILURES: u32 = 3;
 /// How long the host peer looks for a booted node by its link check.
 const FIND_WAIT: Duration = Duration::from_secs(30);
 
+/// Real systems' figures for scale; their sources are in docs/amoeba-protocol.md#performance-anchors.
 const ANCHORS: &str = "\
 anchors (real hardware, for comparison; not measured here):
   VX-Kernel, 100 Mb/s Ethernet:  null RPC 130 us,  bulk 11.2 MB/s

@@ -98,6 +98,7 @@ fn main() {
             }
         }
     }
+    // The anchor's source: docs/amoeba-protocol.md#performance-anchors.
     println!(
         "\nAnchor: two L4Re one-way IPCs between address spaces = 780-1868 cycles on current x86."
     );

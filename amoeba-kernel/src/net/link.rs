@@ -3,7 +3,7 @@
 //! as PCI cards often do, share the thread), drains each card's receive ring and sorts frames
 //! by EtherType.
 //!
-//! - 0x8146, FLIP (`shared/reference/amoeba.md`, "FLIP on Ethernet"): to `net::flip`.
+//! - 0x8146, FLIP (`docs/amoeba-protocol.md#flip-on-ethernet`): to `net::flip`.
 //! - 0x88B5, the link check of `libamoeba::link_check`: `ping TEXT` is answered to its sender
 //!   with `pong TEXT from NODE` and, on a node with a directory server, its read-only root
 //!   directory capability; `amoeba nodes`, the host peer and `net::peers` use it.

@@ -1,8 +1,8 @@
 //! The process server in the kernel: the scheduler's processes as objects, and the `ps`
 //! directory of them.
 //!
-//! PS_STUN: a stunned process is checkpointed to its owner in Amoeba; until processes have
-//! owners (migration, a later issue) a stun ends the process with the stun code, as 5.3 does
+//! PS_STUN: a stunned process is checkpointed to its owner in Amoeba; our processes have no
+//! owners (nothing migrates yet), so a stun ends the process with the stun code, as 5.3 does
 //! for a process without an owner.
 
 use super::{BUFFER_BYTES, Publications, new_ports, run};

@@ -117,12 +117,12 @@ fn a_component_of_the_other_kind_is_moved() {
 }
 
 #[test]
-fn planned_components_are_refused_with_their_issue() {
+fn planned_components_are_refused() {
     let text = "description = \"d\"\n[kernel]\nservers = [\"dir\", \"proc\", \"run\"]\n";
     assert_eq!(
         problems(text),
         [
-            "node-profiles/x.toml:3: [kernel] servers: server `run` is not implemented yet (planned in issue 7); remove it from [kernel] servers"
+            "node-profiles/x.toml:3: [kernel] servers: server `run` is not implemented yet; remove it from [kernel] servers"
         ]
     );
 }

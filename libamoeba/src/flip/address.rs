@@ -1,9 +1,9 @@
 //! FLIP addresses: 8 bytes, 7 address bytes and a "space" byte, and the one-way step from the
 //! private address an endpoint registers to the public address packets are sent to.
 //!
-//! From `shared/reference/amoeba.md`, section "FLIP on Ethernet": addresses are location
-//! independent (which is what lets a process migrate); the public address is "DES-ECB of a zero
-//! block keyed by the private address (space byte kept)".
+//! From `docs/amoeba-protocol.md#flip-addresses`: addresses are location independent (which is
+//! what lets a process migrate); the public address is DES of a zero block keyed by the private
+//! address, the space byte kept.
 //!
 //! | byte | field                                  |
 //! |------|----------------------------------------|
@@ -12,8 +12,9 @@
 //!
 //! # Our choices (interoperability with Amoeba 5.3 is NOT claimed)
 //!
-//! The reference does not say which bytes form the DES key, nor which ciphertext bytes become
-//! the public address. We fix:
+//! 5.3 keys DES with all 8 private bytes in its own bit order and has a zero rule (see the
+//! doc's "Departure from 5.3"); we keep the key choice below, so our public addresses differ
+//! from 5.3's:
 //!
 //! * The **key** is made of the 7 address bytes only (56 bits); the space byte is not part of
 //!   it. The 7 bytes are read as one 56-bit number, byte 0 most significant, cut into eight
@@ -31,7 +32,7 @@
 //! `95 a8 d7 28 13 da a9 | 05`.
 //!
 //! Unlike the capability one-way function ([`crate::oneway`]) there is no "zero maps to zero"
-//! rule: the reference gives none, and the all-zero private address is simply not a good secret.
+//! rule (5.3 has one, we do not): the all-zero private address is simply not a good secret.
 
 use core::fmt;
 
@@ -94,6 +95,7 @@ impl Address {
 impl fmt::Display for Address {
     /// `aabbccddeeff00.ss`: the 7 address bytes, a dot, the space byte, in lowercase hex.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `{:02x}` by hand: straight into the formatter, where `hex` would need a buffer.
         self.bytes()
             .iter()
             .try_for_each(|byte| write!(f, "{byte:02x}"))?;

@@ -1,7 +1,7 @@
 //! Cutting a message into fragments that fit a frame, and putting received fragments back
 //! together.
 //!
-//! From `shared/reference/amoeba.md`, section "FLIP on Ethernet": a frame carries at most
+//! From `docs/amoeba-protocol.md#fragmentation`: a frame carries at most
 //! 1458 message bytes ([`MAX_FRAGMENT_PAYLOAD`]); larger messages are fragmented by offset and
 //! total length, and 5.3 gives up on a reassembly after 4 s ([`REASSEMBLY_TIMEOUT_MS`]).
 //!

@@ -1,7 +1,7 @@
 //! The FLIP headers on Ethernet: the 2-byte flow-control header and the 40-byte FLIP header,
 //! and the frame they start.
 //!
-//! From `shared/reference/amoeba.md`, section "FLIP on Ethernet". An Ethernet frame of type
+//! From `docs/amoeba-protocol.md#flow-control-header` and `#flip-header`. An Ethernet frame of type
 //! [`ETHERTYPE_FLIP`] carries, after the Ethernet header:
 //!
 //! | bytes | field                                                              |
@@ -35,10 +35,12 @@
 //!   in libamoeba is little-endian. Any order can be asked for ([`Header::to_bytes_in`]).
 //! * BIGENDIAN is not kept in [`Header::flags`]: it describes the encoding, not the packet, so
 //!   decoding strips it and encoding sets it from the [`ByteOrder`] used.
-//! * Flag bits the reference does not name are kept as they are (they round-trip); the reserved
+//! * Flag bits we do not name (5.3's CODEFIELD 0x02 among them) are kept as they are (they
+//!   round-trip); the reserved
 //!   byte is written as zero and ignored when read.
-//! * Every frame carries both headers, as the reference lays them out; a frame of another
-//!   flow-control type than DATA still has a FLIP header (its meaning is for a later layer).
+//! * Every frame carries both headers; a frame of another flow-control type than DATA still
+//!   has a FLIP header (nothing here acts on credits). 5.3 sends its credit frames as the
+//!   flow-control header alone, which we drop as too short.
 //! * Bytes after the fragment are ignored: Ethernet pads short frames to 60 bytes.
 //! * Refused on decode, each with its own [`HeaderError`]: a version other than 1, unknown
 //!   flow-control or packet types, a maximum hop count above [`MAX_HOPS`], a hop count above

@@ -1,6 +1,6 @@
 //! Where FLIP addresses live: the route cache and the locate state machine.
 //!
-//! From `shared/reference/amoeba.md`, section "FLIP on Ethernet": addresses are location
+//! From `docs/amoeba-protocol.md#locate-hereis-and-nothere`: addresses are location
 //! independent, so a sender must find out where one is. LOCATE is broadcast with a growing hop
 //! count; the owner answers HEREIS; a stale route yields NOTHERE and a fresh locate; at most 25
 //! hops ([`MAX_HOPS`]).
@@ -52,7 +52,7 @@ pub const DEFAULT_MAX_ROUTES: usize = 256;
 /// Default number of destinations being located at once.
 pub const DEFAULT_MAX_LOCATES: usize = 64;
 
-// The schedule grows and ends at the reference's limit.
+// The schedule grows and ends at FLIP's 25-hop limit.
 const _: () = assert!(LOCATE_HOP_SCHEDULE[0] == 1);
 const _: () = assert!(LOCATE_HOP_SCHEDULE[LOCATE_HOP_SCHEDULE.len() - 1] == MAX_HOPS);
 const _: () = assert!(

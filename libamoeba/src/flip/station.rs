@@ -1,7 +1,7 @@
 //! One FLIP endpoint on a network: the router, reassembly and fragmentation put together, so
 //! that the layer above sends and receives whole messages and the layer below moves frames.
 //!
-//! From `shared/reference/amoeba.md`, section "FLIP on Ethernet". The kernel and the host peer
+//! From `docs/amoeba-protocol.md#flip-on-ethernet`. The kernel and the host peer
 //! (`amunix`) each run one [`Station`]: they hand it every FLIP frame they receive
 //! ([`Station::on_frame`]) and the passing of time ([`Station::on_timer`] at
 //! [`Station::next_deadline`]), and put on the wire what [`Station::take_outgoing`] returns.
@@ -23,7 +23,7 @@
 //! * A message sent again ([`Station::send_again`]) keeps the message id of its first try, so
 //!   the receiver's reassembly joins the fragments of every try: a large message crosses a
 //!   lossy link once each fragment has got through in some try, not only when all of them do
-//!   in the same one. The reference gives every send a new id; reusing one is safe because
+//!   in the same one. 5.3 gives every send a new id; reusing one is safe because
 //!   the tries carry the same bytes at the same offsets, and a try that completes a message
 //!   already delivered is one more duplicate for the RPC layer, which drops those anyway.
 

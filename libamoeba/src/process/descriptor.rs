@@ -1,9 +1,9 @@
 //! The process descriptor: what a process is made of (segments) and where its threads stand.
 //!
-//! Layout from `shared/reference/amoeba.md`, section "Process descriptor", widened to 64 bits
-//! as the reference asks ("widen the address/length fields and say so in the format's
-//! version"). Format version [`FORMAT_VERSION`] = 2 means this 64-bit widened layout; Amoeba
-//! 5.3's 32-bit layout has no version field and is not accepted. All integers little-endian.
+//! Layout from `docs/amoeba-protocol.md#process-descriptor`: Amoeba 5.3's, with addresses,
+//! lengths and registers widened to 64 bits and a format version that says so. Format version
+//! [`FORMAT_VERSION`] = 2 means this 64-bit widened layout; Amoeba 5.3's 32-bit layout has no
+//! version field and is not accepted. All integers little-endian.
 //!
 //! ```text
 //! process_d (48 bytes)                       5.3: 44 bytes, no version
@@ -174,7 +174,7 @@ impl fmt::Debug for ArchMagic {
     }
 }
 
-/// Segment type bits (5.3's MAP_* values, from the reference).
+/// Segment type bits (5.3's MAP_* values, `docs/amoeba-protocol.md#process-descriptor`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SegmentType(pub u32);
 

@@ -1,5 +1,5 @@
 //! The process environment: arguments, standard capabilities and strings a process starts
-//! with (the VX-Kernel's process environment, see `shared/reference/amoeba.md`).
+//! with (the VX-Kernel's process environment, see `docs/amoeba-protocol.md#process-environment`).
 //!
 //! The kernel writes the block at the top of the main thread's stack and passes its address
 //! in RDI to `_start`; the user runtime reads the length from the header and decodes it. All

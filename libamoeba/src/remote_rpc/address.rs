@@ -1,10 +1,10 @@
 //! Who is who on the wire, and the two things the RPC layer asks of its surroundings.
 //!
-//! A FLIP address is 8 bytes (7 address bytes and a "space" byte, `amoeba.md` section "FLIP on
-//! Ethernet"); a kernel id is the 8-byte ah_kid of the RPC-over-FLIP header. Both are opaque
-//! here: the RPC layer only compares and copies them, so it needs nothing from the FLIP module
-//! (which maps these addresses to Ethernet stations and fragments messages) and the two can be
-//! wired together by implementing [`FlipLink`].
+//! A FLIP address is 8 bytes (7 address bytes and a "space" byte,
+//! `docs/amoeba-protocol.md#flip-addresses`); a kernel id is the 8-byte ah_kid of the
+//! RPC-over-FLIP header. Both are opaque here: the RPC layer only compares and copies them, so
+//! it needs nothing from the FLIP module (which maps these addresses to Ethernet stations and
+//! fragments messages) and the two can be wired together by implementing [`FlipLink`].
 
 use crate::capability::Port;
 

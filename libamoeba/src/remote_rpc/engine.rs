@@ -1,6 +1,6 @@
 //! The RPC-over-FLIP protocol engine of one node: client and server side in one state machine.
 //!
-//! From `shared/reference/amoeba.md`, paragraph "RPC over FLIP" (message types, port locate
+//! From `docs/amoeba-protocol.md#wire-behaviour` (message types, port locate
 //! with a cache, at-most-once by kernel id and transaction id, the 5.3 timers). The engine is
 //! the remote counterpart of [`crate::rpc::switchboard::Switchboard`]: the kernel calls
 //! [`Engine::trans_start`] for a request whose port no local server holds, feeds it every
@@ -8,7 +8,7 @@
 //! [`Engine::next_deadline`]), and carries out the [`Action`]s it returns. There is no clock
 //! inside: `now` is milliseconds on any monotonic clock the caller likes.
 //!
-//! The exchanges (the reference names the message types; who sends which when is ours):
+//! The exchanges (5.3 names the message types; who sends which when is ours):
 //! * Client: LOCATE is broadcast until some kernel answers HEREIS (cached, see
 //!   [`super::port_cache`]), or until the locate timeout: RPC_NOTFOUND. The REQUEST is
 //!   retransmitted with backoff ([`super::timers`]) until the server answers; after

@@ -1,7 +1,6 @@
 //! The 24-byte RPC-over-FLIP header that precedes the Amoeba header in every message.
 //!
-//! Layout from `shared/reference/amoeba.md`, section "FLIP on Ethernet", paragraph "RPC over
-//! FLIP":
+//! Layout from `docs/amoeba-protocol.md#rpc-over-flip-header`:
 //!
 //! | bytes  | field    | here                                                   |
 //! |--------|----------|--------------------------------------------------------|
@@ -14,7 +13,7 @@
 //! | 22..24 | ah_from  | [`RpcHeader::from`], `u16`                             |
 //!
 //! Integers are in the sender's byte order and the BIGENDIAN flag says which, as in the FLIP
-//! header. Choices of ours where the reference is silent:
+//! header. Choices of ours where the sources are silent:
 //! * We decode both orders and encode little-endian unless asked otherwise
 //!   ([`RpcHeader::to_bytes_in`]). ah_kid and ah_port are byte strings, never swapped.
 //! * The REQUEST and REPLY flags say which side sent a message (client and server); a message

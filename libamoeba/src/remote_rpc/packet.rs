@@ -1,9 +1,9 @@
 //! A whole RPC-over-FLIP message: the 24-byte RPC header, the 32-byte Amoeba header, the data.
 //!
-//! From `shared/reference/amoeba.md`, paragraph "RPC over FLIP". Choices of ours:
-//! * Every message type carries both headers, as the reference says "each message" does; a
-//!   control message (LOCATE, ACK, ...) has an all-zero Amoeba header and no data, and a
-//!   receiver ignores what a control message carries there.
+//! From `docs/amoeba-protocol.md#wire-behaviour`. Choices of ours:
+//! * Every message type carries both headers; a control message (LOCATE, ACK, ...) has an
+//!   all-zero Amoeba header and no data, and a receiver ignores what a control message carries
+//!   there. (5.3 sends control messages as the 24-byte header alone.)
 //! * The Amoeba header's integers (h_command, h_offset, h_size, h_extra) follow the message's
 //!   byte order like the RPC header's. Its byte strings (ports, h_priv) are never swapped:
 //!   h_priv's object number is three bytes laid out by the capability format.

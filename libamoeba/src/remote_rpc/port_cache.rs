@@ -1,9 +1,9 @@
 //! The client's cache of port locates: put-port → FLIP address of a kernel serving it.
 //!
-//! From `shared/reference/amoeba.md`, paragraph "RPC over FLIP": "a port locate is a broadcast
-//! that maps a put-port to a FLIP address; answers are cached". Ours: the cache holds at most
-//! [`PORT_CACHE_CAPACITY`] ports and evicts the least recently used; the engine removes an
-//! entry when the kernel behind it refuses the port or stops answering.
+//! From `docs/amoeba-protocol.md#rpc-over-flip`: a port locate is a broadcast that finds the
+//! FLIP address of a kernel serving a put-port, and its answers are cached. Ours: the cache
+//! holds at most [`PORT_CACHE_CAPACITY`] ports and evicts the least recently used; the engine
+//! removes an entry when the kernel behind it refuses the port or stops answering.
 
 use alloc::collections::BTreeMap;
 

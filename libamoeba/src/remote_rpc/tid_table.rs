@@ -1,7 +1,7 @@
 //! The server's memory of remote transactions: what makes a request run at most once.
 //!
-//! From `shared/reference/amoeba.md`, paragraph "RPC over FLIP": "at-most-once is kept with the
-//! kernel id plus a table of transaction ids per kernel id". The bounds and the way old ids
+//! From `docs/amoeba-protocol.md#rpc-over-flip`: a server keeps each client's kernel id and a
+//! table of the transaction ids it has seen from that kernel. The bounds and the way old ids
 //! are forgotten are ours:
 //! * Per client kernel, the [`RECENT_TIDS_PER_KERNEL`] most recent transactions with their
 //!   state, plus a *floor*: when a finished transaction is evicted, the floor rises above its

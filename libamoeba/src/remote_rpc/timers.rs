@@ -1,6 +1,6 @@
 //! The numbers that bound how long a remote transaction may take, in milliseconds.
 //!
-//! From `shared/reference/amoeba.md`, paragraph "RPC over FLIP": 5.3 uses 10 retries, ENQUIRE
+//! From `docs/amoeba-protocol.md#timers`: 5.3 uses 10 retries, ENQUIRE
 //! after 1 s and ALIVE 20 s. How they combine is ours:
 //! * A message that must arrive (REQUEST, REPLY) is retransmitted after [`FIRST_RETRANSMIT_MS`],
 //!   the wait doubling up to [`ENQUIRE_INTERVAL_MS`], at most [`MAX_RETRIES`] times.

@@ -1,6 +1,6 @@
 //! Commands and error codes of Amoeba RPC, with their 5.3 names.
 //!
-//! From `shared/reference/amoeba.md`, section "RPC header (32 bytes)". A request carries a
+//! From `docs/amoeba-protocol.md#commands-and-error-codes`. A request carries a
 //! [`Command`] in `h_command`; the reply carries a status in the same two bytes: 0
 //! ([`STD_OK`]) or a negative [`ErrorCode`].
 
@@ -140,11 +140,12 @@ pub const RUN_FIRST_COM: u16 = 3000;
 /// First command of the boot server.
 pub const BOOT_FIRST_COM: u16 = 3600;
 
-/// First command of the node's console (tty) server. Ours, not 5.3's: the reference lists no
-/// tty commands. Not in [`SERVER_BASES`], which holds the reference's bases only.
+/// First command of the node's console (tty) server. Ours, not 5.3's, whose registry gives 2800
+/// to its session server (see `docs/amoeba-protocol.md#commands-and-error-codes`). Not in
+/// [`SERVER_BASES`], which holds 5.3's bases only.
 pub const TTY_FIRST_COM: u16 = 2800;
-/// First command of the echo server (RPC benchmarks and tests). Ours, not 5.3's; not in
-/// [`SERVER_BASES`].
+/// First command of the echo server (RPC benchmarks and tests). Ours, not 5.3's, which
+/// registers 2900 to another server; not in [`SERVER_BASES`].
 pub const ECHO_FIRST_COM: u16 = 2900;
 
 /// Commands per server range (our assumption, see [`SERVER_BASES`]).

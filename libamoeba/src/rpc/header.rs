@@ -1,6 +1,6 @@
 //! The 32-byte Amoeba RPC header.
 //!
-//! Layout from `shared/reference/amoeba.md`, section "RPC header (32 bytes)", little-endian:
+//! Layout from `docs/amoeba-protocol.md#rpc-header`, little-endian:
 //!
 //! | bytes  | field       | here                                                       |
 //! |--------|-------------|------------------------------------------------------------|

@@ -2,11 +2,11 @@
 //! blocked thread finds when it wakes. The kernel owns one and supplies the rest: copying
 //! messages in and out of address spaces, blocking and waking threads, timers.
 //!
-//! Semantics from `shared/reference/amoeba.md`, section "RPC header (32 bytes)": a client's
+//! Semantics from `docs/amoeba-protocol.md#rpc-semantics`: a client's
 //! `trans` goes to a server thread blocked in `getreq` on the put-port F(get-port); server
 //! threads alternate `getreq` and `putrep`; every request is executed at most once, by one
-//! server. Rules of ours where the reference is silent (for a single node; issue 5 adds the
-//! network):
+//! server. Rules of ours where the sources are silent (one node's engine; requests from other
+//! nodes reach it through `crate::remote_rpc` and the kernel, and meet the same rules):
 //! * A request waits for a server for the client thread's locate timeout. When it passes and a
 //!   server thread is attached to the port (it waits in a getreq on it or serves one of its
 //!   requests: it is just busy), the request waits another period; when none is, the client

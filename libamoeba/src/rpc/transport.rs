@@ -1,7 +1,7 @@
 //! The three calls of Amoeba RPC as one interface, so that a client or a server is written once
 //! and runs in a kernel thread or in a user process.
 //!
-//! Semantics from `shared/reference/amoeba.md`, section "RPC header (32 bytes)": `trans` sends a
+//! Semantics from `docs/amoeba-protocol.md#rpc-semantics`: `trans` sends a
 //! request to the service whose put-port is in `h_port` and blocks until the reply; a server
 //! thread alternates `getreq` (block until a request arrives on the get-port it names) and
 //! `putrep` (answer it). A request is executed at most once; [`ErrorCode::RPC_FAILURE`] means

@@ -1,8 +1,8 @@
 //! The kernel directory: where a node's servers publish their capabilities under names
-//! (`shared/reference/amoeba.md`, "Other servers": proc, ps, sys, tod, random, tty, ...).
+//! (`docs/amoeba-protocol.md#kernel-servers`: proc, ps, sys, tod, random, tty, ...).
 //!
-//! It speaks SOAP's command numbers from the reference: LIST 2102, APPEND 2103, DELETE 2105,
-//! LOOKUP 2106. Ours, where the reference is silent: the row layout and names
+//! It speaks SOAP's command numbers: LIST 2102, APPEND 2103, DELETE 2105, LOOKUP 2106. Ours,
+//! not SOAP's: the row layout and names
 //! ([`row`]), LIST paging and LOOKUP replies ([`listing`]), one rights column instead of
 //! SOAP's four, and these requests:
 //!

@@ -1,8 +1,9 @@
 //! The echo server: a null and bulk RPC partner for benchmarks and tests.
 //!
-//! Ours entirely (`shared/reference/amoeba.md` only gives the null and bulk RPC figures it
-//! measures, under "Performance anchors"). ECHO ([`crate::rpc::codes::ECHO_FIRST_COM`], 2900)
-//! replies with the request's data and its h_offset, h_size and h_extra; it needs [`USE`].
+//! Ours entirely (`docs/amoeba-protocol.md#performance-anchors` has the null and bulk RPC
+//! figures of other systems it is measured against). ECHO
+//! ([`crate::rpc::codes::ECHO_FIRST_COM`], 2900) replies with the request's data and its
+//! h_offset, h_size and h_extra; it needs [`USE`].
 //! Nothing else is done, so a round trip measures the transport alone.
 
 use crate::capability::{Capability, Port};

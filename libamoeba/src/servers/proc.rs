@@ -1,9 +1,8 @@
 //! The process server: the node's load, the `ps` directory of live processes, and one object
 //! per process to inspect, stun or kill it.
 //!
-//! Command numbers from `shared/reference/amoeba.md` ("Process descriptor"): PS_STUN 2300,
-//! PS_GETLOAD 2305 (its header layout is in [`control`]), STD_DESTROY 1003; the `ps` directory
-//! from "Other servers". Ours, where the reference is silent:
+//! Command numbers from `docs/amoeba-protocol.md#kernel-servers`: PS_STUN 2300, PS_GETLOAD 2305
+//! (its header layout is in [`control`]), STD_DESTROY 1003. Ours, where the sources are silent:
 //!
 //! - Object 0 (the server) answers PS_GETLOAD, which needs [`READ`].
 //! - The `ps` directory answers LIST and LOOKUP exactly as the kernel directory does

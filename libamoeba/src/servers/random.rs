@@ -1,7 +1,7 @@
 //! The random server.
 //!
-//! From `shared/reference/amoeba.md` ("Other servers"): GETRANDOM 2600, at most 1024 bytes a
-//! call. Ours, where the reference is silent: the request's h_size says how many bytes
+//! From `docs/amoeba-protocol.md#kernel-servers`: GETRANDOM 2600, at most 1024 bytes a call.
+//! Ours, where the sources are silent: the request's h_size says how many bytes
 //! (more than [`MAX_RANDOM_BYTES`] is STD_ARGBAD), the reply data is exactly that many, and
 //! GETRANDOM needs [`READ`]. STD_INFO names the source (e.g. "rdrand" or "seeded
 //! generator"), so a client can tell how much to trust the bytes.

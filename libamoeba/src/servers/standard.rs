@@ -2,8 +2,8 @@
 //! object 0, the standard commands STD_INFO and STD_RESTRICT, and the checks on request and
 //! reply sizes.
 //!
-//! From `shared/reference/amoeba.md`, sections "Capability (16 bytes)" (STD_RESTRICT carries
-//! its mask in h_offset) and "RPC header (32 bytes)". Ours, where the reference is silent:
+//! From `docs/amoeba-protocol.md#restricting-rights` (STD_RESTRICT carries its mask in
+//! h_offset) and `#rpc-header`. Ours, where the sources are silent:
 //!
 //! - STD_INFO needs no right (any genuine capability); the reply data is a short UTF-8 text
 //!   and h_size its length in bytes. A text longer than the reply buffer is cut at a

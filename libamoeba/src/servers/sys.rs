@@ -1,7 +1,7 @@
 //! The sys server: the kernel's statistics, the tail of its log, and reboot or halt.
 //!
-//! Command numbers from `shared/reference/amoeba.md` ("Other servers"): PRINTBUF 2500,
-//! KSTAT 2501, BOOT 2504. The rest is ours, the reference being silent:
+//! Command numbers from `docs/amoeba-protocol.md#kernel-servers`: PRINTBUF 2500, KSTAT 2501,
+//! BOOT 2504. The rest is ours, not 5.3's:
 //!
 //! - KSTAT: reply data = a [`Kstat`] record ([`kstat`] has the layout); needs [`READ`].
 //! - PRINTBUF: reply data = the newest kernel log bytes that fit the reply (request h_size =

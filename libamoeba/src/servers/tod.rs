@@ -1,6 +1,6 @@
 //! The time-of-day server.
 //!
-//! From `shared/reference/amoeba.md` ("Other servers"): GETTIME 2400 answers the seconds since
+//! From `docs/amoeba-protocol.md#kernel-servers`: GETTIME 2400 answers the seconds since
 //! 1970 in h_offset and the milliseconds in h_size. h_offset is an `i32`, which runs out on
 //! 2038-01-19 03:14:07 UTC; from then on it carries the low 32 bits of the seconds, so it turns
 //! negative and wraps (as a 5.3 client's 32-bit `time_t` would), and is only good for a

@@ -1,7 +1,7 @@
 //! The tty server: text to the node's console.
 //!
-//! `shared/reference/amoeba.md` lists a TTY capability among a process's standard
-//! capabilities but no tty commands; everything here is ours. TTY_WRITE
+//! A TTY capability is among a process's standard capabilities
+//! (`docs/amoeba-protocol.md#kernel-servers`); the commands here are ours, not 5.3's. TTY_WRITE
 //! ([`crate::rpc::codes::TTY_FIRST_COM`], 2800): request data = the bytes to write, at most
 //! [`MAX_WRITE`] (more is STD_ARGBAD, so any server buffer of that size serves every client);
 //! needs [`WRITE`]; reply h_size = bytes written.

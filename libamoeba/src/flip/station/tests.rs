@@ -219,7 +219,7 @@ fn the_fragments_of_two_tries_of_a_message_make_it_whole() {
     }
     assert_eq!(delivered.len(), 1);
     assert_eq!(delivered[0].data, big);
-    // A new id for each try, as the reference has it, would have lost both.
+    // A new id for each try, as 5.3 has it, would have lost both.
     assert_ne!(lan[0].send(to, &big, 200), id);
 }
 

@@ -1,8 +1,8 @@
 //! Answering LIST and LOOKUP on a directory, for every server that serves one (the kernel
 //! directory, the process server's `ps`), so both speak the same format.
 //!
-//! Command numbers are SOAP's, from `shared/reference/amoeba.md` ("Other servers"); the
-//! paging is ours, as the reference gives none:
+//! Command numbers are SOAP's, from `docs/amoeba-protocol.md#kernel-servers`; the paging is
+//! ours, not SOAP's:
 //!
 //! - LIST request: h_offset = index of the first row wanted (rows in name order for the
 //!   kernel directory, pid order for `ps`), h_size = the most reply bytes the client takes

@@ -1,7 +1,7 @@
 //! A directory row on the wire: a name and the capability it maps to.
 //!
-//! `shared/reference/amoeba.md` ("Other servers") says SOAP rows map names to capabilities but
-//! gives no byte layout; this one is ours, used by LIST replies and APPEND requests of every
+//! SOAP rows map names to capabilities (`docs/amoeba-protocol.md#kernel-servers`); this byte
+//! layout is ours, not SOAP's, used by LIST replies and APPEND requests of every
 //! directory the node serves (the kernel directory, the process server's `ps`):
 //!
 //! | bytes               | field                                           |

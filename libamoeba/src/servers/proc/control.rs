@@ -1,10 +1,11 @@
 //! What the process server needs from the kernel: the live processes, killing and stunning
 //! them, and the node's load, with the header layout PS_GETLOAD answers the load in.
 //!
-//! From `shared/reference/amoeba.md` ("Process descriptor"): GETLOAD answers free memory in
-//! h_offset, the load average in h_size and the speed in h_extra. The units are ours, as the
-//! reference gives none: free memory in KiB (bytes would not fit an `i32` past 2 GiB;
-//! saturates at 2 TiB), load average ×256 (saturating at 255.99), speed in MHz.
+//! From `docs/amoeba-protocol.md#kernel-servers`: GETLOAD answers free memory in h_offset, the
+//! load average in h_size and the speed in h_extra. The units are ours, not 5.3's (bytes, the
+//! load average shifted right by 6, kilo-instructions per second): free memory in KiB (bytes
+//! would not fit an `i32` past 2 GiB; saturates at 2 TiB), load average ×256 (saturating at
+//! 255.99), speed in MHz.
 
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -1,8 +1,9 @@
 //! The kernel statistics a KSTAT reply carries.
 //!
-//! `shared/reference/amoeba.md` ("Other servers") names KSTAT 2501 but not its reply; this
-//! layout is ours. Little-endian, no padding; a record starts with its version and length so
-//! a later version can append fields and an older client still reads the fields it knows:
+//! KSTAT is 2501 as in 5.3 (`docs/amoeba-protocol.md#kernel-servers`), whose reply is text;
+//! this binary layout is ours. Little-endian, no padding; a record starts with its version and
+//! length so a later version can append fields and an older client still reads the fields it
+//! knows:
 //!
 //! | bytes  | field                                       |
 //! |--------|---------------------------------------------|
