@@ -1,7 +1,8 @@
-//! From a node's selection to the `amoeba-kernel` Cargo features that compile it in.
+//! From a node's selection to the `amoeba-kernel` Cargo features that compile it in. The
+//! features' names are made here alone; the catalog only says what each component is.
 
 use crate::catalog::Kind;
-use crate::validate::NodeSpec;
+use crate::node_spec::NodeSpec;
 
 /// The Cargo feature of one component: `server-NAME` or `driver-NAME`.
 pub fn feature(kind: Kind, name: &str) -> String {
@@ -22,6 +23,7 @@ pub fn features(spec: &NodeSpec) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::{Catalog, Status};
     use libamoeba::boot::LogLevel;
 
     fn spec(servers: &[&str], drivers: &[&str]) -> NodeSpec {
@@ -38,6 +40,16 @@ mod tests {
         }
     }
 
+    /// The `[features]` table of amoeba-kernel/Cargo.toml.
+    fn kernel_features() -> toml::Table {
+        let manifest = include_str!("../../amoeba-kernel/Cargo.toml");
+        let mut table: toml::Table = toml::from_str(manifest).expect("kernel manifest parses");
+        match table.remove("features") {
+            Some(toml::Value::Table(features)) => features,
+            _ => panic!("kernel has [features]"),
+        }
+    }
+
     #[test]
     fn nothing_selected_means_no_features() {
         assert!(features(&spec(&[], &[])).is_empty());
@@ -49,5 +61,24 @@ mod tests {
             features(&spec(&["tod", "dir"], &["rtc", "pci"])),
             ["driver-pci", "driver-rtc", "server-dir", "server-tod"]
         );
+    }
+
+    #[test]
+    fn features_are_named_by_kind() {
+        let catalog = Catalog::builtin();
+        let feature_of = |name| catalog.get(name).map(|c| feature(c.kind, c.name));
+        assert_eq!(feature_of("pci").as_deref(), Some("driver-pci"));
+        assert_eq!(feature_of("tod").as_deref(), Some("server-tod"));
+    }
+
+    #[test]
+    fn implemented_components_have_kernel_features() {
+        let kernel = kernel_features();
+        for c in Catalog::builtin().components() {
+            if c.status == Status::Implemented {
+                let feature = feature(c.kind, c.name);
+                assert!(kernel.contains_key(&feature), "kernel lacks {feature}");
+            }
+        }
     }
 }

@@ -10,9 +10,10 @@ use libamoeba::process::boot_table;
 use libamoeba::process::layout::MAX_ENVIRONMENT_BYTES;
 
 use crate::catalog::{Catalog, Component, Kind, Status};
+use crate::nic::Nic;
+use crate::node_spec::{NodeSpec, ProgramSpec};
 use crate::problem::{Problem, ProfileProblem, ProfileProblems};
 use crate::profile::{Located, Profile, ProgramEntry};
-use crate::qemu::Nic;
 
 /// RAM given to a node when its profile does not say.
 pub const DEFAULT_MEMORY_MIB: u32 = 128;
@@ -22,52 +23,6 @@ pub const MIN_MEMORY_MIB: u32 = 32;
 pub const MAX_MEMORY_MIB: u32 = 64 * 1024;
 /// Bytes of a process's environment block kept for its name, capabilities and strings.
 const ENVIRONMENT_RESERVE: usize = 1024;
-
-/// A profile that passed validation: everything needed to build and boot the node.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NodeSpec {
-    pub profile: String,
-    pub description: String,
-    pub node: String,
-    pub log: LogLevel,
-    /// The profile's extra command-line words, in order: `[node] cmdline`'s, then those
-    /// `[network]` stands for (`ip=`, `flip-udp=`).
-    pub cmdline_extra: Vec<String>,
-    pub memory_mib: u32,
-    /// Selected servers and drivers, in profile order.
-    pub servers: Vec<String>,
-    pub drivers: Vec<String>,
-    /// The programs the node starts at boot, in profile order.
-    pub programs: Vec<ProgramSpec>,
-}
-
-/// One program a node starts at boot (a checked `[[programs]]` entry).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProgramSpec {
-    /// A binary of `programs/`; also the process's name.
-    pub name: String,
-    /// Its arguments after its name (argv[1..]).
-    pub args: Vec<String>,
-    /// The process priority.
-    pub priority: Level,
-    /// May be granted I/O ports and wait for interrupt lines.
-    pub driver: bool,
-    /// Gets the owner capabilities of the process and sys servers (may end processes, halt).
-    pub admin: bool,
-}
-
-impl NodeSpec {
-    /// The kernel command line the node boots with: its name and log level, then the
-    /// profile's own words.
-    pub fn cmdline(&self) -> String {
-        let mut words = vec![
-            format!("node={}", self.node),
-            format!("log={}", self.log.name()),
-        ];
-        words.extend(self.cmdline_extra.iter().cloned());
-        words.join(" ")
-    }
-}
 
 /// Checks `profile` against `catalog`; on failure returns every problem found, in file order.
 pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, ProfileProblems> {
@@ -294,7 +249,7 @@ impl Checker<'_> {
                 self.report(Some(cmdline.line), Some("[node] cmdline"), problem);
             }
         }
-        let cards = [Nic::Virtio, Nic::Ne2000].map(Nic::driver);
+        let cards = Nic::ALL.map(Nic::driver);
         if let Some(line) = ip_line.into_iter().chain(port_line).min()
             && !drivers.iter().any(|d| cards.contains(&d.name))
         {

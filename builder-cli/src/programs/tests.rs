@@ -7,7 +7,7 @@ use libamoeba::process::layout::{
 };
 use libamoeba::process::{ArchMagic, SegmentType, decode_image};
 
-use crate::validate::ProgramSpec;
+use crate::node_spec::ProgramSpec;
 
 const BASE: u64 = USER_TEXT_BASE;
 const R: u32 = 4;
