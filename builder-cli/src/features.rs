@@ -4,6 +4,9 @@
 use crate::catalog::Kind;
 use crate::node_spec::NodeSpec;
 
+/// The feature that compiles in the kernel's self-tests (`[kernel] selftest = true`).
+pub const SELFTEST: &str = "selftest";
+
 /// The Cargo feature of one component: `server-NAME` or `driver-NAME`.
 pub fn feature(kind: Kind, name: &str) -> String {
     format!("{}-{name}", kind.word())
@@ -14,7 +17,8 @@ pub fn feature(kind: Kind, name: &str) -> String {
 pub fn features(spec: &NodeSpec) -> Vec<String> {
     let servers = spec.servers.iter().map(|s| feature(Kind::Server, s));
     let drivers = spec.drivers.iter().map(|d| feature(Kind::Driver, d));
-    let mut features: Vec<String> = servers.chain(drivers).collect();
+    let selftest = spec.selftest.then(|| SELFTEST.to_string());
+    let mut features: Vec<String> = servers.chain(drivers).chain(selftest).collect();
     features.sort();
     features.dedup();
     features
@@ -36,6 +40,7 @@ mod tests {
             memory_mib: 128,
             servers: servers.iter().map(|s| s.to_string()).collect(),
             drivers: drivers.iter().map(|s| s.to_string()).collect(),
+            selftest: false,
             programs: Vec::new(),
         }
     }
@@ -60,6 +65,21 @@ mod tests {
         assert_eq!(
             features(&spec(&["tod", "dir"], &["rtc", "pci"])),
             ["driver-pci", "driver-rtc", "server-dir", "server-tod"]
+        );
+    }
+
+    #[test]
+    fn the_self_tests_are_a_feature_only_when_the_profile_asks() {
+        let shipped = spec(&["dir"], &["pci"]);
+        assert!(!features(&shipped).iter().any(|f| f == SELFTEST));
+        let test = NodeSpec {
+            selftest: true,
+            ..spec(&["dir"], &["pci"])
+        };
+        assert_eq!(features(&test), ["driver-pci", "selftest", "server-dir"]);
+        assert!(
+            kernel_features().contains_key(SELFTEST),
+            "kernel lacks {SELFTEST}"
         );
     }
 

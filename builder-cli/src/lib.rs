@@ -40,5 +40,5 @@ pub use nic::Nic;
 pub use node_spec::{NodeSpec, ProgramSpec};
 pub use profile::{Profile, ProfileError, load_profile};
 pub use qemu::{Accel, Boot, QemuSpec, Serial};
-pub use validate::validate;
+pub use validate::{AppendError, validate, validate_append};
 pub use workspace::Workspace;

@@ -18,6 +18,9 @@ pub struct NodeSpec {
     /// Selected servers and drivers, in profile order.
     pub servers: Vec<String>,
     pub drivers: Vec<String>,
+    /// The kernel's self-tests are compiled in (`[kernel] selftest = true`): its `selftest=`
+    /// words work. Shipped profiles leave them out.
+    pub selftest: bool,
     /// The programs the node starts at boot, in profile order.
     pub programs: Vec<ProgramSpec>,
 }

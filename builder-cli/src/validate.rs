@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use thiserror::Error;
+
 use libamoeba::boot::LogLevel;
 use libamoeba::boot::cmdline::{self, BootArg, IpSetting, is_valid_node_name};
 use libamoeba::priority::Level;
@@ -34,7 +36,7 @@ pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, Pr
     check.profile_name(&profile.name);
     let node = check.node_name(profile);
     let log = check.log_level(profile.log.as_ref());
-    let mut cmdline_extra = check.cmdline(profile.cmdline.as_ref());
+    let mut cmdline_extra = check.cmdline(profile.cmdline.as_ref(), profile.selftest.as_ref());
     let memory_mib = check.memory(profile.memory_mib.as_ref());
     let servers = check.components(catalog, Kind::Server, &profile.servers);
     let drivers = check.components(catalog, Kind::Driver, &profile.drivers);
@@ -57,8 +59,36 @@ pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, Pr
         memory_mib,
         servers: servers.iter().map(|s| s.name.to_string()).collect(),
         drivers: drivers.iter().map(|s| s.name.to_string()).collect(),
+        selftest: is_on(profile.selftest.as_ref()),
         programs,
     })
+}
+
+/// A word of `run --append` or `cluster --append` that the profile's kernel cannot honour.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum AppendError {
+    #[error(
+        "--append `{word}`: {file} compiles no kernel self-tests in; boot a test profile (one \
+         with `selftest = true` under [kernel]), or leave the word out"
+    )]
+    SelfTestNotCompiledIn { word: String, file: String },
+}
+
+/// Checks the extra command-line words `run` or `cluster` would boot the node of `spec` (from
+/// profile `file`) with: a `selftest=` word needs a kernel with its self-tests. Words the
+/// kernel skips with a warning are not refused here, since a test may want just that.
+pub fn validate_append(file: &str, spec: &NodeSpec, words: &[String]) -> Result<(), AppendError> {
+    let selftest = |word: &&String| {
+        word.split_once('=')
+            .is_some_and(|(key, _)| key == "selftest")
+    };
+    match words.iter().find(selftest) {
+        Some(word) if !spec.selftest => Err(AppendError::SelfTestNotCompiledIn {
+            word: word.clone(),
+            file: file.to_string(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// A selected component and the line naming it.
@@ -138,8 +168,13 @@ impl Checker<'_> {
     }
 
     /// Words the kernel would skip with a warning are errors here: a profile is checked
-    /// before anything compiles, so a typo never reaches a booted node.
-    fn cmdline(&mut self, cmdline: Option<&Located<String>>) -> Vec<String> {
+    /// before anything compiles, so a typo never reaches a booted node. So is a `selftest=`
+    /// word of a kernel that lacks its self-tests.
+    fn cmdline(
+        &mut self,
+        cmdline: Option<&Located<String>>,
+        selftest: Option<&Located<bool>>,
+    ) -> Vec<String> {
         let Some(cmdline) = cmdline else {
             return Vec::new();
         };
@@ -157,6 +192,10 @@ impl Checker<'_> {
                 Ok(BootArg::Log(_)) => Problem::ReservedCmdlineWord {
                     word_key: "log",
                     profile_key: "log",
+                },
+                Ok(BootArg::SelfTest(_)) if !is_on(selftest) => Problem::SelfTestNotCompiledIn {
+                    word: word.to_string(),
+                    off_line: selftest.map(|s| s.line),
                 },
                 Ok(_) => {
                     words.push(word.to_string());
@@ -428,6 +467,11 @@ impl Checker<'_> {
         }
         programs
     }
+}
+
+/// A `true`/`false` key: on only when written `true`.
+fn is_on(flag: Option<&Located<bool>>) -> bool {
+    flag.is_some_and(|f| f.value)
 }
 
 fn key_of(kind: Kind) -> String {

@@ -401,6 +401,7 @@ fn every_real_program_becomes_a_bootable_image() {
         memory_mib: 64,
         servers: vec![],
         drivers: vec![],
+        selftest: false,
         programs: vec![
             ProgramSpec {
                 driver: false,
