@@ -39,12 +39,13 @@ mod net;
 mod node_config;
 mod panic;
 mod sched;
+#[cfg(feature = "selftest")]
 mod selftest;
 mod servers;
 mod syscalls;
 
 use arch::{cpu, tsc};
-use libamoeba::boot::{ExitCode, OnReady, SelfTest};
+use libamoeba::boot::{ExitCode, OnReady};
 use node_config::NodeConfig;
 
 /// The kernel proper, once `arch` has the console, the CPU tables and the boot information
@@ -62,21 +63,12 @@ pub fn start(boot: arch::multiboot::BootInfo, entry_tsc: u64) -> ! {
     drivers::start_network(config.node_name(), config.net);
     #[cfg(feature = "net")]
     net::flip::start();
-    match config.selftest {
-        Some(SelfTest::Sched) => selftest::run(),
-        Some(SelfTest::Loader) => selftest::loader(),
-        Some(SelfTest::Rpc) => selftest::rpc(),
-        Some(SelfTest::Halt) => selftest::boot_by_rpc(false),
-        Some(SelfTest::Reboot) => selftest::boot_by_rpc(true),
-        Some(SelfTest::Lan { peers }) => selftest::lan(peers),
-        Some(SelfTest::LanBench) => selftest::lan_bench(),
-        Some(SelfTest::Describe) | None => {}
-    }
+    #[cfg(feature = "selftest")]
+    selftest::before_boot_programs(config.selftest);
     let free_before_programs = mm::frames::stats().free_bytes;
     loader::start_boot_programs();
-    if config.selftest == Some(SelfTest::Describe) {
-        selftest::describe_processes();
-    }
+    #[cfg(feature = "selftest")]
+    selftest::after_boot_programs(config.selftest);
     print_banner(&config, &boot, tsc_hz, &memory);
     announce_ready(&config, entry_tsc);
     match config.on_ready {

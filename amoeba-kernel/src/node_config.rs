@@ -7,14 +7,16 @@ use crate::build_info;
 use crate::drivers::fw_cfg;
 use crate::logger;
 use alloc::string::String;
-use libamoeba::boot::cmdline::{self, BootArg, CrashKind, IpSetting, IpcPath, OnReady, SelfTest};
+use libamoeba::boot::cmdline::{self, BootArg, CrashKind, IpSetting, IpcPath, OnReady};
 
 pub struct NodeConfig {
     cmdline: String,
     node_name: String,
     pub on_ready: OnReady,
     crash: Option<CrashKind>,
-    pub selftest: Option<SelfTest>,
+    /// The check a `selftest=` word asks for; only a kernel with self-tests keeps one.
+    #[cfg(feature = "selftest")]
+    pub selftest: Option<cmdline::SelfTest>,
     /// The IP side of the node's cards (`ip=`, `flip-udp=`).
     pub net: NetSettings,
 }
@@ -35,6 +37,7 @@ impl NodeConfig {
             node_name: String::new(),
             on_ready: OnReady::Idle,
             crash: None,
+            #[cfg(feature = "selftest")]
             selftest: None,
             net: NetSettings::default(),
         };
@@ -61,7 +64,14 @@ impl NodeConfig {
                 Ok(BootArg::Log(level)) => logger::set_level(level),
                 Ok(BootArg::Ready(on_ready)) => self.on_ready = on_ready,
                 Ok(BootArg::Crash(kind)) => self.crash = Some(kind),
+                #[cfg(feature = "selftest")]
                 Ok(BootArg::SelfTest(test)) => self.selftest = Some(test),
+                // Typed at a boot prompt, say: the node boots as if the word were not there.
+                #[cfg(not(feature = "selftest"))]
+                Ok(BootArg::SelfTest(test)) => log::warn!(
+                    "cmdline: `selftest={test}` ignored: this kernel has no self-tests (only \
+                     profiles with `selftest = true` under [kernel] compile them in)"
+                ),
                 Ok(BootArg::Ip(ip)) => self.net.ip = Some(ip),
                 Ok(BootArg::FlipUdp(port)) => self.net.flip_udp = Some(port),
                 Ok(BootArg::Ipc(path)) => crate::ipc::set_fast_path(path == IpcPath::Fast),

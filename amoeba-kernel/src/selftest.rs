@@ -1,6 +1,9 @@
-//! `selftest=sched`: kernel threads exercise timers and every synchronization primitive through
-//! the same scheduler API user threads reach by system calls, and report on the console.
-//! The end-to-end tests read these lines; a failed check says what it expected.
+//! The checks behind the `selftest=` command-line words, compiled only into kernels whose
+//! profile asks for them (feature `selftest`). The end-to-end tests read the lines they print;
+//! a failed check says what it expected.
+//!
+//! `selftest=sched`, here: kernel threads exercise timers and every synchronization primitive
+//! through the same scheduler API user threads reach by system calls.
 
 #[cfg(all(feature = "net", feature = "server-dir"))]
 mod lan;
@@ -10,6 +13,7 @@ use crate::arch::tsc;
 use crate::kprintln;
 use crate::sched::{self, Wake};
 use core::sync::atomic::{AtomicU64, Ordering};
+use libamoeba::boot::SelfTest;
 use libamoeba::priority::Level;
 use libamoeba::syscall::{Error, SyncKind};
 
@@ -37,14 +41,35 @@ fn check(what: &str, ok: bool, detail: core::fmt::Arguments<'_>) -> bool {
     ok
 }
 
+/// The check `test` asks for, if it runs before the boot programs start (all but `describe`).
+pub fn before_boot_programs(test: Option<SelfTest>) {
+    match test {
+        Some(SelfTest::Sched) => run(),
+        Some(SelfTest::Loader) => loader(),
+        Some(SelfTest::Rpc) => rpc(),
+        Some(SelfTest::Halt) => boot_by_rpc(false),
+        Some(SelfTest::Reboot) => boot_by_rpc(true),
+        Some(SelfTest::Lan { peers }) => lan(peers),
+        Some(SelfTest::LanBench) => lan_bench(),
+        Some(SelfTest::Describe) | None => {}
+    }
+}
+
+/// `selftest=describe`, which needs the boot programs running.
+pub fn after_boot_programs(test: Option<SelfTest>) {
+    if test == Some(SelfTest::Describe) {
+        describe_processes();
+    }
+}
+
 /// `selftest=halt|reboot`: BOOT through the sys server with its owner capability; the node
 /// should stop within the wait below.
-pub fn boot_by_rpc(reboot: bool) {
+fn boot_by_rpc(reboot: bool) {
     rpc::boot_by_rpc(reboot);
 }
 
 /// `selftest=rpc`.
-pub fn rpc() {
+fn rpc() {
     if rpc::run() {
         kprintln!("selftest: rpc: all checks passed");
     } else {
@@ -53,7 +78,7 @@ pub fn rpc() {
 }
 
 /// `selftest=lan[:N]`.
-pub fn lan(peers: u8) {
+fn lan(peers: u8) {
     #[cfg(all(feature = "net", feature = "server-dir"))]
     let passed = lan::run(peers);
     #[cfg(not(all(feature = "net", feature = "server-dir")))]
@@ -70,14 +95,14 @@ pub fn lan(peers: u8) {
 }
 
 /// `selftest=lanbench`.
-pub fn lan_bench() {
+fn lan_bench() {
     #[cfg(all(feature = "net", feature = "server-dir"))]
     lan::bench();
     #[cfg(not(all(feature = "net", feature = "server-dir")))]
     kprintln!("selftest: lanbench: this profile has no network card or directory");
 }
 
-pub fn run() {
+fn run() {
     let results = [
         timers(),
         mutex_semaphore_barrier().unwrap_or(false),
@@ -213,7 +238,7 @@ fn await_and_signals() -> bool {
 /// `selftest=loader`: damaged copies of the first boot program's image are refused, and no
 /// process starts from them. (Wrong architectures and every other malformed layout are covered
 /// by libamoeba's host tests of the same decoder.)
-pub fn loader() {
+fn loader() {
     let programs = libamoeba::process::boot_table::decode(crate::build_info::BOOT_PROGRAMS);
     let Some(image) = programs
         .ok()
@@ -257,7 +282,7 @@ pub fn loader() {
 
 /// `selftest=describe`: once the boot programs have run a little, every user process is turned
 /// into a process descriptor, which must be valid and decode back to itself.
-pub fn describe_processes() {
+fn describe_processes() {
     sched::sleep(50_000_000);
     for (pid, name) in sched::user_processes() {
         let Some(descriptor) = sched::describe(pid) else {

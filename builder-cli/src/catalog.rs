@@ -57,13 +57,6 @@ pub struct Component {
     pub status: Status,
 }
 
-impl Component {
-    /// The `amoeba-kernel` Cargo feature that compiles this component in.
-    pub fn feature(&self) -> String {
-        crate::features::feature(self.kind, self.name)
-    }
-}
-
 /// A table of components (names are unique across both kinds) and the user programs a profile
 /// may start at boot.
 #[derive(Clone, Copy, Debug)]
@@ -151,7 +144,7 @@ const PLANNED: Status = Status::Planned;
 const IMPLEMENTED: Status = Status::Implemented;
 
 // Keep in step with the `[features]` of amoeba-kernel/Cargo.toml: an Implemented entry must
-// have its feature there (a test checks it). One line per component reads best as a table.
+// have its feature there (a test of `features` checks it). One line per component reads best as a table.
 #[rustfmt::skip]
 static BUILTIN: &[Component] = &[
     driver("pci", "PCI enumeration over config ports 0xCF8/0xCFC; devices in the boot log", &[], IMPLEMENTED),
@@ -191,34 +184,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn implemented_components_have_kernel_features() {
-        let manifest = include_str!("../../amoeba-kernel/Cargo.toml");
-        let table: toml::Table = toml::from_str(manifest).expect("kernel manifest parses");
-        let features = table["features"].as_table().expect("kernel has [features]");
-        for c in Catalog::builtin().components() {
-            if c.status == Status::Implemented {
-                assert!(
-                    features.contains_key(&c.feature()),
-                    "kernel lacks {}",
-                    c.feature()
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn features_are_named_by_kind() {
-        let catalog = Catalog::builtin();
-        assert_eq!(
-            catalog.get("pci").map(Component::feature).as_deref(),
-            Some("driver-pci")
-        );
-        assert_eq!(
-            catalog.get("tod").map(Component::feature).as_deref(),
-            Some("server-tod")
-        );
     }
 }

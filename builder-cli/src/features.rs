@@ -1,7 +1,11 @@
-//! From a node's selection to the `amoeba-kernel` Cargo features that compile it in.
+//! From a node's selection to the `amoeba-kernel` Cargo features that compile it in. The
+//! features' names are made here alone; the catalog only says what each component is.
 
 use crate::catalog::Kind;
-use crate::validate::NodeSpec;
+use crate::node_spec::NodeSpec;
+
+/// The feature that compiles in the kernel's self-tests (`[kernel] selftest = true`).
+pub const SELFTEST: &str = "selftest";
 
 /// The Cargo feature of one component: `server-NAME` or `driver-NAME`.
 pub fn feature(kind: Kind, name: &str) -> String {
@@ -13,7 +17,8 @@ pub fn feature(kind: Kind, name: &str) -> String {
 pub fn features(spec: &NodeSpec) -> Vec<String> {
     let servers = spec.servers.iter().map(|s| feature(Kind::Server, s));
     let drivers = spec.drivers.iter().map(|d| feature(Kind::Driver, d));
-    let mut features: Vec<String> = servers.chain(drivers).collect();
+    let selftest = spec.selftest.then(|| SELFTEST.to_string());
+    let mut features: Vec<String> = servers.chain(drivers).chain(selftest).collect();
     features.sort();
     features.dedup();
     features
@@ -22,6 +27,7 @@ pub fn features(spec: &NodeSpec) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::{Catalog, Status};
     use libamoeba::boot::LogLevel;
 
     fn spec(servers: &[&str], drivers: &[&str]) -> NodeSpec {
@@ -34,7 +40,18 @@ mod tests {
             memory_mib: 128,
             servers: servers.iter().map(|s| s.to_string()).collect(),
             drivers: drivers.iter().map(|s| s.to_string()).collect(),
+            selftest: false,
             programs: Vec::new(),
+        }
+    }
+
+    /// The `[features]` table of amoeba-kernel/Cargo.toml.
+    fn kernel_features() -> toml::Table {
+        let manifest = include_str!("../../amoeba-kernel/Cargo.toml");
+        let mut table: toml::Table = toml::from_str(manifest).expect("kernel manifest parses");
+        match table.remove("features") {
+            Some(toml::Value::Table(features)) => features,
+            _ => panic!("kernel has [features]"),
         }
     }
 
@@ -49,5 +66,39 @@ mod tests {
             features(&spec(&["tod", "dir"], &["rtc", "pci"])),
             ["driver-pci", "driver-rtc", "server-dir", "server-tod"]
         );
+    }
+
+    #[test]
+    fn the_self_tests_are_a_feature_only_when_the_profile_asks() {
+        let shipped = spec(&["dir"], &["pci"]);
+        assert!(!features(&shipped).iter().any(|f| f == SELFTEST));
+        let test = NodeSpec {
+            selftest: true,
+            ..spec(&["dir"], &["pci"])
+        };
+        assert_eq!(features(&test), ["driver-pci", "selftest", "server-dir"]);
+        assert!(
+            kernel_features().contains_key(SELFTEST),
+            "kernel lacks {SELFTEST}"
+        );
+    }
+
+    #[test]
+    fn features_are_named_by_kind() {
+        let catalog = Catalog::builtin();
+        let feature_of = |name| catalog.get(name).map(|c| feature(c.kind, c.name));
+        assert_eq!(feature_of("pci").as_deref(), Some("driver-pci"));
+        assert_eq!(feature_of("tod").as_deref(), Some("server-tod"));
+    }
+
+    #[test]
+    fn implemented_components_have_kernel_features() {
+        let kernel = kernel_features();
+        for c in Catalog::builtin().components() {
+            if c.status == Status::Implemented {
+                let feature = feature(c.kind, c.name);
+                assert!(kernel.contains_key(&feature), "kernel lacks {feature}");
+            }
+        }
     }
 }

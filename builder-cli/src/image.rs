@@ -18,12 +18,13 @@ use crate::features::features;
 use crate::grub::{self, GrubError, GrubTools, IsoRequest, PxeRequest};
 use crate::kernel_build::{self, KERNEL_BIN, KernelBuildError, KernelRequest};
 use crate::manifest::{FORMAT, FileOutput, IsoOutput, Manifest, Outputs, PxeOutput};
+use crate::messages::progress;
+use crate::node_spec::NodeSpec;
 use crate::profile::{Profile, ProfileError, load_profile};
 use crate::programs::{self, BOOT_TABLE_FILE, ProgramsError};
-use crate::progress;
 use crate::source_date::source_date_epoch;
 use crate::template::{self, TemplateError};
-use crate::validate::{NodeSpec, validate};
+use crate::validate::validate;
 use crate::workspace::Workspace;
 
 pub const KERNEL_FILE: &str = "kernel.elf";

@@ -119,7 +119,7 @@ pub fn run_cargo(cmd: &mut Command) -> Result<(), KernelBuildError> {
     })?;
     if !status.success() {
         return Err(KernelBuildError::Failed {
-            command: crate::describe_command(cmd),
+            command: crate::messages::describe_command(cmd),
             status,
         });
     }

@@ -19,6 +19,9 @@ pub mod image;
 pub mod kernel_build;
 pub mod kvm;
 pub mod manifest;
+pub mod messages;
+pub mod nic;
+pub mod node_spec;
 pub mod problem;
 pub mod profile;
 pub mod programs;
@@ -32,31 +35,10 @@ pub use catalog::Catalog;
 pub use image::{BuildError, BuildOptions, BuiltImage, build_profile, check_profile};
 pub use kernel_build::build_null_kernel;
 pub use manifest::Manifest;
+pub use messages::{describe_command, progress};
+pub use nic::Nic;
+pub use node_spec::{NodeSpec, ProgramSpec};
 pub use profile::{Profile, ProfileError, load_profile};
-pub use qemu::{Accel, Boot, Nic, QemuSpec, Serial};
-pub use validate::{NodeSpec, validate};
+pub use qemu::{Accel, Boot, QemuSpec, Serial};
+pub use validate::{AppendError, validate, validate_append};
 pub use workspace::Workspace;
-
-/// One line of progress on stderr, `amoeba-build: ...`, like the command's own messages.
-pub fn progress(message: &str) {
-    eprintln!("amoeba-build: {message}");
-}
-
-/// A command as one shell-like line for messages (arguments with other characters quoted).
-pub fn describe_command(cmd: &std::process::Command) -> String {
-    let mut line = cmd.get_program().to_string_lossy().into_owned();
-    for arg in cmd.get_args() {
-        let arg = arg.to_string_lossy();
-        let plain = !arg.is_empty()
-            && arg
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_=,.:/+".contains(&b));
-        line.push(' ');
-        if plain {
-            line.push_str(&arg);
-        } else {
-            line.push_str(&format!("'{arg}'"));
-        }
-    }
-    line
-}

@@ -11,7 +11,7 @@ use amoeba_build::profile::profile_names;
 use amoeba_build::qemu::{self, Outcome};
 use amoeba_build::{
     Accel, Boot, BuildOptions, Nic, Profile, QemuSpec, Serial, Workspace, build_profile,
-    check_profile, kvm, progress,
+    check_profile, kvm, progress, validate_append,
 };
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -231,9 +231,10 @@ fn check(profile: &str) -> Result<ExitCode> {
 
 fn boot(args: &RunArgs) -> Result<ExitCode> {
     let ws = workspace()?;
+    let append = append_words(&args.append);
+    refuse_unusable_words(&ws, &args.profile, &append)?;
     let image = build_profile(&ws, &args.profile, &BuildOptions::default())
         .with_context(|| format!("building profile {}", args.profile))?;
-    let append = append_words(&args.append);
     let spec = QemuSpec {
         boot: match args.boot {
             BootArg::Kernel => Boot::Kernel,
@@ -266,6 +267,12 @@ impl NicArg {
     }
 }
 
+/// `--append` words the profile's kernel cannot honour are refused before anything is built.
+fn refuse_unusable_words(ws: &Workspace, profile: &str, append: &[String]) -> Result<()> {
+    let (profile, spec) = check_profile(ws, profile)?;
+    Ok(validate_append(&profile.file, &spec, append)?)
+}
+
 fn append_words(append: &Option<String>) -> Vec<String> {
     let words: Vec<String> = append
         .iter()
@@ -280,29 +287,14 @@ fn append_words(append: &Option<String>) -> Vec<String> {
 fn cluster(args: &ClusterArgs) -> Result<ExitCode> {
     let ws = workspace()?;
     let members = cluster::members(&args.profiles, args.nodes)?;
-    let mut images = Vec::new();
+    let append = append_words(&args.append);
     for member in &members {
-        let image = build_profile(&ws, &member.profile, &BuildOptions::default())
-            .with_context(|| format!("building profile {}", member.profile))?;
-        if !image
-            .spec
-            .drivers
-            .iter()
-            .any(|d| d == args.nic.nic().driver())
-        {
-            progress(&format!(
-                "warning: profile {} has no {} driver: its nodes will not hear the LAN \
-                 (add it to [kernel] drivers, or pick another --nic)",
-                member.profile,
-                args.nic.nic().driver()
-            ));
-        }
-        images.push(image);
+        refuse_unusable_words(&ws, &member.profile, &append)?;
     }
+    let images = build_members(&ws, &members, args.nic.nic())?;
     let log_dir = ws.root().join("images").join("cluster");
     std::fs::create_dir_all(&log_dir)
         .with_context(|| format!("cannot create {}", ws.display(&log_dir)))?;
-    let append = append_words(&args.append);
     let options = cluster::ClusterOptions {
         lan_port: args.lan_port,
         nic: args.nic.nic(),
@@ -325,6 +317,25 @@ fn cluster(args: &ClusterArgs) -> Result<ExitCode> {
         spec.accel = accel;
     }
     run_cluster(&ws, &specs, args.lan_port)
+}
+
+/// Builds each member's profile, warning of those without a driver for the cluster's card.
+fn build_members(ws: &Workspace, members: &[cluster::Member], nic: Nic) -> Result<Vec<BuiltImage>> {
+    let mut images = Vec::new();
+    for member in members {
+        let image = build_profile(ws, &member.profile, &BuildOptions::default())
+            .with_context(|| format!("building profile {}", member.profile))?;
+        if !image.spec.drivers.iter().any(|d| d == nic.driver()) {
+            progress(&format!(
+                "warning: profile {} has no {} driver: its nodes will not hear the LAN \
+                 (add it to [kernel] drivers, or pick another --nic)",
+                member.profile,
+                nic.driver()
+            ));
+        }
+        images.push(image);
+    }
+    Ok(images)
 }
 
 /// Set by Ctrl-C: no more nodes are started.

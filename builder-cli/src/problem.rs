@@ -33,6 +33,15 @@ pub enum Problem {
         word_key: &'static str,
         profile_key: &'static str,
     },
+    #[error(
+        "`{word}` runs a kernel self-test, but this profile compiles none in; {}, or remove the \
+         word", self_test_fix(.off_line)
+    )]
+    SelfTestNotCompiledIn {
+        word: String,
+        /// The line of `selftest = false`, if the profile says so.
+        off_line: Option<usize>,
+    },
     #[error("{mib} MiB is too little memory; use at least {min}")]
     TooLittleMemory { mib: u32, min: u32 },
     #[error("unknown {kind} {name:?}; valid {kind}s: {valid}")]
@@ -121,6 +130,14 @@ pub enum Problem {
         profile_key: &'static str,
         line: usize,
     },
+}
+
+/// How to compile the self-tests in, given the line of a `selftest = false` if there is one.
+fn self_test_fix(off_line: &Option<usize>) -> String {
+    match off_line {
+        Some(line) => format!("set `selftest = true` on line {line} (test profiles only)"),
+        None => "add `selftest = true` under [kernel] (test profiles only)".to_string(),
+    }
 }
 
 /// A [`Problem`] with the place it was found.

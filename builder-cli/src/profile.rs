@@ -11,6 +11,7 @@
 //! [kernel]
 //! servers = []
 //! drivers = ["pci"]
+//! selftest = false     # compile in the self-tests of `selftest=` words (test profiles only)
 //! [network]            # optional; needs a network card driver
 //! ip = "dhcp"          # the card's address: "dhcp" or "A.B.C.D/N" (kernel word `ip=`)
 //! flip_udp_port = 4146 # FLIP inside UDP on this port, 1 to 65535 (kernel word `flip-udp=`)
@@ -60,6 +61,8 @@ pub struct Profile {
     pub memory_mib: Option<Located<u32>>,
     pub servers: Vec<Located<String>>,
     pub drivers: Vec<Located<String>>,
+    /// `[kernel] selftest`: whether the kernel's self-tests are compiled in.
+    pub selftest: Option<Located<bool>>,
     /// `[network] ip`: "dhcp" or "A.B.C.D/N".
     pub network_ip: Option<Located<String>>,
     /// `[network] flip_udp_port`, as written (its range is checked by validation).
@@ -146,6 +149,7 @@ struct RawKernel {
     servers: Vec<Spanned<String>>,
     #[serde(default)]
     drivers: Vec<Spanned<String>>,
+    selftest: Option<Spanned<bool>>,
 }
 
 /// Loads a profile by name (`pool` means `node-profiles/pool.toml`) or by path (anything
@@ -235,6 +239,7 @@ impl Profile {
         let kernel = raw.kernel.unwrap_or(RawKernel {
             servers: Vec::new(),
             drivers: Vec::new(),
+            selftest: None,
         });
         let network = raw.network.unwrap_or(RawNetwork {
             ip: None,
@@ -258,6 +263,7 @@ impl Profile {
                 .into_iter()
                 .map(|v| lines.locate(v))
                 .collect(),
+            selftest: kernel.selftest.map(|v| lines.locate(v)),
             network_ip: network.ip.map(|v| lines.locate(v)),
             flip_udp_port: network.flip_udp_port.map(|v| lines.locate(v)),
             programs: raw
@@ -435,6 +441,25 @@ mod tests {
             message,
             "node-profiles/x.toml:2: [[network]]: `[[network]]` makes a list of tables, but there \
              is one `network` table: write `[network]`"
+        );
+    }
+
+    #[test]
+    fn the_selftest_key_is_a_located_switch() {
+        let profile = parse("description = \"d\"\n[kernel]\nselftest = true\n").expect("parses");
+        assert_eq!(
+            profile.selftest,
+            Some(Located {
+                value: true,
+                line: 3
+            })
+        );
+        assert_eq!(parse("description = \"d\"\n").unwrap().selftest, None);
+        let message = error("description = \"d\"\n[kernel]\nselftest = \"yes\"\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:3: [kernel] selftest: invalid type: string \"yes\", expected a \
+             boolean; write `true` or `false`"
         );
     }
 

@@ -21,7 +21,7 @@ pub use elf_image::{ElfImageError, ProgramProcess, image_from_elf, process_from_
 use crate::digest;
 use crate::kernel_build::{self, KernelBuildError};
 use crate::manifest::ProgramOutput;
-use crate::validate::NodeSpec;
+use crate::node_spec::NodeSpec;
 use crate::workspace::Workspace;
 
 /// The package holding the programs.
@@ -110,7 +110,7 @@ pub fn build(ws: &Workspace) -> Result<(), KernelBuildError> {
     if built.contains(ws.root()) {
         return Ok(());
     }
-    crate::progress("building the programs");
+    crate::messages::progress("building the programs");
     kernel_build::run_cargo(&mut cargo_command(ws))?;
     built.insert(ws.root().to_path_buf());
     Ok(())

@@ -15,6 +15,8 @@ use libamoeba::ethernet::MacText;
 
 use crate::grub::PXE_BOOTFILE;
 use crate::image::{BuiltImage, KERNEL_FILE, PXE_DIR};
+// The card type of `QemuSpec::nic`, offered here too: a boot is where one picks a card.
+pub use crate::nic::Nic;
 
 /// The QEMU binary, unless `AMOEBA_QEMU` names another.
 pub const QEMU: &str = "qemu-system-x86_64";
@@ -38,31 +40,6 @@ impl Boot {
             Self::Kernel => "kernel",
             Self::Iso => "iso",
             Self::Pxe => "pxe",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Nic {
-    /// `virtio-net-pci`.
-    Virtio,
-    /// `ne2k_pci`, NE2000-compatible.
-    Ne2000,
-}
-
-impl Nic {
-    pub const fn device(self) -> &'static str {
-        match self {
-            Self::Virtio => "virtio-net-pci",
-            Self::Ne2000 => "ne2k_pci",
-        }
-    }
-
-    /// The profile driver that runs this card (and the name the kernel logs it by).
-    pub const fn driver(self) -> &'static str {
-        match self {
-            Self::Virtio => "virtio-net",
-            Self::Ne2000 => "ne2000",
         }
     }
 }

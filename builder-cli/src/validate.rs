@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use thiserror::Error;
+
 use libamoeba::boot::LogLevel;
 use libamoeba::boot::cmdline::{self, BootArg, IpSetting, is_valid_node_name};
 use libamoeba::priority::Level;
@@ -10,9 +12,10 @@ use libamoeba::process::boot_table;
 use libamoeba::process::layout::MAX_ENVIRONMENT_BYTES;
 
 use crate::catalog::{Catalog, Component, Kind, Status};
+use crate::nic::Nic;
+use crate::node_spec::{NodeSpec, ProgramSpec};
 use crate::problem::{Problem, ProfileProblem, ProfileProblems};
 use crate::profile::{Located, Profile, ProgramEntry};
-use crate::qemu::Nic;
 
 /// RAM given to a node when its profile does not say.
 pub const DEFAULT_MEMORY_MIB: u32 = 128;
@@ -22,52 +25,6 @@ pub const MIN_MEMORY_MIB: u32 = 32;
 pub const MAX_MEMORY_MIB: u32 = 64 * 1024;
 /// Bytes of a process's environment block kept for its name, capabilities and strings.
 const ENVIRONMENT_RESERVE: usize = 1024;
-
-/// A profile that passed validation: everything needed to build and boot the node.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NodeSpec {
-    pub profile: String,
-    pub description: String,
-    pub node: String,
-    pub log: LogLevel,
-    /// The profile's extra command-line words, in order: `[node] cmdline`'s, then those
-    /// `[network]` stands for (`ip=`, `flip-udp=`).
-    pub cmdline_extra: Vec<String>,
-    pub memory_mib: u32,
-    /// Selected servers and drivers, in profile order.
-    pub servers: Vec<String>,
-    pub drivers: Vec<String>,
-    /// The programs the node starts at boot, in profile order.
-    pub programs: Vec<ProgramSpec>,
-}
-
-/// One program a node starts at boot (a checked `[[programs]]` entry).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProgramSpec {
-    /// A binary of `programs/`; also the process's name.
-    pub name: String,
-    /// Its arguments after its name (argv[1..]).
-    pub args: Vec<String>,
-    /// The process priority.
-    pub priority: Level,
-    /// May be granted I/O ports and wait for interrupt lines.
-    pub driver: bool,
-    /// Gets the owner capabilities of the process and sys servers (may end processes, halt).
-    pub admin: bool,
-}
-
-impl NodeSpec {
-    /// The kernel command line the node boots with: its name and log level, then the
-    /// profile's own words.
-    pub fn cmdline(&self) -> String {
-        let mut words = vec![
-            format!("node={}", self.node),
-            format!("log={}", self.log.name()),
-        ];
-        words.extend(self.cmdline_extra.iter().cloned());
-        words.join(" ")
-    }
-}
 
 /// Checks `profile` against `catalog`; on failure returns every problem found, in file order.
 pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, ProfileProblems> {
@@ -79,7 +36,7 @@ pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, Pr
     check.profile_name(&profile.name);
     let node = check.node_name(profile);
     let log = check.log_level(profile.log.as_ref());
-    let mut cmdline_extra = check.cmdline(profile.cmdline.as_ref());
+    let mut cmdline_extra = check.cmdline(profile.cmdline.as_ref(), profile.selftest.as_ref());
     let memory_mib = check.memory(profile.memory_mib.as_ref());
     let servers = check.components(catalog, Kind::Server, &profile.servers);
     let drivers = check.components(catalog, Kind::Driver, &profile.drivers);
@@ -102,8 +59,36 @@ pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, Pr
         memory_mib,
         servers: servers.iter().map(|s| s.name.to_string()).collect(),
         drivers: drivers.iter().map(|s| s.name.to_string()).collect(),
+        selftest: is_on(profile.selftest.as_ref()),
         programs,
     })
+}
+
+/// A word of `run --append` or `cluster --append` that the profile's kernel cannot honour.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum AppendError {
+    #[error(
+        "--append `{word}`: {file} compiles no kernel self-tests in; boot a test profile (one \
+         with `selftest = true` under [kernel]), or leave the word out"
+    )]
+    SelfTestNotCompiledIn { word: String, file: String },
+}
+
+/// Checks the extra command-line words `run` or `cluster` would boot the node of `spec` (from
+/// profile `file`) with: a `selftest=` word needs a kernel with its self-tests. Words the
+/// kernel skips with a warning are not refused here, since a test may want just that.
+pub fn validate_append(file: &str, spec: &NodeSpec, words: &[String]) -> Result<(), AppendError> {
+    let selftest = |word: &&String| {
+        word.split_once('=')
+            .is_some_and(|(key, _)| key == "selftest")
+    };
+    match words.iter().find(selftest) {
+        Some(word) if !spec.selftest => Err(AppendError::SelfTestNotCompiledIn {
+            word: word.clone(),
+            file: file.to_string(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// A selected component and the line naming it.
@@ -183,8 +168,13 @@ impl Checker<'_> {
     }
 
     /// Words the kernel would skip with a warning are errors here: a profile is checked
-    /// before anything compiles, so a typo never reaches a booted node.
-    fn cmdline(&mut self, cmdline: Option<&Located<String>>) -> Vec<String> {
+    /// before anything compiles, so a typo never reaches a booted node. So is a `selftest=`
+    /// word of a kernel that lacks its self-tests.
+    fn cmdline(
+        &mut self,
+        cmdline: Option<&Located<String>>,
+        selftest: Option<&Located<bool>>,
+    ) -> Vec<String> {
         let Some(cmdline) = cmdline else {
             return Vec::new();
         };
@@ -202,6 +192,10 @@ impl Checker<'_> {
                 Ok(BootArg::Log(_)) => Problem::ReservedCmdlineWord {
                     word_key: "log",
                     profile_key: "log",
+                },
+                Ok(BootArg::SelfTest(_)) if !is_on(selftest) => Problem::SelfTestNotCompiledIn {
+                    word: word.to_string(),
+                    off_line: selftest.map(|s| s.line),
                 },
                 Ok(_) => {
                     words.push(word.to_string());
@@ -294,7 +288,7 @@ impl Checker<'_> {
                 self.report(Some(cmdline.line), Some("[node] cmdline"), problem);
             }
         }
-        let cards = [Nic::Virtio, Nic::Ne2000].map(Nic::driver);
+        let cards = Nic::ALL.map(Nic::driver);
         if let Some(line) = ip_line.into_iter().chain(port_line).min()
             && !drivers.iter().any(|d| cards.contains(&d.name))
         {
@@ -472,6 +466,11 @@ impl Checker<'_> {
         }
         programs
     }
+}
+
+/// A `true`/`false` key: on only when written `true`.
+fn is_on(flag: Option<&Located<bool>>) -> bool {
+    flag.is_some_and(|f| f.value)
 }
 
 fn key_of(kind: Kind) -> String {

@@ -99,6 +99,29 @@ fn a_kernel_holds_code_only_for_the_drivers_its_profile_selects() {
     );
 }
 
+#[test]
+fn a_kernel_holds_self_test_code_only_when_its_profile_asks_for_it() {
+    let test = built_test_profile("test-kernel");
+    assert!(test.spec.selftest, "test-kernel asks for the self-tests");
+    let images = PROFILES
+        .map(|profile| (profile, built(profile)))
+        .into_iter()
+        .chain([("test-kernel", test)]);
+    for (profile, image) in images {
+        let functions = kernel_functions(&image.kernel_elf);
+        assert_eq!(
+            has_code_of(&functions, "amoeba_kernel::selftest::"),
+            image.spec.selftest,
+            "{profile}: selftest={}, but its code presence disagrees",
+            image.spec.selftest
+        );
+    }
+    assert!(
+        !built("pool").spec.selftest,
+        "pool ships without self-tests"
+    );
+}
+
 /// Drivers with their kernel module: code in `amoeba_kernel::drivers::MODULE::` exactly when
 /// the profile selects the driver.
 const DRIVER_MODULES: [(&str, &str); 4] = [

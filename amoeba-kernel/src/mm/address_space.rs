@@ -261,6 +261,10 @@ impl AddressSpace {
     }
 
     /// Every segment: start address, length in bytes and access.
+    #[cfg_attr(
+        not(feature = "selftest"),
+        allow(dead_code, reason = "only `selftest=describe` uses it so far")
+    )]
     pub fn segments(&self) -> impl Iterator<Item = (u64, u64, Access)> + '_ {
         self.segments
             .iter()

@@ -2,7 +2,7 @@
 //! root directory capability (`libamoeba::link_check`). How a kernel finds another node's
 //! servers without a capability handed to it (`selftest=lan` uses it).
 #![cfg_attr(
-    not(feature = "server-dir"),
+    not(all(feature = "selftest", feature = "server-dir")),
     allow(
         dead_code,
         reason = "only `selftest=lan` asks, and it needs a directory"

@@ -240,6 +240,10 @@ fn release_turn(s: &mut Scheduler, thread: ThreadId) {
 /// Runs `function` in the timer interrupt every `period` nanoseconds until it returns false.
 /// It runs with the scheduler's state locked: it may only note things (atomics), not block or
 /// call the scheduler.
+#[cfg_attr(
+    not(feature = "selftest"),
+    allow(dead_code, reason = "only `selftest=sched` uses it so far")
+)]
 pub fn every(period: u64, function: fn() -> bool) {
     with(|s| {
         let period = ticks(period).max(1);

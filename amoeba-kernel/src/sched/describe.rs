@@ -1,6 +1,10 @@
 //! A live process as an Amoeba process descriptor (`libamoeba::process::descriptor`): its
 //! segments and, for every thread, where it resumes and its saved user registers. This is what
 //! checkpointing and migration will carry between nodes.
+#![cfg_attr(
+    not(feature = "selftest"),
+    allow(dead_code, reason = "only `selftest=describe` uses it so far")
+)]
 
 use super::thread::Thread;
 use super::{ProcessId, Start, State, with};

@@ -22,6 +22,10 @@ pub use api::*;
 pub use describe::population;
 #[cfg(feature = "server-proc")]
 pub use describe::process_facts;
+#[cfg_attr(
+    not(feature = "selftest"),
+    allow(unused_imports, reason = "only `selftest=describe` uses it so far")
+)]
 pub use describe::{describe, user_processes};
 pub use devices::{device_interrupt, interrupt_await, io_port_grant};
 #[cfg(feature = "net")]
@@ -171,7 +175,7 @@ fn account_idle(previous: ThreadId, next: ThreadId, idle: ThreadId) {
 }
 
 #[cfg_attr(
-    not(all(feature = "net", feature = "server-dir")),
+    not(all(feature = "selftest", feature = "net", feature = "server-dir")),
     allow(dead_code, reason = "only `selftest=lanbench` reads it")
 )]
 pub fn idle_ticks() -> u64 {

@@ -10,6 +10,10 @@ pub enum TimerAction {
     /// Wake a thread blocked with a timeout (or sleeping).
     Wake(ThreadId),
     /// Run a kernel function every `period` TSC ticks, for as long as it returns true.
+    #[cfg_attr(
+        not(feature = "selftest"),
+        allow(dead_code, reason = "only `selftest=sched` uses it so far")
+    )]
     Periodic { period: u64, function: fn() -> bool },
 }
 

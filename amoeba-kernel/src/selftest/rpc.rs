@@ -1,6 +1,6 @@
 //! `selftest=rpc`: kernel threads use RPC through the same interface processes use: echo
 //! servers and many clients, truncated replies, an unknown port, a server that ends mid-call,
-//! and then every kernel server the profile has (see `servers::selftest`).
+//! and then every kernel server the profile has (`libamoeba::client::node_check`).
 
 use super::check;
 use crate::entropy::KernelEntropy;

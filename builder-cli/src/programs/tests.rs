@@ -7,7 +7,7 @@ use libamoeba::process::layout::{
 };
 use libamoeba::process::{ArchMagic, SegmentType, decode_image};
 
-use crate::validate::ProgramSpec;
+use crate::node_spec::ProgramSpec;
 
 const BASE: u64 = USER_TEXT_BASE;
 const R: u32 = 4;
@@ -401,6 +401,7 @@ fn every_real_program_becomes_a_bootable_image() {
         memory_mib: 64,
         servers: vec![],
         drivers: vec![],
+        selftest: false,
         programs: vec![
             ProgramSpec {
                 driver: false,

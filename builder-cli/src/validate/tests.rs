@@ -494,3 +494,84 @@ fn bad_flip_udp_words_in_the_cmdline_are_refused() {
         ]
     );
 }
+
+#[test]
+fn selftest_words_need_the_self_tests_compiled_in() {
+    let text = "description = \"d\"\n[node]\ncmdline = \"ready=exit selftest=sched\"\n";
+    assert_eq!(
+        problems(text),
+        [
+            "node-profiles/x.toml:3: [node] cmdline: `selftest=sched` runs a kernel self-test, but \
+             this profile compiles none in; add `selftest = true` under [kernel] (test profiles \
+             only), or remove the word"
+        ]
+    );
+    let off =
+        "description = \"d\"\n[node]\ncmdline = \"selftest=rpc\"\n[kernel]\nselftest = false\n";
+    assert_eq!(
+        problems(off),
+        [
+            "node-profiles/x.toml:3: [node] cmdline: `selftest=rpc` runs a kernel self-test, but \
+             this profile compiles none in; set `selftest = true` on line 5 (test profiles only), \
+             or remove the word"
+        ]
+    );
+    let on =
+        "description = \"d\"\n[node]\ncmdline = \"selftest=sched\"\n[kernel]\nselftest = true\n";
+    let spec = check(on).expect("valid");
+    assert!(spec.selftest);
+    assert_eq!(spec.cmdline(), "node=x log=info selftest=sched");
+}
+
+#[test]
+fn self_tests_are_left_out_unless_asked_for() {
+    assert!(!check("description = \"d\"\n").expect("valid").selftest);
+    let off = "description = \"d\"\n[kernel]\nselftest = false\n";
+    assert!(!check(off).expect("valid").selftest);
+    let on = "description = \"d\"\n[kernel]\nselftest = true\n";
+    assert!(check(on).expect("valid").selftest);
+}
+
+#[test]
+fn appended_selftest_words_need_the_self_tests_compiled_in() {
+    let words = |text: &str| text.split(' ').map(String::from).collect::<Vec<_>>();
+    let shipped = check("description = \"d\"\n").expect("valid");
+    assert_eq!(
+        validate_append(FILE, &shipped, &words("ready=exit selftest=lan:2"))
+            .map_err(|e| e.to_string()),
+        Err(
+            "--append `selftest=lan:2`: node-profiles/x.toml compiles no kernel self-tests in; \
+             boot a test profile (one with `selftest = true` under [kernel]), or leave the word out"
+                .to_string()
+        )
+    );
+    // A malformed `selftest=` word asks for a self-test all the same.
+    assert!(validate_append(FILE, &shipped, &words("selftest=bogus")).is_err());
+    assert_eq!(
+        validate_append(FILE, &shipped, &words("ready=exit log=debug colour=red")),
+        Ok(())
+    );
+    let test = check("description = \"d\"\n[kernel]\nselftest = true\n").expect("valid");
+    assert_eq!(
+        validate_append(FILE, &test, &words("selftest=sched")),
+        Ok(())
+    );
+}
+
+#[test]
+fn shipped_profiles_carry_no_self_tests() {
+    let ws = crate::workspace::Workspace::at(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.."
+    )))
+    .expect("workspace");
+    let programs = crate::programs::available(&ws);
+    let catalog = Catalog::builtin().with_programs(&programs);
+    for name in crate::profile::profile_names(&ws.profiles_dir()) {
+        let file = ws.profiles_dir().join(format!("{name}.toml"));
+        let source = std::fs::read(&file).expect("readable");
+        let profile = Profile::parse(&name, &ws.display(&file), source).expect("parses");
+        let spec = validate(&profile, &catalog).expect("valid");
+        assert!(!spec.selftest, "{name} ships test code");
+    }
+}

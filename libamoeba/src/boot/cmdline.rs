@@ -140,6 +140,22 @@ impl SelfTest {
     }
 }
 
+impl core::fmt::Display for SelfTest {
+    /// The value of the `selftest=` word that asks for it: `sched`, `lan:2`, ...
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Sched => f.write_str("sched"),
+            Self::Loader => f.write_str("loader"),
+            Self::Describe => f.write_str("describe"),
+            Self::Rpc => f.write_str("rpc"),
+            Self::Halt => f.write_str("halt"),
+            Self::Reboot => f.write_str("reboot"),
+            Self::Lan { peers } => write!(f, "lan:{peers}"),
+            Self::LanBench => f.write_str("lanbench"),
+        }
+    }
+}
+
 /// How local RPC passes the CPU with a message (`ipc=`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum IpcPath {
@@ -369,6 +385,26 @@ mod tests {
         ] {
             assert!(parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_selftest_shows_as_the_word_that_asks_for_it() {
+        let tests = [
+            SelfTest::Sched,
+            SelfTest::Loader,
+            SelfTest::Describe,
+            SelfTest::Rpc,
+            SelfTest::Halt,
+            SelfTest::Reboot,
+            SelfTest::Lan { peers: 1 },
+            SelfTest::Lan { peers: 32 },
+            SelfTest::LanBench,
+        ];
+        for test in tests {
+            let word = alloc::format!("selftest={test}");
+            assert_eq!(parse_word(&word), Ok(BootArg::SelfTest(test)), "{word}");
+        }
+        assert_eq!(alloc::format!("{}", SelfTest::Lan { peers: 2 }), "lan:2");
     }
 
     #[test]

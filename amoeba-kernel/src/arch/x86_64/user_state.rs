@@ -37,6 +37,10 @@ pub fn running_thread_entry() -> Entry {
 
 /// The ring-3 registers of a thread that entered the kernel by `entry` and whose kernel stack
 /// tops at `stack_top`; `None` if it did not come from ring 3.
+#[cfg_attr(
+    not(feature = "selftest"),
+    allow(dead_code, reason = "only `selftest=describe` uses it so far")
+)]
 pub fn user_registers(stack_top: u64, entry: Entry) -> Option<X86_64Registers> {
     match entry {
         Entry::None => None,

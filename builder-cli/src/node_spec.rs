@@ -1,0 +1,54 @@
+//! The node a checked profile describes, made by [`crate::validate()`] and read by everything
+//! that builds or boots it: the feature mapping, the programs' boot table, the image, QEMU.
+
+use libamoeba::boot::LogLevel;
+use libamoeba::priority::Level;
+
+/// A profile that passed validation: everything needed to build and boot the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeSpec {
+    pub profile: String,
+    pub description: String,
+    pub node: String,
+    pub log: LogLevel,
+    /// The profile's extra command-line words, in order: `[node] cmdline`'s, then those
+    /// `[network]` stands for (`ip=`, `flip-udp=`).
+    pub cmdline_extra: Vec<String>,
+    pub memory_mib: u32,
+    /// Selected servers and drivers, in profile order.
+    pub servers: Vec<String>,
+    pub drivers: Vec<String>,
+    /// The kernel's self-tests are compiled in (`[kernel] selftest = true`): its `selftest=`
+    /// words work. Shipped profiles leave them out.
+    pub selftest: bool,
+    /// The programs the node starts at boot, in profile order.
+    pub programs: Vec<ProgramSpec>,
+}
+
+/// One program a node starts at boot (a checked `[[programs]]` entry).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramSpec {
+    /// A binary of `programs/`; also the process's name.
+    pub name: String,
+    /// Its arguments after its name (argv[1..]).
+    pub args: Vec<String>,
+    /// The process priority.
+    pub priority: Level,
+    /// May be granted I/O ports and wait for interrupt lines.
+    pub driver: bool,
+    /// Gets the owner capabilities of the process and sys servers (may end processes, halt).
+    pub admin: bool,
+}
+
+impl NodeSpec {
+    /// The kernel command line the node boots with: its name and log level, then the
+    /// profile's own words.
+    pub fn cmdline(&self) -> String {
+        let mut words = vec![
+            format!("node={}", self.node),
+            format!("log={}", self.log.name()),
+        ];
+        words.extend(self.cmdline_extra.iter().cloned());
+        words.join(" ")
+    }
+}

@@ -1,0 +1,84 @@
+//! The `amoeba-build` command on profiles that need no build: what `check` says, and what
+//! `run` and `cluster` refuse before building anything.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn amoeba_build(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_amoeba-build"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|e| panic!("amoeba-build runs: {e}"))
+}
+
+/// Its exit status must be failure; its stderr.
+fn refused(args: &[&str]) -> String {
+    let output = amoeba_build(args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{args:?}:\n{stderr}");
+    assert!(
+        !stderr.contains("building the kernel") && !stderr.contains("booting"),
+        "{args:?} refused before building:\n{stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn check_refuses_a_selftest_word_of_a_profile_without_self_tests() {
+    let dir = std::env::temp_dir().join(format!("amoeba-build-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("no-tests.toml");
+    let text = "description = \"d\"\n[node]\ncmdline = \"selftest=sched\"\n";
+    std::fs::write(&file, text).expect("profile written");
+    let path = file.to_str().expect("temp paths are UTF-8 here");
+    let stderr = refused(&["check", "--profile", path]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        stderr.starts_with(&format!(
+            "{path}:3: [node] cmdline: `selftest=sched` runs a kernel self-test, but this \
+             profile compiles none in; add `selftest = true` under [kernel]"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 problem; nothing was built"), "{stderr}");
+}
+
+#[test]
+fn run_and_cluster_refuse_selftest_words_for_a_profile_without_self_tests() {
+    let expected = "--append `selftest=sched`: node-profiles/minimal.toml compiles no kernel \
+                    self-tests in; boot a test profile (one with `selftest = true` under \
+                    [kernel]), or leave the word out";
+    let run = [
+        "run",
+        "--profile",
+        "minimal",
+        "--append",
+        "ready=exit selftest=sched",
+    ];
+    let stderr = refused(&run);
+    assert!(stderr.contains(expected), "{stderr}");
+    let cluster = [
+        "cluster",
+        "--profile",
+        "minimal",
+        "--nodes",
+        "2",
+        "--append",
+        "selftest=sched",
+    ];
+    let stderr = refused(&cluster);
+    assert!(stderr.contains(expected), "{stderr}");
+}
+
+#[test]
+fn check_shows_the_selftest_feature_of_a_test_profile() {
+    let output = amoeba_build(&["check", "--profile", "tests/profiles/test-kernel.toml"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("features: selftest,"), "{stdout}");
+}
