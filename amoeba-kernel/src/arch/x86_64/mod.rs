@@ -1,9 +1,16 @@
 //! Everything specific to x86-64: boot entry, descriptor tables, traps, paging, timers, ports.
+//!
+//! Dependencies among these modules point one way: `frames` (the layouts the entry stubs build)
+//! sits under `traps`, `syscall` and `user_state`; `power` needs only `cpu` and `port`. The
+//! CPU's structures and instructions come from the `x86_64` crate; by hand stay only what it
+//! cannot do on stable Rust: the boot trampoline, the interrupt and syscall entry stubs, the
+//! context switch, string port I/O and the red-zone-safe idle wait.
 
 pub mod context;
 pub mod cpu;
 pub mod crash;
 mod entry;
+pub mod frames;
 pub mod gdt;
 pub mod idt;
 pub mod lapic;
