@@ -132,7 +132,7 @@ pub fn init(memory_end: u64) -> Result<(), OutOfFrames> {
     // SAFETY: the new tables map all physical memory and device space below 4 GiB at the same
     // addresses as the boot tables, and the kernel's text, data and stacks in particular (only
     // the guard pages and page 0, which nothing uses, are left out).
-    unsafe { load_root(root.as_u64()) };
+    unsafe { Cr3::write(root_frame(root.as_u64()), Cr3Flags::empty()) };
     KERNEL_ROOT.store(root.as_u64(), Ordering::Relaxed);
     Ok(())
 }
@@ -236,18 +236,13 @@ pub fn switch_to(root: u64) {
     if cpu::cr3() & ADDRESS_MASK != root {
         // SAFETY: every root maps the kernel identically (entry 0 is shared), so the running
         // code and its stack stay mapped.
-        unsafe { load_root(root) };
+        unsafe { Cr3::write(root_frame(root), Cr3Flags::empty()) };
     }
 }
 
-/// Makes the tables rooted at `root` (4 KiB aligned) the current ones.
-///
-/// # Safety
-/// The tables must map the running code, its stack and every structure still in use.
-unsafe fn load_root(root: u64) {
-    let frame = PhysFrame::containing_address(PhysAddr::new(root));
-    // SAFETY: the caller guarantees the new tables keep everything in use mapped.
-    unsafe { Cr3::write(frame, Cr3Flags::empty()) };
+/// CR3's view of the table at `root` (4 KiB aligned); no flags: write-back caching of the tables.
+fn root_frame(root: u64) -> PhysFrame {
+    PhysFrame::containing_address(PhysAddr::new(root))
 }
 
 fn small_page_table(block: u64, layout: &ImageLayout) -> Result<PhysAddr, OutOfFrames> {
