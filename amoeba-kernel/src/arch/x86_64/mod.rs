@@ -3,8 +3,9 @@
 //! Dependencies among these modules point one way: `frames` (the layouts the entry stubs build)
 //! sits under `traps`, `syscall` and `user_state`; `power` needs only `cpu` and `port`. The
 //! CPU's structures and instructions come from the `x86_64` crate; by hand stay only what it
-//! cannot do on stable Rust: the boot trampoline, the interrupt and syscall entry stubs, the
-//! context switch, string port I/O and the red-zone-safe idle wait.
+//! cannot do here: the 32-bit boot trampoline, the interrupt and syscall entry stubs (its
+//! interrupt ABI needs nightly), the context switch, the first entry into ring 3, string port
+//! I/O, the red-zone-safe idle wait and the deliberate divide fault.
 
 pub mod context;
 pub mod cpu;
