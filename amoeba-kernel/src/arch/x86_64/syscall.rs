@@ -116,13 +116,13 @@ fn is_canonical_user(address: u64) -> bool {
 
 /// Enables SYSCALL/SYSRET with the kernel's selectors and entry point.
 pub fn init() {
-    Star::write(
+    let stars = Star::write(
         gdt::USER_CODE_SELECTOR,
         gdt::USER_DATA_SELECTOR,
         gdt::KERNEL_CODE_SELECTOR,
         gdt::KERNEL_DATA_SELECTOR,
-    )
-    .expect("the GDT orders its selectors as SYSCALL and SYSRET need");
+    );
+    assert!(stars.is_ok(), "GDT selectors out of SYSRET order");
     LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
     SFMask::write(FMASK_BITS);
     // SAFETY: SCE only makes SYSCALL and SYSRET available; STAR, LSTAR and FMASK above already
