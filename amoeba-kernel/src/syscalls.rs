@@ -7,7 +7,7 @@
 
 mod rpc;
 
-use crate::arch::syscall::SyscallFrame;
+use crate::arch::frames::SyscallFrame;
 use crate::arch::{traps, tsc};
 use crate::console;
 use crate::mm::frames;

@@ -3,6 +3,6 @@
 pub mod x86_64;
 
 pub use x86_64::{
-    calibrate_clocks, context, cpu, gdt, lapic, multiboot, paging, pic, port, power, syscall,
-    traps, tsc, user_state,
+    calibrate_clocks, context, cpu, frames, gdt, lapic, multiboot, paging, pic, port, power,
+    syscall, traps, tsc, user_state,
 };

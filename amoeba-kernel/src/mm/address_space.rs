@@ -5,7 +5,7 @@
 //! Text can be shared: processes running the same program map the same frames read-only.
 
 use crate::arch::paging::{
-    self, NO_EXECUTE, OutOfFrames, USER, USER_SPACE_END, USER_SPACE_START, WRITABLE,
+    self, NO_EXECUTE, OutOfFrames, PageFlags, USER, USER_SPACE_END, USER_SPACE_START, WRITABLE,
 };
 use crate::mm::frames;
 use alloc::sync::Arc;
@@ -26,7 +26,7 @@ pub enum Access {
 }
 
 impl Access {
-    fn page_flags(self) -> u64 {
+    fn page_flags(self) -> PageFlags {
         match self {
             Access::Text => USER,
             Access::ReadOnly => USER | NO_EXECUTE,

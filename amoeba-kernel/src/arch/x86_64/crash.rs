@@ -1,5 +1,6 @@
 //! Deliberate kernel faults (`crash=KIND` on the command line), so tests can show that every
-//! fault path reports what happened and stops the node with the right exit code.
+//! fault path reports what happened and stops the node with the right exit code. The divide
+//! fault is written by hand: Rust's `/` checks for zero and panics rather than faulting.
 
 use core::arch::asm;
 use libamoeba::boot::CrashKind;

@@ -1,59 +1,46 @@
-//! The interrupt descriptor table: one interrupt gate per vector.
+//! The interrupt descriptor table: one interrupt gate per vector, each pointing at its entry stub.
 //!
-//! Layout: Intel SDM vol. 3A, 6.14.1 (64-bit IDT gate descriptors). From ring 3 the CPU switches
-//! to the thread's kernel stack (TSS.RSP0). In ring 0 an interrupt would land on the current
-//! stack and overwrite the 128-byte red zone the precompiled `core` uses below RSP, so the kernel
-//! runs with interrupts disabled and enables them only inside `sti; hlt` asm blocks, which the
-//! compiler treats as using the stack (no red-zone data is live across them). Exceptions in ring
-//! 0 stop the node anyway; those that may find the stack unusable get IST stacks.
+//! Layout: Intel SDM vol. 3A, 6.14.1 (64-bit IDT gate descriptors), built with the `x86_64`
+//! crate's gate type. The table has all 256 gates in a plain array rather than the crate's
+//! `InterruptDescriptorTable`, which has no way to fill the reserved vectors: here every vector,
+//! reserved or not, reaches `trap_dispatch` and is reported. From ring 3 the CPU switches to the
+//! thread's kernel stack (TSS.RSP0). In ring 0 an interrupt would land on the current stack and
+//! overwrite the 128-byte red zone the precompiled `core` uses below RSP, so the kernel runs with
+//! interrupts disabled and enables them only inside `sti; hlt` asm blocks, which the compiler
+//! treats as using the stack (no red-zone data is live across them). Exceptions in ring 0 stop
+//! the node anyway; those that may find the stack unusable get IST stacks.
 
 use super::gdt::KERNEL_CODE_SELECTOR;
 use super::stacks::ist;
-use super::traps::{STUB_SIZE, exception};
-use core::arch::asm;
 use core::mem::size_of;
 use spin::Once;
+use x86_64::VirtAddr;
+use x86_64::instructions::tables::lidt;
+use x86_64::structures::DescriptorTablePointer;
+use x86_64::structures::idt::{Entry, HandlerFunc};
+
+/// Distance between two entry stubs in `trap_entry.s`.
+const STUB_SIZE: usize = 16;
+
+/// Exception vectors (Intel SDM vol. 3A, table 6-1).
+pub mod exception {
+    pub const NMI: usize = 2;
+    pub const DOUBLE_FAULT: usize = 8;
+    pub const PAGE_FAULT: usize = 14;
+    pub const MACHINE_CHECK: usize = 18;
+    /// Vectors below this are exceptions; the rest are interrupts.
+    pub const COUNT: usize = 32;
+}
 
 const VECTORS: usize = 256;
 
-#[derive(Clone, Copy)]
-#[repr(C)]
-struct Gate {
-    offset_low: u16,
-    selector: u16,
-    ist: u8,
-    type_attributes: u8,
-    offset_middle: u16,
-    offset_high: u32,
-    reserved: u32,
-}
-const _: () = assert!(size_of::<Gate>() == 16);
-
-/// Present, DPL 0, 64-bit interrupt gate (interrupts off on entry).
-const INTERRUPT_GATE: u8 = 0x8E;
-
-impl Gate {
-    fn new(handler: usize, ist: u8) -> Self {
-        Gate {
-            offset_low: handler as u16,
-            selector: KERNEL_CODE_SELECTOR,
-            ist,
-            type_attributes: INTERRUPT_GATE,
-            offset_middle: (handler >> 16) as u16,
-            offset_high: (handler >> 32) as u32,
-            reserved: 0,
-        }
-    }
-}
+/// The entry type's handler signature goes unused: the stubs are assembly, not Rust functions
+/// (`HandlerFunc` stands for any gate that returns with IRETQ).
+type Gate = Entry<HandlerFunc>;
 
 #[repr(C, align(16))]
 struct Idt([Gate; VECTORS]);
-
-#[repr(C, packed(2))]
-struct DescriptorTablePointer {
-    limit: u16,
-    base: u64,
-}
+const _: () = assert!(size_of::<Idt>() == VECTORS * 16);
 
 unsafe extern "C" {
     /// The first of 256 entry stubs of `trap_entry.s`, `STUB_SIZE` bytes apart.
@@ -62,13 +49,31 @@ unsafe extern "C" {
 
 static IDT: Once<Idt> = Once::new();
 
-fn ist_for(vector: usize) -> u8 {
+/// The IST slot (1-based, as the TSS numbers them) of `vector`'s stack, if it has its own.
+fn ist_for(vector: usize) -> Option<u8> {
     match vector {
-        exception::DOUBLE_FAULT => ist::DOUBLE_FAULT,
-        exception::NMI => ist::NMI,
-        exception::MACHINE_CHECK => ist::MACHINE_CHECK,
-        _ => 0,
+        exception::DOUBLE_FAULT => Some(ist::DOUBLE_FAULT),
+        exception::NMI => Some(ist::NMI),
+        exception::MACHINE_CHECK => Some(ist::MACHINE_CHECK),
+        _ => None,
     }
+}
+
+/// A present, DPL-0 interrupt gate (interrupts off on entry) to the stub at `stub`.
+fn gate(stub: u64, ist_slot: Option<u8>) -> Gate {
+    let mut gate = Gate::missing();
+    // SAFETY: `stub` is an entry stub of trap_entry.s, which saves every register it touches and
+    // returns with IRETQ as a gate's target must; the kernel code selector is a 64-bit code
+    // segment of the GDT, and an IST slot named in `stacks::ist` holds a stack of its own in the
+    // TSS (the crate counts the slots from 0).
+    unsafe {
+        let options = gate.set_handler_addr(VirtAddr::new(stub));
+        options.set_code_selector(KERNEL_CODE_SELECTOR);
+        if let Some(slot) = ist_slot {
+            options.set_stack_index(u16::from(slot) - 1);
+        }
+    }
+    gate
 }
 
 /// Installs the IDT. The GDT (with the TSS that holds the IST stacks) must be loaded first.
@@ -76,28 +81,13 @@ pub fn init() {
     let stubs = (&raw const trap_stubs).addr();
     let idt = IDT.call_once(|| {
         Idt(core::array::from_fn(|vector| {
-            Gate::new(stubs + vector * STUB_SIZE, ist_for(vector))
+            gate((stubs + vector * STUB_SIZE) as u64, ist_for(vector))
         }))
     });
     let pointer = DescriptorTablePointer {
         limit: (size_of::<Idt>() - 1) as u16,
-        base: core::ptr::from_ref(idt).addr() as u64,
+        base: VirtAddr::from_ptr(idt),
     };
-    // SAFETY: the IDT is 'static and every gate points at an entry stub of trap_entry.s with the
-    // kernel code selector and a valid IST slot of the loaded TSS.
-    unsafe {
-        asm!("lidt [{}]", in(reg) &raw const pointer, options(readonly, nostack, preserves_flags))
-    };
-}
-
-/// Resets the CPU the hard way: with an empty IDT, an exception finds no handler, nor does the
-/// double fault that follows, and the third fault resets the machine.
-#[cfg(feature = "server-sys")]
-pub fn triple_fault() -> ! {
-    let empty = DescriptorTablePointer { limit: 0, base: 0 };
-    // SAFETY: deliberately fatal; nothing runs after the interrupt.
-    unsafe {
-        asm!("lidt [{}]", "int3", in(reg) &raw const empty, options(readonly, nostack));
-    }
-    super::cpu::halt_forever()
+    // SAFETY: the IDT is 'static and never changes once built; every gate is valid (see `gate`).
+    unsafe { lidt(&pointer) };
 }

@@ -5,19 +5,20 @@
 //! (TSC-deadline mode, IA32_TSC_DEADLINE MSR 0x6E0), 11.9 (spurious vector register 0xF0).
 //! TSC-deadline mode is used where CPUID.1:ECX[24] offers it: the deadline is then a TSC value
 //! and needs no conversion; otherwise the one-shot count comes from timing the APIC timer
-//! against the TSC over the PIT window that calibrates the TSC (`calibrate_clocks`).
+//! against the TSC over the PIT window that calibrates the TSC (`calibrate_clocks`). The MSRs
+//! are reached through the `x86_64` crate; the registers are memory-mapped, read and written
+//! here.
 
 use super::cpu;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use x86_64::registers::model_specific::{ApicBase, ApicBaseFlags, Msr};
 
 /// Vector of the timer interrupt; above the legacy PIC's 0x20-0x2F.
 pub const TIMER_VECTOR: u8 = 0x30;
 /// Vector of spurious APIC interrupts (needs no EOI).
 pub const SPURIOUS_VECTOR: u8 = 0xFF;
 
-const APIC_BASE_MSR: u32 = 0x1B;
 const TSC_DEADLINE_MSR: u32 = 0x6E0;
-const APIC_ENABLE: u64 = 1 << 11;
 const EOI: usize = 0xB0;
 const SPURIOUS: usize = 0xF0;
 const LVT_TIMER: usize = 0x320;
@@ -60,11 +61,11 @@ const LVT_MASKED: u32 = 1 << 16;
 /// Enables the local APIC and, in one-shot mode, lets its timer count down freely (masked) so
 /// the TSC calibration can time it over the same PIT window (`calibration_count`).
 pub fn start_calibration() {
-    let base_msr = cpu::read_msr(APIC_BASE_MSR);
+    let (page, flags) = ApicBase::read();
     // SAFETY: setting the enable bit of IA32_APIC_BASE keeps its base address; the APIC's page
     // is identity mapped by the boot page tables and by the kernel's.
-    unsafe { cpu::write_msr(APIC_BASE_MSR, base_msr | APIC_ENABLE) };
-    BASE.store(base_msr & 0x000F_FFFF_FFFF_F000, Ordering::Relaxed);
+    unsafe { ApicBase::write(page, flags | ApicBaseFlags::LAPIC_ENABLE) };
+    BASE.store(page.start_address().as_u64(), Ordering::Relaxed);
     write(SPURIOUS, 0x100 | u32::from(SPURIOUS_VECTOR));
     let deadline = cpu::has_tsc_deadline();
     TSC_DEADLINE.store(deadline, Ordering::Relaxed);
@@ -96,8 +97,9 @@ pub fn finish_calibration(apic_ticks: u64, tsc_ticks: u64) {
 /// Raises the timer interrupt once, at TSC value `deadline` (at once if it has passed).
 pub fn arm(deadline: u64) {
     if TSC_DEADLINE.load(Ordering::Relaxed) {
-        // SAFETY: IA32_TSC_DEADLINE exists (checked in `init`); writing it arms the timer.
-        unsafe { cpu::write_msr(TSC_DEADLINE_MSR, deadline.max(1)) };
+        // SAFETY: IA32_TSC_DEADLINE exists (checked in `start_calibration`); writing it arms the
+        // timer.
+        unsafe { Msr::new(TSC_DEADLINE_MSR).write(deadline.max(1)) };
         return;
     }
     let delta = deadline.saturating_sub(cpu::rdtsc());
@@ -113,7 +115,7 @@ pub fn arm(deadline: u64) {
 pub fn disarm() {
     if TSC_DEADLINE.load(Ordering::Relaxed) {
         // SAFETY: as in `arm`; zero disarms.
-        unsafe { cpu::write_msr(TSC_DEADLINE_MSR, 0) };
+        unsafe { Msr::new(TSC_DEADLINE_MSR).write(0) };
     } else {
         write(INITIAL_COUNT, 0);
     }

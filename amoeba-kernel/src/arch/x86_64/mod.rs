@@ -1,9 +1,17 @@
 //! Everything specific to x86-64: boot entry, descriptor tables, traps, paging, timers, ports.
+//!
+//! Dependencies among these modules point one way: `frames` (the layouts the entry stubs build)
+//! sits under `traps`, `syscall` and `user_state`; `power` needs only `cpu` and `port`. The
+//! CPU's structures and instructions come from the `x86_64` crate; by hand stay only what it
+//! cannot do here: the 32-bit boot trampoline, the interrupt and syscall entry stubs (its
+//! interrupt ABI needs nightly), the context switch, the first entry into ring 3, string port
+//! I/O, the red-zone-safe idle wait and the deliberate divide fault.
 
 pub mod context;
 pub mod cpu;
 pub mod crash;
 mod entry;
+pub mod frames;
 pub mod gdt;
 pub mod idt;
 pub mod lapic;

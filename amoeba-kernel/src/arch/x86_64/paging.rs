@@ -7,21 +7,30 @@
 //! Device space between 3 and 4 GiB (the PCI hole, the local APIC) is mapped uncached.
 //! Every address space shares this map through its first PML4 entry (supervisor only); user
 //! mappings live in PML4 entries 1 to 255, from [`USER_SPACE_START`] up.
-//! Entry format: Intel SDM vol. 3A, 4.5 (4-level paging), tables 4-15 to 4-20.
+//! Entry format: Intel SDM vol. 3A, 4.5 (4-level paging), tables 4-15 to 4-20; the tables and
+//! entries are the `x86_64` crate's types. The walk is this module's own rather than the
+//! crate's `Mapper`: [`map`] overwrites an entry that is present, which `Mapper::map_to`
+//! refuses, and with the identity map a table's physical address is its address.
 
 use super::{cpu, stacks};
 use crate::mm::frames;
-use core::arch::asm;
 use core::sync::atomic::{AtomicU64, Ordering};
 use libamoeba::memory::PAGE_SIZE;
+use x86_64::instructions::tlb;
+use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::structures::paging::{PageTable, PhysFrame};
+use x86_64::{PhysAddr, VirtAddr};
 
-pub const PRESENT: u64 = 1 << 0;
-pub const WRITABLE: u64 = 1 << 1;
-pub const USER: u64 = 1 << 2;
-const WRITE_THROUGH: u64 = 1 << 3;
-const CACHE_DISABLE: u64 = 1 << 4;
-const HUGE: u64 = 1 << 7;
-pub const NO_EXECUTE: u64 = 1 << 63;
+/// The flags of a page-table entry, as [`map`] takes them.
+pub use x86_64::structures::paging::PageTableFlags as PageFlags;
+
+pub const WRITABLE: PageFlags = PageFlags::WRITABLE;
+pub const USER: PageFlags = PageFlags::USER_ACCESSIBLE;
+pub const NO_EXECUTE: PageFlags = PageFlags::NO_EXECUTE;
+const PRESENT: PageFlags = PageFlags::PRESENT;
+const HUGE: PageFlags = PageFlags::HUGE_PAGE;
+/// Device memory: neither cached nor written back later.
+const UNCACHED: PageFlags = PageFlags::NO_CACHE.union(PageFlags::WRITE_THROUGH);
 const ADDRESS_MASK: u64 = 0x000F_FFFF_FFFF_F000;
 /// The first address of user space: PML4 entry 1 (entry 0 is the kernel's).
 pub const USER_SPACE_START: u64 = 1 << 39;
@@ -30,7 +39,6 @@ pub const USER_SPACE_END: u64 = 1 << 47;
 /// Where device memory (PCI BARs, the local APIC) is mapped, uncached; drivers check their
 /// memory BARs against it.
 pub const DEVICE_SPACE: core::ops::Range<u64> = 3 * GIB..4 * GIB;
-const ENTRIES: usize = 512;
 const LARGE_PAGE: u64 = 2 << 20;
 const GIB: u64 = 1 << 30;
 
@@ -69,25 +77,34 @@ pub fn kernel_image() -> core::ops::Range<u64> {
 #[derive(Debug)]
 pub struct OutOfFrames;
 
-type Table = [u64; ENTRIES];
-
-fn new_table() -> Result<(u64, &'static mut Table), OutOfFrames> {
+fn new_table() -> Result<(PhysAddr, &'static mut PageTable), OutOfFrames> {
     let frame = frames::allocate_zeroed().ok_or(OutOfFrames)?;
     // SAFETY: the frame is fresh from the allocator (nobody else refers to it), zeroed, 4 KiB
     // aligned and identity mapped, which is exactly a valid, empty page table.
-    Ok((frame, unsafe { &mut *(frame as *mut Table) }))
+    let table = unsafe { &mut *(frame as *mut PageTable) };
+    Ok((PhysAddr::new(frame), table))
 }
 
-/// The flags of one 4 KiB page of the blocks that hold the kernel image.
-fn small_page_flags(address: u64, layout: &ImageLayout) -> u64 {
+/// The flags of one 4 KiB page of the blocks that hold the kernel image; `None`: not mapped.
+fn small_page_flags(address: u64, layout: &ImageLayout) -> Option<PageFlags> {
     if address == 0 || stacks::guard_page_at(address as usize).is_some() {
-        0
+        None
     } else if (layout.start..layout.text_end).contains(&address) {
-        PRESENT
+        Some(PRESENT)
     } else if layout.rodata.contains(&address) {
-        PRESENT | NO_EXECUTE
+        Some(PRESENT | NO_EXECUTE)
     } else {
-        PRESENT | WRITABLE | NO_EXECUTE
+        Some(PRESENT | WRITABLE | NO_EXECUTE)
+    }
+}
+
+/// The flags of a 2 MiB block of the identity map outside the kernel image.
+fn large_page_flags(block: u64) -> PageFlags {
+    let flags = PRESENT | WRITABLE | HUGE | NO_EXECUTE;
+    if DEVICE_SPACE.contains(&block) {
+        flags | UNCACHED
+    } else {
+        flags
     }
 }
 
@@ -99,26 +116,24 @@ pub fn init(memory_end: u64) -> Result<(), OutOfFrames> {
     let small_pages_end = layout.end.next_multiple_of(LARGE_PAGE);
     let (root, pml4) = new_table()?;
     let (pdpt_frame, pdpt) = new_table()?;
-    pml4[0] = pdpt_frame | PRESENT | WRITABLE;
+    pml4[0].set_addr(pdpt_frame, PRESENT | WRITABLE);
     for gib in 0..mapped_end / GIB {
         let (pd_frame, pd) = new_table()?;
-        pdpt[gib as usize] = pd_frame | PRESENT | WRITABLE;
+        pdpt[gib as usize].set_addr(pd_frame, PRESENT | WRITABLE);
         for (index, entry) in pd.iter_mut().enumerate() {
             let block = gib * GIB + index as u64 * LARGE_PAGE;
-            *entry = if block < small_pages_end {
-                small_page_table(block, &layout)? | PRESENT | WRITABLE
-            } else if DEVICE_SPACE.contains(&block) {
-                block | PRESENT | WRITABLE | HUGE | NO_EXECUTE | CACHE_DISABLE | WRITE_THROUGH
+            if block < small_pages_end {
+                entry.set_addr(small_page_table(block, &layout)?, PRESENT | WRITABLE);
             } else {
-                block | PRESENT | WRITABLE | HUGE | NO_EXECUTE
-            };
+                entry.set_addr(PhysAddr::new(block), large_page_flags(block));
+            }
         }
     }
     // SAFETY: the new tables map all physical memory and device space below 4 GiB at the same
     // addresses as the boot tables, and the kernel's text, data and stacks in particular (only
     // the guard pages and page 0, which nothing uses, are left out).
-    unsafe { cpu::write_cr3(root) };
-    KERNEL_ROOT.store(root, Ordering::Relaxed);
+    unsafe { Cr3::write(root_frame(root.as_u64()), Cr3Flags::empty()) };
+    KERNEL_ROOT.store(root.as_u64(), Ordering::Relaxed);
     Ok(())
 }
 
@@ -129,10 +144,10 @@ pub fn kernel_root() -> u64 {
     KERNEL_ROOT.load(Ordering::Relaxed)
 }
 
-fn table_at(frame: u64) -> &'static mut Table {
+fn table_at(frame: u64) -> &'static mut PageTable {
     // SAFETY: page-table frames are identity mapped and owned by the paging code; callers hold
     // no other reference into the same table while this one lives (single CPU, interrupts off).
-    unsafe { &mut *((frame & ADDRESS_MASK) as *mut Table) }
+    unsafe { &mut *((frame & ADDRESS_MASK) as *mut PageTable) }
 }
 
 fn index(address: u64, level: u32) -> usize {
@@ -141,18 +156,19 @@ fn index(address: u64, level: u32) -> usize {
 
 /// Maps the 4 KiB page at `address` to `frame` with `flags` in the tables rooted at `root`,
 /// creating intermediate tables (user-accessible when `flags` has [`USER`]).
-pub fn map(root: u64, address: u64, frame: u64, flags: u64) -> Result<(), OutOfFrames> {
+pub fn map(root: u64, address: u64, frame: u64, flags: PageFlags) -> Result<(), OutOfFrames> {
     let mut table = table_at(root);
     for level in (1..=3).rev() {
         let entry = &mut table[index(address, level)];
-        if *entry & PRESENT == 0 {
+        if !entry.flags().contains(PRESENT) {
             let (next, _) = new_table()?;
-            *entry = next | PRESENT | WRITABLE | (flags & USER);
+            entry.set_addr(next, PRESENT | WRITABLE | (flags & USER));
         }
-        debug_assert!(*entry & HUGE == 0, "mapping inside a large page");
-        table = table_at(*entry);
+        debug_assert!(!entry.flags().contains(HUGE), "mapping inside a large page");
+        let next = entry.addr().as_u64();
+        table = table_at(next);
     }
-    table[index(address, 0)] = (frame & ADDRESS_MASK) | flags | PRESENT;
+    table[index(address, 0)].set_addr(PhysAddr::new(frame & ADDRESS_MASK), flags | PRESENT);
     Ok(())
 }
 
@@ -160,33 +176,42 @@ pub fn map(root: u64, address: u64, frame: u64, flags: u64) -> Result<(), OutOfF
 pub fn unmap(root: u64, address: u64) -> Option<u64> {
     let mut table = table_at(root);
     for level in (1..=3).rev() {
-        let entry = table[index(address, level)];
-        if entry & PRESENT == 0 || entry & HUGE != 0 {
+        let entry = &table[index(address, level)];
+        if !entry.flags().contains(PRESENT) || entry.flags().contains(HUGE) {
             return None;
         }
-        table = table_at(entry);
+        let next = entry.addr().as_u64();
+        table = table_at(next);
     }
-    let entry = core::mem::take(&mut table[index(address, 0)]);
-    // SAFETY: INVLPG only drops a TLB entry; the page is no longer mapped.
-    unsafe { asm!("invlpg [{}]", in(reg) address, options(nostack, preserves_flags)) };
-    (entry & PRESENT != 0).then_some(entry & ADDRESS_MASK)
+    let entry = &mut table[index(address, 0)];
+    let mapped = entry
+        .flags()
+        .contains(PRESENT)
+        .then(|| entry.addr().as_u64());
+    entry.set_unused();
+    tlb::flush(VirtAddr::new(address));
+    mapped
 }
 
 /// A new address space: the kernel's mappings and an empty user half.
 pub fn new_user_root() -> Result<u64, OutOfFrames> {
     let (root, table) = new_table()?;
-    table[0] = table_at(kernel_root())[0];
-    Ok(root)
+    table[0] = table_at(kernel_root())[0].clone();
+    Ok(root.as_u64())
 }
+
+/// PML4 entries of the user half: 1 to 255 (entry 0 is the kernel's, shared).
+const USER_ROOT_ENTRIES: core::ops::Range<usize> = 1..256;
 
 /// Frees the page tables of a user address space (not the pages they mapped: the caller unmaps
 /// and frees those first), then the root itself. The address space must not be in use.
 pub fn free_user_root(root: u64) {
     let pml4 = table_at(root);
-    for entry in &mut pml4[1..256] {
-        if *entry & PRESENT != 0 {
-            free_table_tree(*entry & ADDRESS_MASK, 2);
-            *entry = 0;
+    for index in USER_ROOT_ENTRIES {
+        let entry = &mut pml4[index];
+        if entry.flags().contains(PRESENT) {
+            free_table_tree(entry.addr().as_u64(), 2);
+            entry.set_unused();
         }
     }
     // SAFETY: the root came from `new_user_root` and nothing uses it any more.
@@ -196,8 +221,8 @@ pub fn free_user_root(root: u64) {
 fn free_table_tree(frame: u64, level: u32) {
     if level > 0 {
         for entry in table_at(frame).iter() {
-            if entry & PRESENT != 0 {
-                free_table_tree(entry & ADDRESS_MASK, level - 1);
+            if entry.flags().contains(PRESENT) {
+                free_table_tree(entry.addr().as_u64(), level - 1);
             }
         }
     }
@@ -211,16 +236,22 @@ pub fn switch_to(root: u64) {
     if cpu::cr3() & ADDRESS_MASK != root {
         // SAFETY: every root maps the kernel identically (entry 0 is shared), so the running
         // code and its stack stay mapped.
-        unsafe { cpu::write_cr3(root) };
+        unsafe { Cr3::write(root_frame(root), Cr3Flags::empty()) };
     }
 }
 
-fn small_page_table(block: u64, layout: &ImageLayout) -> Result<u64, OutOfFrames> {
+/// CR3's view of the table at `root` (4 KiB aligned); no flags: write-back caching of the tables.
+fn root_frame(root: u64) -> PhysFrame {
+    PhysFrame::containing_address(PhysAddr::new(root))
+}
+
+fn small_page_table(block: u64, layout: &ImageLayout) -> Result<PhysAddr, OutOfFrames> {
     let (frame, table) = new_table()?;
     for (index, entry) in table.iter_mut().enumerate() {
         let address = block + index as u64 * PAGE_SIZE;
-        let flags = small_page_flags(address, layout);
-        *entry = if flags == 0 { 0 } else { address | flags };
+        if let Some(flags) = small_page_flags(address, layout) {
+            entry.set_addr(PhysAddr::new(address), flags);
+        }
     }
     Ok(frame)
 }

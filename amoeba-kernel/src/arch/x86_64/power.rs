@@ -1,4 +1,5 @@
-//! Stopping the machine, with an exit code where QEMU's isa-debug-exit device listens.
+//! Stopping the machine, with an exit code where QEMU's isa-debug-exit device listens, and
+//! resetting it.
 
 use super::{cpu, port};
 use libamoeba::boot::{ExitCode, exit::DEBUG_EXIT_PORT};
@@ -25,5 +26,23 @@ pub fn reboot() -> ! {
     for _ in 0..1_000_000 {
         core::hint::spin_loop();
     }
-    super::idt::triple_fault()
+    triple_fault()
+}
+
+/// Resets the CPU the hard way: with an empty IDT, an exception finds no handler, nor does the
+/// double fault that follows, and the third fault resets the machine (Intel SDM vol. 3A, 6.15,
+/// interrupt 8: a fault while delivering a double fault shuts the processor down).
+#[cfg(feature = "server-sys")]
+fn triple_fault() -> ! {
+    use x86_64::instructions::{interrupts, tables::lidt};
+    use x86_64::{VirtAddr, structures::DescriptorTablePointer};
+
+    let empty = DescriptorTablePointer {
+        limit: 0,
+        base: VirtAddr::zero(),
+    };
+    // SAFETY: deliberately fatal: the breakpoint raised next is the last thing this CPU does.
+    unsafe { lidt(&empty) };
+    interrupts::int3();
+    cpu::halt_forever()
 }

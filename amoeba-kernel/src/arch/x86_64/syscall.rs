@@ -2,49 +2,30 @@
 //!
 //! MSRs: Intel SDM vol. 4 and vol. 2B SYSCALL/SYSRET (IA32_STAR 0xC0000081 holds the selector
 //! bases, IA32_LSTAR 0xC0000082 the entry point, IA32_FMASK 0xC0000084 the RFLAGS bits cleared
-//! on entry; IA32_EFER.SCE enables the instructions). SYSCALL leaves RSP as it was in ring 3, so
-//! the entry switches to the running thread's kernel stack (this kernel runs on one CPU, so a
-//! plain variable holds it) before pushing anything.
+//! on entry; IA32_EFER.SCE enables the instructions), written through the `x86_64` crate.
+//! SYSCALL leaves RSP as it was in ring 3, so the entry switches to the running thread's kernel
+//! stack (this kernel runs on one CPU, so a plain variable holds it) before pushing anything:
+//! that is why the entry stub is `global_asm!` and not a Rust function, which would need a
+//! stack from its first instruction. The frame it builds: `frames::SyscallFrame`.
 
-use super::{cpu, gdt};
+use super::frames::SyscallFrame;
+use super::gdt;
+use super::user_state::{self, Entry};
 use core::arch::{asm, global_asm};
 use core::sync::atomic::{AtomicU64, Ordering};
+use x86_64::VirtAddr;
+use x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
+use x86_64::registers::rflags::RFlags;
 
-const EFER: u32 = 0xC000_0080;
-const STAR: u32 = 0xC000_0081;
-const LSTAR: u32 = 0xC000_0082;
-const FMASK: u32 = 0xC000_0084;
-const EFER_SCE: u64 = 1;
 /// Cleared on entry: interrupts (IF), direction (DF), trap (TF), alignment check (AC) and
 /// nested task (NT), which ring 3 can set and which would make the kernel's next IRETQ fault.
-const FMASK_BITS: u64 = (1 << 9) | (1 << 10) | (1 << 8) | (1 << 18) | (1 << 14);
-/// RFLAGS for a thread entering ring 3: interrupts on, reserved bit 1.
-const USER_RFLAGS: u64 = 0x202;
-
-/// All ring-3 registers of a thread in a system call, as the entry stub saved them: the thread's
-/// full user state while it is in the kernel (a process descriptor reads it from here). `rax`
-/// carries the call number in and the result out; the rest return to ring 3 unchanged (RCX and
-/// R11 are the user RIP and RFLAGS, as SYSCALL leaves them).
-#[repr(C)]
-pub struct SyscallFrame {
-    pub rbx: u64,
-    pub rbp: u64,
-    pub r12: u64,
-    pub r13: u64,
-    pub r14: u64,
-    pub r15: u64,
-    pub rax: u64,
-    pub rdi: u64,
-    pub rsi: u64,
-    pub rdx: u64,
-    pub r10: u64,
-    pub r8: u64,
-    pub r9: u64,
-    pub user_rip: u64,
-    pub user_rflags: u64,
-    pub user_rsp: u64,
-}
-const _: () = assert!(size_of::<SyscallFrame>() == 16 * 8);
+const FMASK_BITS: RFlags = RFlags::INTERRUPT_FLAG
+    .union(RFlags::DIRECTION_FLAG)
+    .union(RFlags::TRAP_FLAG)
+    .union(RFlags::ALIGNMENT_CHECK)
+    .union(RFlags::NESTED_TASK);
+/// RFLAGS for a thread entering ring 3: interrupts on, and bit 1, which is always set.
+const USER_RFLAGS: u64 = RFlags::INTERRUPT_FLAG.bits() | 0x2;
 
 /// Kernel stack top of the running thread, loaded by the entry stub.
 #[unsafe(no_mangle)]
@@ -120,7 +101,7 @@ unsafe extern "C" {
 
 #[unsafe(no_mangle)]
 extern "C" fn syscall_dispatch(frame: &mut SyscallFrame) {
-    super::user_state::note(super::user_state::Entry::Syscall);
+    user_state::note(Entry::Syscall);
     crate::syscalls::dispatch(frame);
     // SYSRET to a non-canonical address would fault in ring 0 with the user's stack: never let
     // a frame the kernel edited go back that way.
@@ -135,17 +116,19 @@ fn is_canonical_user(address: u64) -> bool {
 
 /// Enables SYSCALL/SYSRET with the kernel's selectors and entry point.
 pub fn init() {
-    let star =
-        (u64::from(gdt::KERNEL_DATA_SELECTOR) << 48) | (u64::from(gdt::KERNEL_CODE_SELECTOR) << 32);
-    // SAFETY: these MSRs exist on every x86-64 CPU; the selectors match the GDT's layout (user
-    // data then user code after the kernel data selector, as SYSRET computes them) and the entry
-    // point is the stub above, which switches stacks before touching memory through RSP.
-    unsafe {
-        cpu::write_msr(STAR, star);
-        cpu::write_msr(LSTAR, syscall_entry as *const () as u64);
-        cpu::write_msr(FMASK, FMASK_BITS);
-        cpu::write_msr(EFER, cpu::read_msr(EFER) | EFER_SCE);
-    }
+    let stars = Star::write(
+        gdt::USER_CODE_SELECTOR,
+        gdt::USER_DATA_SELECTOR,
+        gdt::KERNEL_CODE_SELECTOR,
+        gdt::KERNEL_DATA_SELECTOR,
+    );
+    assert!(stars.is_ok(), "GDT selectors out of SYSRET order");
+    LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
+    SFMask::write(FMASK_BITS);
+    // SAFETY: SCE only makes SYSCALL and SYSRET available; STAR, LSTAR and FMASK above already
+    // point them at the kernel's selectors and at the stub above, which switches stacks before
+    // touching memory through RSP.
+    unsafe { Efer::update(|flags| flags.insert(EferFlags::SYSTEM_CALL_EXTENSIONS)) };
 }
 
 /// Makes `top` the stack the CPU and the syscall entry switch to when the running thread enters
@@ -178,10 +161,10 @@ pub unsafe fn enter_user(rip: u64, rsp: u64, argument: u64) -> ! {
             "pxor xmm8, xmm8", "pxor xmm9, xmm9", "pxor xmm10, xmm10", "pxor xmm11, xmm11",
             "pxor xmm12, xmm12", "pxor xmm13, xmm13", "pxor xmm14, xmm14", "pxor xmm15, xmm15",
             "iretq",
-            ss = in(reg) u64::from(gdt::USER_DATA_SELECTOR),
+            ss = in(reg) u64::from(gdt::USER_DATA_SELECTOR.0),
             rsp = in(reg) rsp,
             rflags = in(reg) USER_RFLAGS,
-            cs = in(reg) u64::from(gdt::USER_CODE_SELECTOR),
+            cs = in(reg) u64::from(gdt::USER_CODE_SELECTOR.0),
             rip = in(reg) rip,
             in("rdi") argument,
             options(noreturn),

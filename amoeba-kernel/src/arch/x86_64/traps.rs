@@ -1,54 +1,16 @@
-//! What the kernel does when a vector fires: CPU exceptions are reported and stop the node.
+//! What the kernel does when a vector fires: CPU exceptions are reported and stop the node (or,
+//! from ring 3, the process); interrupts go to the timer and the device lines.
 //!
-//! The frame layout is fixed by `trap_entry.s` (general registers in push order, then the vector
-//! and error code the stub pushed, then the CPU's interrupt frame; Intel SDM vol. 3A, 6.14.2).
+//! `trap_entry.s` hands over a [`TrapFrame`] (its layout: `frames`); vector numbers: Intel SDM
+//! vol. 3A, table 6-1; the page-fault error code: Intel SDM vol. 3A, 4.7.
 
+use super::frames::TrapFrame;
+use super::idt::exception;
+use super::user_state::{self, Entry};
 use super::{cpu, lapic, pic, power, stacks};
 use crate::console;
-use core::mem::size_of;
 use core::sync::atomic::{AtomicU64, Ordering};
 use libamoeba::boot::ExitCode;
-
-/// Distance between two entry stubs in `trap_entry.s`.
-pub const STUB_SIZE: usize = 16;
-
-/// Exception vectors (Intel SDM vol. 3A, table 6-1).
-pub mod exception {
-    pub const NMI: usize = 2;
-    pub const DOUBLE_FAULT: usize = 8;
-    pub const PAGE_FAULT: usize = 14;
-    pub const MACHINE_CHECK: usize = 18;
-    /// Vectors below this are exceptions; the rest are interrupts.
-    pub const COUNT: usize = 32;
-}
-
-/// The registers of the interrupted code, as the entry stub left them on the stack.
-#[repr(C)]
-pub struct TrapFrame {
-    pub r15: u64,
-    pub r14: u64,
-    pub r13: u64,
-    pub r12: u64,
-    pub r11: u64,
-    pub r10: u64,
-    pub r9: u64,
-    pub r8: u64,
-    pub rbp: u64,
-    pub rdi: u64,
-    pub rsi: u64,
-    pub rdx: u64,
-    pub rcx: u64,
-    pub rbx: u64,
-    pub rax: u64,
-    pub vector: u64,
-    pub error_code: u64,
-    pub rip: u64,
-    pub cs: u64,
-    pub rflags: u64,
-    pub rsp: u64,
-    pub ss: u64,
-}
-const _: () = assert!(size_of::<TrapFrame>() == 22 * 8);
 
 /// Mnemonic and name of each exception vector.
 const EXCEPTION_NAMES: [(&str, &str); 22] = [
@@ -95,7 +57,7 @@ pub fn interrupt_count() -> u64 {
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     let vector = frame.vector as usize;
     if frame.cs & 3 == 3 {
-        super::user_state::note(super::user_state::Entry::Interrupt);
+        user_state::note(Entry::Interrupt);
     }
     if vector < exception::COUNT {
         // NMI and machine check concern the machine, not the interrupted process.

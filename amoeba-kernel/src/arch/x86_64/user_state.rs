@@ -2,12 +2,12 @@
 //!
 //! A thread enters the kernel either by SYSCALL (the entry stub saves every user register in a
 //! `SyscallFrame` at the top of its kernel stack) or by an interrupt or exception from ring 3
-//! (`trap_entry.s` leaves a `TrapFrame` there). Both frames sit at fixed distances below the
-//! stack's top, so knowing which way a thread came in is enough to find its user state: each
-//! entry notes its kind here, and the scheduler keeps the note per thread across switches.
+//! (`trap_entry.s` leaves a `TrapFrame` there; both layouts are in `frames`). Both frames sit at
+//! fixed distances below the stack's top, so knowing which way a thread came in is enough to
+//! find its user state: each entry notes its kind here, and the scheduler keeps the note per
+//! thread across switches.
 
-use super::syscall::SyscallFrame;
-use super::traps::TrapFrame;
+use super::frames::{SyscallFrame, TrapFrame};
 use core::sync::atomic::{AtomicU8, Ordering};
 use libamoeba::process::X86_64Registers;
 
