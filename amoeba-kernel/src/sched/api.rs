@@ -2,7 +2,6 @@
 //! synchronization. Kernel threads call these directly; user threads reach them through
 //! `syscalls`, so both see the same operations with the same rules.
 
-use super::sync::WaitOutcome;
 use super::thread::{Process, Thread};
 use super::timer_queue::TimerAction;
 use super::{
@@ -15,6 +14,7 @@ use crate::mm::kstack::KernelStack;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+use amoeba_kernel_core::sched::sync::WaitOutcome;
 use libamoeba::memory::PAGE_SIZE;
 use libamoeba::priority::Level;
 use libamoeba::syscall::{Error, SyncKind};
@@ -324,12 +324,7 @@ fn end_thread(s: &mut Scheduler, id: ThreadId) {
     }
     s.release_lines(id);
     thread.state = State::Dead;
-    s.ready
-        .iter_mut()
-        .for_each(|queue| queue.retain(|&t| t != id));
-    if s.handoff == Some(id) {
-        s.handoff = None;
-    }
+    s.ready.remove(id);
     if let Some(client) = super::thread_exit::notify(id) {
         s.wake(client, Wake::Signaled);
     }

@@ -1,87 +1,65 @@
-//! A live process as an Amoeba process descriptor (`libamoeba::process::descriptor`): its
-//! segments and, for every thread, where it resumes and its saved user registers. This is what
-//! checkpointing and migration will carry between nodes.
+//! A live process as an Amoeba process descriptor: the facts read from the scheduler, the
+//! process's address space and its threads' kernel stacks. What the descriptor makes of them
+//! is `amoeba_kernel_core::sched::describe`.
 #![cfg_attr(
     not(feature = "selftest"),
     allow(dead_code, reason = "only `selftest=describe` uses it so far")
 )]
 
 use super::thread::Thread;
-use super::{ProcessId, Start, State, with};
+use super::{ProcessId, Start, with};
 use crate::arch::user_state;
 use crate::mm::address_space::Access;
 use alloc::string::String;
 use alloc::vec::Vec;
-use libamoeba::capability::Capability;
-use libamoeba::process::{
-    ArchMagic, ProcessDescriptor, SegmentDescriptor, SegmentType, ThreadDescriptor,
+#[cfg(feature = "server-proc")]
+use amoeba_kernel_core::sched::describe::liveliest;
+use amoeba_kernel_core::sched::describe::{
+    SegmentAccess, SegmentFacts, ThreadFacts, process_descriptor,
 };
+use libamoeba::process::ProcessDescriptor;
 
-/// Thread states as carried in a descriptor.
-fn state_code(state: State) -> u32 {
-    match state {
-        State::Running => 0,
-        State::Ready => 1,
-        State::Blocked => 2,
-        State::Dead => 3,
-    }
-}
-
-fn segment_type(access: Access) -> SegmentType {
+fn segment_access(access: Access) -> SegmentAccess {
     match access {
-        Access::Text => SegmentType::TEXT | SegmentType::RO,
-        Access::ReadOnly => SegmentType::DATA | SegmentType::RO,
-        Access::ReadWrite => SegmentType::DATA | SegmentType::RW,
+        Access::Text => SegmentAccess::Text,
+        Access::ReadOnly => SegmentAccess::ReadOnly,
+        Access::ReadWrite => SegmentAccess::ReadWrite,
     }
 }
 
-fn thread_descriptor(thread: &Thread) -> ThreadDescriptor {
+fn thread_facts(thread: &Thread) -> ThreadFacts {
     let registers = thread
         .kernel_stack_top()
         .and_then(|top| user_state::user_registers(top, thread.user_entry));
-    let (pc, sp) = match (&registers, thread.start) {
-        (Some(r), _) => (r.rip, r.rsp),
-        (None, Start::User { rip, rsp, .. }) => (rip, rsp),
-        (None, _) => (0, 0),
+    let start = match thread.start {
+        Start::User { rip, rsp, .. } => Some((rip, rsp)),
+        Start::AlreadyRunning | Start::Kernel { .. } => None,
     };
-    ThreadDescriptor {
-        state: state_code(thread.state),
-        idle: false,
-        pc,
-        sp,
+    ThreadFacts {
+        state: thread.state,
         registers,
+        start,
     }
 }
 
 /// The descriptor of user process `pid` as it stands; `None` for the kernel or an unknown pid.
-/// Capabilities are null until processes have owners (RPC and the process server).
 pub fn describe(pid: ProcessId) -> Option<ProcessDescriptor> {
     with(|s| {
         let process = s.processes.get(&pid)?;
         let space = process.address_space.as_ref()?;
         let segments = space
             .segments()
-            .map(|(address, length, access)| SegmentDescriptor {
-                cap: Capability::NULL,
-                offset: 0,
+            .map(|(address, length, access)| SegmentFacts {
                 address,
                 length,
-                kind: segment_type(access),
-            })
-            .collect();
+                access: segment_access(access),
+            });
         let threads = process
             .threads
             .iter()
             .filter_map(|t| s.threads.get(t))
-            .map(|t| thread_descriptor(t))
-            .collect();
-        Some(ProcessDescriptor {
-            arch: ArchMagic::X86_64,
-            self_cap: Capability::NULL,
-            owner_cap: Capability::NULL,
-            segments,
-            threads,
-        })
+            .map(|t| thread_facts(t));
+        Some(process_descriptor(segments, threads))
     })
 }
 
@@ -121,11 +99,7 @@ pub fn process_facts() -> Vec<ProcessFacts> {
                     .iter()
                     .filter_map(|t| s.threads.get(t))
                     .map(|t| t.state);
-                let state = states.fold("blocked", |liveliest, state| match state {
-                    State::Running => "running",
-                    State::Ready if liveliest != "running" => "ready",
-                    _ => liveliest,
-                });
+                let state = liveliest(states);
                 ProcessFacts {
                     pid: p.id,
                     name: p.name.clone(),
@@ -143,12 +117,10 @@ pub fn process_facts() -> Vec<ProcessFacts> {
 #[cfg(any(feature = "server-sys", feature = "server-proc"))]
 pub fn population() -> (u32, u32, u32) {
     with(|s| {
-        let ready =
-            s.ready.iter().map(|q| q.len()).sum::<usize>() + usize::from(s.handoff.is_some());
         (
             s.threads.len() as u32,
             s.processes.values().filter(|p| p.is_user()).count() as u32,
-            ready as u32,
+            s.ready.len() as u32,
         )
     })
 }

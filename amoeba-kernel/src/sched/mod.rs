@@ -11,8 +11,6 @@ mod describe;
 mod devices;
 #[cfg(feature = "net")]
 mod doorbell;
-mod id_table;
-mod sync;
 mod thread;
 mod thread_exit;
 mod timer_queue;
@@ -35,11 +33,11 @@ pub use thread::{KERNEL_PROCESS, ProcessId, Start, State, ThreadId, WaitTarget, 
 
 use crate::arch::{context, cpu, lapic, paging, syscall, tsc, user_state};
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+use amoeba_kernel_core::sched::id_table::IdTable;
+use amoeba_kernel_core::sched::ready::{Eligibility, ReadyQueues};
 use api::block;
 use core::sync::atomic::{AtomicU64, Ordering};
-use id_table::IdTable;
 use libamoeba::priority::{Level, Priority};
 use spin::Mutex;
 use thread::{Process, Thread};
@@ -51,7 +49,7 @@ const TIME_SLICE_NANOS: u64 = 10_000_000;
 pub struct Scheduler {
     threads: IdTable<Box<Thread>>,
     processes: IdTable<Process>,
-    ready: [VecDeque<ThreadId>; Priority::RANKS],
+    ready: ReadyQueues<ThreadId>,
     current: ThreadId,
     idle: ThreadId,
     timers: TimerQueue,
@@ -73,9 +71,6 @@ pub struct Scheduler {
     readied_since_check: bool,
     /// [`TIME_SLICE_NANOS`] in TSC ticks, worked out once.
     slice_ticks: u64,
-    /// A ready thread kept off the queues because it should run next: the partner of an RPC
-    /// hand-off (see `rpc_block` and `rpc_wake`). It still yields to as urgent a queued thread.
-    handoff: Option<ThreadId>,
 }
 
 static SCHEDULER: Mutex<Option<Scheduler>> = Mutex::new(None);
@@ -121,7 +116,6 @@ pub fn init() {
         io_bitmap_owner: None,
         readied_since_check: false,
         slice_ticks: ticks(TIME_SLICE_NANOS),
-        handoff: None,
     };
     // The first ids of their tables: the boot thread is 1 and the kernel process 0.
     let boot_id = scheduler.threads.vacant_id();
@@ -139,9 +133,7 @@ pub fn init() {
         .unwrap_or_else(|_| panic!("no memory for the idle thread"));
     with(|s| {
         // The idle thread runs only when nothing else can: it is never queued.
-        s.ready
-            .iter_mut()
-            .for_each(|queue| queue.retain(|&t| t != idle));
+        s.ready.remove(idle);
         s.idle = idle;
     });
     log::info!(
@@ -203,17 +195,48 @@ impl Thread {
     }
 }
 
+/// A thread's two-level priority: its process's and its own.
+fn priority(processes: &IdTable<Process>, thread: &Thread) -> Priority {
+    let process = processes
+        .get(&thread.process)
+        .map_or(Level::Low, |p| p.priority);
+    Priority {
+        process,
+        thread: thread.priority,
+    }
+}
+
+/// The scheduler's tables, as the ready queues ask about a thread on them.
+struct Tables<'a> {
+    threads: &'a IdTable<Box<Thread>>,
+    processes: &'a IdTable<Process>,
+}
+
+impl Eligibility<ThreadId> for Tables<'_> {
+    fn priority(&self, thread: ThreadId) -> Priority {
+        priority(self.processes, &self.threads[&thread])
+    }
+
+    fn may_run(&self, t: ThreadId) -> bool {
+        let process = self.threads.get(&t).map(|thread| thread.process);
+        process
+            .and_then(|p| self.processes.get(&p))
+            .is_some_and(|p| p.may_run(t))
+    }
+}
+
 impl Scheduler {
     fn rank(&self, thread: &Thread) -> usize {
-        let process = self
-            .processes
-            .get(&thread.process)
-            .map_or(Level::Low, |p| p.priority);
-        Priority {
-            process,
-            thread: thread.priority,
-        }
-        .rank()
+        priority(&self.processes, thread).rank()
+    }
+
+    /// The ready queues, and the tables they ask about the threads on them.
+    fn ready_and_tables(&mut self) -> (&mut ReadyQueues<ThreadId>, Tables<'_>) {
+        let tables = Tables {
+            threads: &self.threads,
+            processes: &self.processes,
+        };
+        (&mut self.ready, tables)
     }
 
     fn process_of(&mut self, thread: ThreadId) -> Option<&mut Process> {
@@ -234,22 +257,20 @@ impl Scheduler {
             return;
         };
         thread.state = State::Ready;
-        let rank = self.rank(&self.threads[&id]);
-        self.ready[rank].push_back(id);
+        let priority = priority(&self.processes, &self.threads[&id]);
+        self.ready.push(id, priority);
         self.readied_since_check = true;
     }
 
-    /// Makes `id` ready as the next thread to run (see `handoff`); an earlier partner that has
-    /// not run yet goes to its queue.
+    /// Makes `id` ready as the next thread to run, the partner of an RPC hand-off (see
+    /// `rpc_block` and `rpc_wake`); an earlier partner that has not run yet goes to its queue.
     fn make_partner(&mut self, id: ThreadId) {
         let Some(thread) = self.threads.get_mut(&id) else {
             return;
         };
         thread.state = State::Ready;
-        if let Some(earlier) = self.handoff.replace(id) {
-            let rank = self.rank(&self.threads[&earlier]);
-            self.ready[rank].push_back(earlier);
-        }
+        let (ready, tables) = self.ready_and_tables();
+        ready.hand_off(id, &tables);
         self.readied_since_check = true;
     }
 
@@ -288,49 +309,21 @@ impl Scheduler {
         true
     }
 
-    /// Whether ready thread `t` may be dispatched now (its process's turn allows it).
-    fn may_run(&self, t: ThreadId) -> bool {
-        let process = self.threads.get(&t).map(|thread| thread.process);
-        process
-            .and_then(|p| self.processes.get(&p))
-            .is_some_and(|p| p.may_run(t))
-    }
-
-    /// The most urgent thread allowed to run now, taken off its queue; the idle thread if none.
-    /// A hand-off partner goes first unless a thread as urgent or more is queued: then it
-    /// queues behind it, so threads that pass messages back and forth cannot keep the CPU from
-    /// their equals.
+    /// The most urgent thread allowed to run now (a hand-off partner first, unless as urgent a
+    /// thread is queued), taken off the ready queues; the idle thread if none.
     fn take_next(&mut self) -> ThreadId {
-        if let Some(partner) = self.handoff.take() {
-            let rank = self.rank(&self.threads[&partner]);
-            if self.may_run(partner) && self.best_queued_rank().is_none_or(|best| best > rank) {
-                return partner;
-            }
-            self.ready[rank].push_back(partner);
-        }
-        for rank in 0..Priority::RANKS {
-            let position = self.ready[rank].iter().position(|&t| self.may_run(t));
-            if let Some(index) = position {
-                return self.ready[rank].remove(index).unwrap_or(self.idle);
-            }
-        }
-        self.idle
+        let (ready, tables) = self.ready_and_tables();
+        let next = ready.take_next(&tables);
+        next.unwrap_or(self.idle)
     }
 
     /// The rank of the most urgent thread that could run now, if any.
     fn best_ready_rank(&self) -> Option<usize> {
-        let partner = self
-            .handoff
-            .filter(|&t| self.may_run(t))
-            .map(|t| self.rank(&self.threads[&t]));
-        match (partner, self.best_queued_rank()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-
-    fn best_queued_rank(&self) -> Option<usize> {
-        (0..Priority::RANKS).find(|&rank| self.ready[rank].iter().any(|&t| self.may_run(t)))
+        let tables = Tables {
+            threads: &self.threads,
+            processes: &self.processes,
+        };
+        self.ready.best_rank(&tables)
     }
 
     /// Arms the hardware timer for the earliest deadline or slice end, or disarms it.
@@ -376,12 +369,7 @@ impl Scheduler {
     /// The running thread stays: off the queues, running, holding its process's turn again (a
     /// yield gave it up).
     fn keep_running(&mut self, current: ThreadId) {
-        self.ready
-            .iter_mut()
-            .for_each(|queue| queue.retain(|&t| t != current));
-        if self.handoff == Some(current) {
-            self.handoff = None;
-        }
+        self.ready.remove(current);
         self.current_thread().state = State::Running;
         if let Some(process) = self.process_of(current).filter(|p| p.is_user()) {
             process.turn_holder = Some(current);

@@ -1,28 +1,22 @@
 //! Threads and processes as the scheduler keeps them.
 
-use super::sync::SyncTable;
-use super::timer_queue::TimerKey;
 use crate::arch::user_state::Entry;
 use crate::mm::address_space::AddressSpace;
 use crate::mm::kstack::KernelStack;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
+use amoeba_kernel_core::sched::sync::SyncTable;
+use amoeba_kernel_core::sched::timer_queue::TimerKey;
 use libamoeba::priority::Level;
+
+pub use amoeba_kernel_core::sched::state::State;
 
 pub type ThreadId = u64;
 pub type ProcessId = u64;
 
 /// The kernel is process 0; its threads run in ring 0 and are never preempted.
 pub const KERNEL_PROCESS: ProcessId = 0;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum State {
-    Running,
-    Ready,
-    Blocked,
-    Dead,
-}
 
 /// Why a blocked thread woke up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,7 +100,7 @@ pub struct Process {
     /// holding the process's turn keeps it until it blocks, yields or ends.
     pub preemptive_threads: bool,
     pub turn_holder: Option<ThreadId>,
-    pub sync: SyncTable,
+    pub sync: SyncTable<ThreadId>,
     /// Threads blocked in `await`, by key.
     pub awaiting: BTreeMap<u64, VecDeque<ThreadId>>,
     pub exit_code: i64,
