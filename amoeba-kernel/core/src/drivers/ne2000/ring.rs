@@ -10,6 +10,11 @@
 use super::registers::{PAGE_BYTES, ReceiveHeader, rsr};
 use crate::drivers::ethernet::{ETHERNET_HEADER, MAX_FRAME};
 
+/// QEMU's model leaves this much room after each frame for a CRC that it neither stores
+/// nor counts, so its next frame can start a page later than the count says; a DP8390
+/// starts it in the page after the count's last byte.
+const CRC_ROOM: usize = 4;
+
 /// The pages `start..stop` of buffer memory that hold received frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ring {
@@ -70,7 +75,7 @@ pub enum HeaderFault {
     NextIsSelf,
     /// The count is as long as the ring or longer: no such frame fits.
     LongerThanRing(usize),
-    /// The next page is not where a frame of this count ends.
+    /// The next page is not where a frame of this count ends (on a DP8390 or in QEMU).
     NextDisagreesWithCount { next: u8, count: usize },
     /// The frame would reach past the card's current page, into pages the card has not
     /// filled yet: following it could walk the ring forever.
@@ -92,7 +97,9 @@ pub fn judge(ring: Ring, page: u8, current: u8, header: ReceiveHeader) -> Verdic
         Some(HeaderFault::NextIsSelf)
     } else if count.div_ceil(PAGE_BYTES) >= ring.pages() {
         Some(HeaderFault::LongerThanRing(count))
-    } else if next != ring.advance(page, count.div_ceil(PAGE_BYTES)) {
+    } else if next != ring.advance(page, count.div_ceil(PAGE_BYTES))
+        && next != ring.advance(page, (count + CRC_ROOM).div_ceil(PAGE_BYTES))
+    {
         Some(HeaderFault::NextDisagreesWithCount { next, count })
     } else if ring.distance(page, next) > ring.distance(page, current) {
         Some(HeaderFault::PastCurrent { next, current })

@@ -141,9 +141,11 @@ fn a_card_that_never_acknowledges_reset_is_refused_after_a_bounded_wait() {
 
 #[test]
 fn frames_arrive_whole_and_in_order_across_the_ring_end() {
-    // Sizes around page boundaries, odd ones, the smallest (padded to 60) and the largest.
+    // Sizes around page boundaries, odd ones, the smallest (padded to 60) and the largest;
+    // 249-252, 505-508, 1273-1276: where QEMU's room for a CRC moves the next frame a page on.
     let sizes = [
-        14, 59, 60, 61, 247, 248, 253, 500, 1000, 1023, 1279, 1513, 1514,
+        14, 59, 60, 61, 247, 248, 249, 250, 251, 252, 253, 500, 505, 508, 1000, 1023, 1273, 1276,
+        1279, 1513, 1514,
     ];
     for (memory, layout) in [
         (Memory::Kib32, Layout::Packed),
@@ -599,4 +601,39 @@ fn ring_arithmetic_wraps_at_the_ring_end() {
     assert_eq!(ring.distance(0xBE, 0x47), 3);
     assert_eq!(ring.distance(0x47, 0x47), 0);
     assert_eq!(ring.distance(0x47, 0x46), 121);
+}
+
+#[test]
+fn the_next_page_may_be_one_later_only_where_qemus_crc_room_moves_it() {
+    let ring = Ring {
+        start: 0x46,
+        stop: 0xC0,
+    };
+    let page = 0x50;
+    // Count, pages on to the next frame, whether a header saying so is believed.
+    let cases = [
+        (200, 1, true),
+        (200, 2, false),
+        (252, 1, true),
+        (253, 1, true),
+        (253, 2, true),
+        (256, 2, true),
+        (257, 2, true),
+        (257, 3, false),
+        (1518, 6, true),
+        (1518, 7, false),
+    ];
+    for (count, pages, believed) in cases {
+        let next = ring.advance(page, pages);
+        let verdict = ring::judge(ring, page, 0x70, header(INTACT, next, count));
+        let frame = Verdict::Frame {
+            length: count - 4,
+            next,
+        };
+        assert_eq!(
+            verdict == frame,
+            believed,
+            "count {count}, {pages} pages: {verdict:?}"
+        );
+    }
 }
