@@ -9,24 +9,9 @@ pub mod ip;
 pub mod link;
 pub mod peers;
 
-/// The size of the largest Ethernet frame a NIC sends or delivers, without the CRC.
-pub const MAX_FRAME: usize = 1514;
-/// Frames shorter than this are padded by the sender (Ethernet's minimum without the CRC).
-pub const MIN_FRAME: usize = 60;
-/// Bytes of destination, source and EtherType.
-pub const ETHERNET_HEADER: usize = 14;
-
-/// Why a NIC did not send a frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SendError {
-    /// Longer than [`MAX_FRAME`] or shorter than an Ethernet header.
-    BadLength(usize),
-    /// The card is still sending the previous frame (or all its transmit buffers are queued).
-    Busy,
-    /// The card refused the frame: its queues are broken.
-    #[cfg_attr(not(feature = "driver-virtio-net"), allow(dead_code))]
-    Failed,
-}
+// Frame sizes (`MAX_FRAME`, `MIN_FRAME`, `ETHERNET_HEADER`) and `SendError`: shared with the
+// drivers' logic in amoeba-kernel-core. A glob, as not every driver selection uses them all.
+pub use amoeba_kernel_core::drivers::ethernet::*;
 
 /// What every network card driver offers the rest of the kernel.
 pub trait Nic: Send {
