@@ -144,7 +144,7 @@ impl QemuSpec {
     }
 }
 
-/// A virtual LAN without root (see `shared/notes/bare-metal-rust.md`): every frame of every
+/// A virtual LAN without root (QEMU's `-netdev socket,mcast=`): every frame of every
 /// card on it goes to UDP multicast group [`LAN_GROUP`]:`port` on loopback, where other nodes
 /// and host programs that join the group see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
