@@ -17,10 +17,9 @@ pub fn cr2() -> u64 {
     Cr2::read_raw()
 }
 
-/// The current page-table root with its flag bits, as CR3 holds it.
+/// The current page-table root: CR3's address bits (the kernel sets none of its flag bits).
 pub fn cr3() -> u64 {
-    let (root, flags) = Cr3::read_raw();
-    root.start_address().as_u64() | u64::from(flags)
+    Cr3::read_raw().0.start_address().as_u64()
 }
 
 /// Stops the CPU for good: interrupts off, then halt in a loop (an NMI could wake it).

@@ -81,14 +81,14 @@ pub fn set_io_bitmap(granted: Option<&[u8; IO_BITMAP_BYTES]>) {
 /// The stack the CPU switches to when an interrupt or exception arrives in ring 3: the
 /// running thread's kernel stack. Called on every switch to a thread.
 pub fn set_kernel_stack(top: u64) {
-    // Kernel stack tops are canonical by construction: truncating checks nothing on this path,
-    // which runs on every switch.
-    let top = VirtAddr::new_truncate(top);
+    let tss = TSS.0.get();
     // SAFETY: single CPU with interrupts off (see `TssCell`); an unaligned store into the packed
-    // TSS.
+    // TSS, of the u64 a `VirtAddr` is (transparent): kernel stack tops are canonical by
+    // construction, and this path, taken on every switch, checks nothing again.
     unsafe {
-        core::ptr::addr_of_mut!((*TSS.0.get()).tss.privilege_stack_table[0]).write_unaligned(top)
-    };
+        let rsp0 = core::ptr::addr_of_mut!((*tss).tss.privilege_stack_table[0]);
+        rsp0.cast::<u64>().write_unaligned(top);
+    }
 }
 
 /// Loads the kernel GDT and TSS. Called once, early, before the IDT.

@@ -4,7 +4,6 @@
 //! same single `in`/`out` instructions; the names here are what drivers call. The string forms
 //! `rep insw`/`rep outsw` stay by hand: the crate has no string port I/O.
 
-use core::arch::asm;
 use x86_64::instructions::port::{PortRead, PortWrite};
 
 /// Reads a byte from an I/O port.
@@ -90,7 +89,7 @@ pub unsafe fn insw(port: u16, bytes: &mut [u8]) {
     // from `bytes`' start upwards (the direction flag is clear, as the ABI keeps it), all
     // within the slice. x86 allows the unaligned stores.
     unsafe {
-        asm!(
+        core::arch::asm!(
             "rep insw",
             in("dx") port,
             inout("rdi") bytes.as_mut_ptr() => _,
@@ -112,7 +111,7 @@ pub unsafe fn outsw(port: u16, bytes: &[u8]) {
     // SAFETY: the caller guarantees the writes are valid for the device; `rep outsw` loads
     // `words` words from `bytes`' start upwards, all within the slice.
     unsafe {
-        asm!(
+        core::arch::asm!(
             "rep outsw",
             in("dx") port,
             inout("rsi") bytes.as_ptr() => _,
