@@ -213,10 +213,12 @@ struct Tables<'a> {
 }
 
 impl Eligibility<ThreadId> for Tables<'_> {
+    #[inline]
     fn priority(&self, thread: ThreadId) -> Priority {
         priority(self.processes, &self.threads[&thread])
     }
 
+    #[inline]
     fn may_run(&self, t: ThreadId) -> bool {
         let process = self.threads.get(&t).map(|thread| thread.process);
         process

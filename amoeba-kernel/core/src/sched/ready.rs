@@ -36,14 +36,12 @@ impl<T> Default for ReadyQueues<T> {
 
 impl<T: Copy + PartialEq> ReadyQueues<T> {
     /// Puts `thread` behind the ready threads of its rank.
-    #[inline]
     pub fn push(&mut self, thread: T, priority: Priority) {
         self.queues[priority.rank()].push_back(thread);
     }
 
     /// Makes `thread` the next to run (see `partner`); an earlier partner that has not run yet
     /// goes to its queue.
-    #[inline]
     pub fn hand_off(&mut self, thread: T, threads: &impl Eligibility<T>) {
         if let Some(earlier) = self.partner.replace(thread) {
             self.push(earlier, threads.priority(earlier));
@@ -54,18 +52,19 @@ impl<T: Copy + PartialEq> ReadyQueues<T> {
     /// A hand-off partner goes first unless a thread as urgent or more is queued: then it
     /// queues behind it, so threads that pass messages back and forth cannot keep the CPU from
     /// their equals.
-    #[inline]
     pub fn take_next(&mut self, threads: &impl Eligibility<T>) -> Option<T> {
         if let Some(partner) = self.partner.take() {
-            let rank = threads.priority(partner).rank();
+            // Its rank only matters when another thread is queued: the usual hand-off, with
+            // nothing else ready, never looks it up.
+            let rank = || threads.priority(partner).rank();
             if threads.may_run(partner)
                 && self
                     .best_queued_rank(threads)
-                    .is_none_or(|best| best > rank)
+                    .is_none_or(|best| best > rank())
             {
                 return Some(partner);
             }
-            self.queues[rank].push_back(partner);
+            self.queues[rank()].push_back(partner);
         }
         for queue in &mut self.queues {
             if let Some(index) = queue.iter().position(|&t| threads.may_run(t)) {
@@ -76,7 +75,6 @@ impl<T: Copy + PartialEq> ReadyQueues<T> {
     }
 
     /// The rank of the most urgent thread that could run now, if any.
-    #[inline]
     pub fn best_rank(&self, threads: &impl Eligibility<T>) -> Option<usize> {
         let partner = self
             .partner
@@ -88,13 +86,18 @@ impl<T: Copy + PartialEq> ReadyQueues<T> {
         }
     }
 
-    #[inline]
     fn best_queued_rank(&self, threads: &impl Eligibility<T>) -> Option<usize> {
-        (0..Priority::RANKS).find(|&rank| self.queues[rank].iter().any(|&t| threads.may_run(t)))
+        // Every switch asks this: a loop over the queues themselves (not over ranks as indices)
+        // leaves no bounds check and compiles to a tight loop.
+        for (rank, queue) in self.queues.iter().enumerate() {
+            if queue.iter().any(|&t| threads.may_run(t)) {
+                return Some(rank);
+            }
+        }
+        None
     }
 
     /// Takes `thread` off the queues and the hand-off: it runs now, or it ended.
-    #[inline]
     pub fn remove(&mut self, thread: T) {
         self.queues
             .iter_mut()
