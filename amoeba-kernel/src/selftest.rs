@@ -2,8 +2,9 @@
 //! profile asks for them (feature `selftest`). The end-to-end tests read the lines they print;
 //! a failed check says what it expected.
 //!
-//! `selftest=sched`, here: kernel threads exercise timers and every synchronization primitive
-//! through the same scheduler API user threads reach by system calls.
+//! Here: `selftest=sched` (kernel threads exercise timers and every synchronization primitive
+//! through the same scheduler API user threads reach by system calls), `loader` and `describe`;
+//! the RPC checks are in `rpc.rs` and `lan.rs`.
 
 #[cfg(all(feature = "net", feature = "server-dir"))]
 mod lan;

@@ -3,13 +3,12 @@
 
 use std::collections::HashMap;
 
-use thiserror::Error;
-
 use libamoeba::boot::LogLevel;
 use libamoeba::boot::cmdline::{self, BootArg, IpSetting, is_valid_node_name};
 use libamoeba::priority::Level;
 use libamoeba::process::boot_table;
 use libamoeba::process::layout::MAX_ENVIRONMENT_BYTES;
+use thiserror::Error;
 
 use crate::catalog::{Catalog, Component, Kind, Status};
 use crate::nic::Nic;
