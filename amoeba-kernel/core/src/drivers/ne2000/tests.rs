@@ -365,8 +365,9 @@ fn lone_header(fake: &mut FakeDp8390, header: ReceiveHeader) {
     fake.current = P + 8;
 }
 
+/// Headers the card cannot have written: each restarts the ring.
 #[rustfmt::skip]
-fn hostile_rings() -> Vec<Hostile> {
+fn bad_headers() -> Vec<Hostile> {
     use HeaderFault::*;
     alloc::vec![
         bad("next page below the ring",
@@ -406,6 +407,13 @@ fn hostile_rings() -> Vec<Hostile> {
                 f.write_ring(P, &[0; 700]);
             },
             Status(0)),
+    ]
+}
+
+/// Rings that are wrong as a whole, and frames of impossible lengths.
+fn hostile_rings() -> Vec<Hostile> {
+    use HeaderFault::PastCurrent;
+    alloc::vec![
         Hostile {
             name: "good frames chained round the whole ring, past the current page",
             // 2-page frames at odd offsets; the current page is at an even one, which the
@@ -450,29 +458,15 @@ fn hostile_rings() -> Vec<Hostile> {
             outcome: Outcome::Skipped(1),
         },
         Hostile {
-            name: "current page below the ring",
-            ring: |f| f.current = 0x20,
-            frames: 0,
-            outcome: Outcome::Restart(RingRestart::CurrentOutsideRing(0x20)),
-        },
-        Hostile {
-            name: "current page at the ring's end",
-            ring: |f| f.current = 0xC0,
-            frames: 0,
-            outcome: Outcome::Restart(RingRestart::CurrentOutsideRing(0xC0)),
-        },
-        Hostile {
-            name: "current page past buffer memory",
-            ring: |f| f.current = 0xFF,
-            frames: 0,
-            outcome: Outcome::Restart(RingRestart::CurrentOutsideRing(0xFF)),
-        },
-        Hostile {
             name: "runts as fast as the driver reads them",
             ring: |f| {
                 for offset in 0..RING_PAGES {
                     let page = ring_page(offset);
-                    f.put_frame(page, header(INTACT, ring_page(offset + 1), 4 + 10), &[0x33; 10]);
+                    f.put_frame(
+                        page,
+                        header(INTACT, ring_page(offset + 1), 4 + 10),
+                        &[0x33; 10],
+                    );
                 }
                 f.current_chases_boundary = true;
             },
@@ -482,9 +476,29 @@ fn hostile_rings() -> Vec<Hostile> {
     ]
 }
 
+/// The card's current page outside the ring: each restarts the ring.
+fn bad_current_pages() -> Vec<Hostile> {
+    let outside = |name, ring: fn(&mut FakeDp8390), page| Hostile {
+        name,
+        ring,
+        frames: 0,
+        outcome: Outcome::Restart(RingRestart::CurrentOutsideRing(page)),
+    };
+    alloc::vec![
+        outside("current page below the ring", |f| f.current = 0x20, 0x20),
+        outside("current page at the ring's end", |f| f.current = 0xC0, 0xC0),
+        outside(
+            "current page past buffer memory",
+            |f| f.current = 0xFF,
+            0xFF
+        ),
+    ]
+}
+
 #[test]
 fn hostile_rings_are_refused_within_one_pass() {
-    for case in hostile_rings() {
+    let cases = [bad_headers(), bad_current_pages(), hostile_rings()];
+    for case in cases.into_iter().flatten() {
         let name = case.name;
         let mut card = card();
         (case.ring)(&mut card.ports);
