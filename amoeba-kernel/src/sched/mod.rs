@@ -5,6 +5,10 @@
 //! until they block (strictly non-preemptive); user threads are preempted when their time slice
 //! ends or a more urgent thread wakes. Time slices and timeouts come from the one-shot timer,
 //! armed only when something is due.
+//!
+//! The tables, the timer and ready queues, the rules of the sync objects and what a process
+//! descriptor says are `amoeba_kernel_core::sched`, tested on the host; this module holds them
+//! and does what they decide to the machine.
 
 mod api;
 mod describe;

@@ -1,5 +1,7 @@
-//! Scheduling state the kernel keeps: tables of threads and processes, the timer queue, the
-//! ready queues, sync objects.
+//! Scheduling state the kernel keeps and the rules it follows: tables of threads and processes
+//! by id, the timer queue, the ready queues and the choice of the next thread, sync objects,
+//! and what a process descriptor says of a process. The kernel holds these and acts on the
+//! machine.
 
 pub mod describe;
 pub mod id_table;
