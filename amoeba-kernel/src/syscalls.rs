@@ -22,6 +22,9 @@ const THREAD_STACK_PAGES: u64 = 16;
 /// Largest data segment one call may ask for.
 const MAX_SEGMENT_BYTES: u64 = 64 << 20;
 
+/// Carries out the system call `frame` holds. Inlined into the one caller, the entry path, as
+/// `handle` is into it: every call and stack copy on this path counts in every system call.
+#[inline(always)]
 pub fn dispatch(frame: &mut SyscallFrame) {
     let args = [
         frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
@@ -44,8 +47,8 @@ fn timeout(nanos: u64) -> Option<u64> {
     (nanos != NO_TIMEOUT).then_some(nanos)
 }
 
-// Its one caller is the system-call path: inlined there, the arguments stay in registers
-// instead of going through the stack (a null system call: 126 guest cycles, 141 out of line).
+// Inlined into `dispatch`, its one caller, the arguments stay in registers instead of going
+// through the stack.
 #[inline(always)]
 fn handle(call: Call, args: [u64; 6]) -> Result<u64, Error> {
     let [a0, a1, a2, ..] = args;
