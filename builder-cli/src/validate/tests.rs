@@ -70,6 +70,17 @@ static TEST_COMPONENTS: &[Component] = &[
 
 const TEST_CATALOG: Catalog<'static> = Catalog::new(TEST_COMPONENTS);
 
+/// This repository's workspace and the programs it has, for tests of the real profiles.
+fn this_workspace() -> (crate::workspace::Workspace, Vec<String>) {
+    let ws = crate::workspace::Workspace::at(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.."
+    )))
+    .expect("workspace");
+    let programs = crate::programs::available(&ws);
+    (ws, programs)
+}
+
 fn test_programs() -> Vec<String> {
     ["hello", "threads", "counter"].map(String::from).to_vec()
 }
@@ -350,12 +361,7 @@ fn bad_program_priority_and_arguments() {
 
 #[test]
 fn the_shipped_and_test_profiles_name_real_programs() {
-    let ws = crate::workspace::Workspace::at(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/.."
-    )))
-    .expect("workspace");
-    let programs = crate::programs::available(&ws);
+    let (ws, programs) = this_workspace();
     let catalog = Catalog::builtin().with_programs(&programs);
     let mut files: Vec<std::path::PathBuf> = Vec::new();
     for dir in [ws.profiles_dir(), ws.root().join("tests/profiles")] {
@@ -560,12 +566,7 @@ fn appended_selftest_words_need_the_self_tests_compiled_in() {
 
 #[test]
 fn shipped_profiles_carry_no_self_tests() {
-    let ws = crate::workspace::Workspace::at(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/.."
-    )))
-    .expect("workspace");
-    let programs = crate::programs::available(&ws);
+    let (ws, programs) = this_workspace();
     let catalog = Catalog::builtin().with_programs(&programs);
     for name in crate::profile::profile_names(&ws.profiles_dir()) {
         let file = ws.profiles_dir().join(format!("{name}.toml"));
