@@ -1,6 +1,6 @@
 //! Building one profile into `images/NAME/`: check the profile, build its programs into the
-//! boot table, build the kernel with its features and that table, check the ELF, then the ISO,
-//! the PXE tree and the manifest.
+//! boot table (writing `images/programs/` too), build the kernel with its features and that
+//! table, check the ELF, then the ISO, the PXE tree and the manifest.
 //!
 //! A build holds an exclusive lock on `images/NAME/.lock` from start to end, so parallel
 //! builds of one profile (tests run in threads and processes) take turns instead of writing

@@ -5,7 +5,9 @@
 //! - [`build_profile`] builds `images/NAME/` and returns a [`BuiltImage`];
 //! - [`load_profile`], [`validate()`] and [`check_profile`] check a profile without building;
 //! - [`qemu::command`] turns a [`QemuSpec`] into a ready `std::process::Command`;
-//! - [`build_null_kernel`] builds the do-nothing baseline kernel for benchmarks.
+//! - [`build_null_kernel`] builds the do-nothing baseline kernel for benchmarks;
+//! - [`programs::write_program_images`] builds the user programs and writes their process
+//!   images to `images/programs/`.
 //!
 //! The other modules are public for the `amoeba-build` binary and for reading.
 

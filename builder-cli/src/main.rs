@@ -1,5 +1,5 @@
 //! `amoeba-build`: build node images from profiles, check profiles, list them, boot them, boot
-//! clusters of them on one virtual LAN.
+//! clusters of them on one virtual LAN; build the user programs' process images.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -79,6 +79,9 @@ enum Command {
     Run(RunArgs),
     /// Boot several nodes on one virtual LAN; Ctrl-C stops them all
     Cluster(ClusterArgs),
+    /// Build every program of programs/ into images/programs/NAME.process (process images)
+    /// and images/programs/index.json
+    Programs,
 }
 
 #[derive(Args)]
@@ -162,6 +165,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         (Some(Command::Check { profile }), _) => check(&profile),
         (Some(Command::Run(args)), _) => boot(&args),
         (Some(Command::Cluster(args)), _) => cluster(&args),
+        (Some(Command::Programs), _) => programs(),
         (None, None) => {
             let mut help = <Cli as clap::CommandFactory>::command();
             eprintln!("{}", help.render_help());
@@ -193,6 +197,24 @@ fn list() -> Result<ExitCode> {
             Err(e) => format!("(unreadable: {})", first_line(&e.to_string())),
         };
         println!("{name:width$}  {description}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line per program on stdout: its name and its image's size in bytes.
+fn programs() -> Result<ExitCode> {
+    let ws = workspace()?;
+    let written =
+        amoeba_build::programs::write_program_images(&ws).context("writing the program images")?;
+    if written.is_empty() {
+        bail!(
+            "no programs in {}",
+            ws.display(&ws.programs_dir().join("Cargo.toml"))
+        );
+    }
+    let width = written.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    for program in &written {
+        println!("{:width$}  {}", program.name, program.bytes);
     }
     Ok(ExitCode::SUCCESS)
 }

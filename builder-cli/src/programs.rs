@@ -1,12 +1,14 @@
 //! User programs: the binaries of `programs/` (crate `amoeba-programs`), built once into
 //! `target/programs/` for every profile, turned into process images and gathered into the boot
-//! table (`libamoeba::process::boot_table`) that a node's kernel embeds.
+//! table (`libamoeba::process::boot_table`) that a node's kernel embeds. Every build of the
+//! programs also writes all their images to `images/programs/` ([`write_program_images`]).
 //!
 //! The programs are built with their own target directory, like the kernel: built together
 //! with host crates they would unify libamoeba's features with them (the programs need
 //! `user`, nothing else may have it).
 
 mod elf_image;
+mod image_files;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,10 @@ use libamoeba::process::boot_table::{self, BootProgramSpec};
 use thiserror::Error;
 
 pub use elf_image::{ElfImageError, ProgramProcess, image_from_elf, process_from_elf};
+pub use image_files::{
+    IMAGE_EXTENSION, INDEX_FILE, INDEX_FORMAT, IndexEntry, ProgramIndex, WrittenProgram,
+    image_file_name, write_images, write_program_images,
+};
 
 use crate::digest;
 use crate::kernel_build::{self, KernelBuildError};
@@ -45,6 +51,24 @@ pub enum ProgramsError {
         file: String,
         #[source]
         source: ElfImageError,
+    },
+    #[error("cannot write {file}")]
+    Write {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot lock {file} (needed so writers of the program images take turns)")]
+    Lock {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot remove {file}")]
+    Remove {
+        file: String,
+        #[source]
+        source: std::io::Error,
     },
     /// Validation keeps this from happening; kept for tables made otherwise.
     #[error("the boot table cannot hold these programs: {0}")]
@@ -116,14 +140,15 @@ pub fn build(ws: &Workspace) -> Result<(), KernelBuildError> {
     Ok(())
 }
 
-/// The boot table of `spec`'s programs (building them first if there are any) and what the
-/// manifest says of each. A spec without programs gives the empty table without building.
+/// The boot table of `spec`'s programs and what the manifest says of each. When there are
+/// any, the programs are built first and `images/programs/` is written. A spec without
+/// programs gives the empty table without building.
 pub fn boot_table(
     ws: &Workspace,
     spec: &NodeSpec,
 ) -> Result<(Vec<u8>, Vec<ProgramOutput>), ProgramsError> {
     if !spec.programs.is_empty() {
-        build(ws).map_err(ProgramsError::Build)?;
+        write_program_images(ws)?;
     }
     let mut specs = Vec::new();
     let mut outputs = Vec::new();

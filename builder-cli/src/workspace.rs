@@ -94,6 +94,11 @@ impl Workspace {
         self.root.join("programs")
     }
 
+    /// `images/programs/`: every program's process image and their index.
+    pub fn program_images_dir(&self) -> PathBuf {
+        self.root.join("images").join("programs")
+    }
+
     /// The Cargo target directory of the programs, shared by every profile.
     pub fn programs_target_dir(&self) -> PathBuf {
         self.root.join("target").join("programs")

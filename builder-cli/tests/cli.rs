@@ -1,5 +1,6 @@
 //! The `amoeba-build` command on profiles that need no build: what `check` says, and what
-//! `run` and `cluster` refuse before building anything.
+//! `run` and `cluster` refuse before building anything; and `programs`, which builds the user
+//! programs (not the kernel) into `images/programs/`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -81,4 +82,43 @@ fn check_shows_the_selftest_feature_of_a_test_profile() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{output:?}");
     assert!(stdout.contains("features: selftest,"), "{stdout}");
+}
+
+#[test]
+fn programs_writes_every_program_image_and_the_index() {
+    let output = amoeba_build(&["programs"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("amoeba-build: wrote images/programs/"),
+        "{stderr}"
+    );
+    let dir = root().join("images").join("programs");
+    let text = std::fs::read_to_string(dir.join("index.json")).expect("index.json written");
+    let index: serde_json::Value = serde_json::from_str(&text).expect("index.json is JSON");
+    assert_eq!(index["format"], 1);
+    let programs = index["programs"].as_array().expect("a list of programs");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        programs.len(),
+        "one line per program:\n{stdout}"
+    );
+    assert!(programs.iter().any(|p| p["name"] == "hello"), "{text}");
+    for (line, program) in lines.iter().zip(programs) {
+        let name = program["name"].as_str().expect("name");
+        let bytes = program["bytes"].as_u64().expect("bytes");
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words, [name, &bytes.to_string()], "{line}");
+        assert_eq!(program["file"], format!("{name}.process"));
+        let image = std::fs::read(dir.join(format!("{name}.process"))).expect("image written");
+        assert_eq!(image.len() as u64, bytes, "{name}");
+        assert_eq!(image[..2], [0x1f, 0x8b], "{name}: a gzip file");
+        assert_eq!(
+            program["sha256"],
+            amoeba_build::digest::sha256_hex(&image),
+            "{name}"
+        );
+    }
 }
