@@ -1,27 +1,30 @@
-//! Starting processes from Amoeba process images (`libamoeba::process::image`).
+//! Starting processes: from the Amoeba process images embedded at boot
+//! (`libamoeba::process::image`), and from descriptors the process server checked for PS_EXEC
+//! with the segments it gathered.
 //!
-//! The image is inflated and checked in full before anything is mapped, so a corrupt,
-//! truncated or foreign image is refused with a message and nothing of it runs. Text segments
-//! of the same embedded image are shared between the processes that run it.
+//! An image is inflated and checked in full before anything is mapped, so a corrupt, truncated
+//! or foreign image is refused with a message and nothing of it runs. Both ways lay out the
+//! main thread as `libamoeba::process::exec_plan` says. Text segments of the same embedded
+//! image are shared between the processes that run it.
 
 use crate::arch::cpu;
 use crate::build_info;
-use crate::mm::address_space::{Access, AddressSpace, MapError, SharedFrames};
+use crate::mm::address_space::{Access, AddressSpace, HeldFrames, MapError, SharedFrames};
 use crate::sched::{self, NewProcess, ProcessId};
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec;
 use alloc::vec::Vec;
 use libamoeba::memory::PAGE_SIZE;
+use libamoeba::priority::Level;
 use libamoeba::process::boot_table::{self, BootProgram};
 use libamoeba::process::environment;
+use libamoeba::process::exec_plan::idle_thread_argument;
 use libamoeba::process::image::{ImageError, MAX_IMAGE_BYTES, decode_image};
-use libamoeba::process::layout::MAX_ENVIRONMENT_BYTES;
-use libamoeba::process::{ArchMagic, SegmentDescriptor};
+use libamoeba::process::{
+    ArchMagic, PlanError, ProcessDescriptor, SegmentDescriptor, ThreadDescriptor, plan_exec,
+};
 use spin::Mutex;
-
-/// Largest main stack set up (the builder makes them `process::layout::MAIN_STACK_BYTES`).
-const MAX_STACK_BYTES: u64 = 1 << 20;
 
 /// Text frames by (image address, segment index): the same embedded image shares its text.
 static SHARED_TEXT: Mutex<BTreeMap<(usize, usize), Weak<SharedFrames>>> =
@@ -30,12 +33,12 @@ static SHARED_TEXT: Mutex<BTreeMap<(usize, usize), Weak<SharedFrames>>> =
 #[derive(Debug)]
 pub enum LoadError {
     Image(ImageError),
+    Plan(PlanError),
     Map(MapError),
-    NoStack,
-    /// The main stack is not the layout's (`process::layout`): too big to set up, or too small
-    /// for the environment block.
-    BadStack,
-    EnvironmentTooLarge(usize),
+    /// A held segment is not the length its descriptor says.
+    SegmentLength(usize),
+    /// The descriptor asks for what this kernel cannot start yet.
+    Unsupported(&'static str),
     Start(libamoeba::syscall::Error),
 }
 
@@ -43,16 +46,12 @@ impl core::fmt::Display for LoadError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::Image(error) => write!(f, "bad process image: {error}"),
+            Self::Plan(error) => write!(f, "{error}"),
             Self::Map(error) => write!(f, "cannot map the image: {error:?}"),
-            Self::NoStack => write!(f, "the image's main thread has no stack segment"),
-            Self::BadStack => write!(
-                f,
-                "the image's main stack must hold the environment and be at most {MAX_STACK_BYTES} bytes"
-            ),
-            Self::EnvironmentTooLarge(bytes) => write!(
-                f,
-                "its arguments and environment take {bytes} bytes; at most {MAX_ENVIRONMENT_BYTES} fit"
-            ),
+            Self::SegmentLength(index) => {
+                write!(f, "segment {index} is not the length its descriptor says")
+            }
+            Self::Unsupported(what) => write!(f, "not supported: {what}"),
             Self::Start(error) => write!(f, "cannot start the main thread: {error:?}"),
         }
     }
@@ -93,57 +92,90 @@ fn environment_block(name: &str, args: &[&str], admin: bool) -> Vec<u8> {
     environment::encode(&argv, &capabilities, &["TERM=amoeba", node.as_str()])
 }
 
+/// Who a new process is, beside its memory and threads.
+struct Identity<'a> {
+    name: &'a str,
+    priority: Level,
+    driver: bool,
+}
+
+/// Starts the process's one thread, IDLE at `main.pc` with the environment above `main.sp`.
+fn start_main(
+    who: Identity<'_>,
+    main: &ThreadDescriptor,
+    space: AddressSpace,
+) -> Result<ProcessId, LoadError> {
+    let new = NewProcess {
+        name: who.name,
+        priority: who.priority,
+        driver: who.driver,
+        entry: main.pc,
+        stack_pointer: main.sp,
+        argument: idle_thread_argument(main.sp),
+    };
+    sched::spawn_process(new, space).map_err(LoadError::Start)
+}
+
 /// Creates a process running `program` (embedded, so its image's address identifies it).
 pub fn exec(program: &BootProgram<'static>) -> Result<ProcessId, LoadError> {
     let image = program.image;
     let decoded =
         decode_image(image, ArchMagic::X86_64, MAX_IMAGE_BYTES).map_err(LoadError::Image)?;
-    let descriptor = decoded.descriptor();
-    let main = descriptor.threads.first().ok_or(LoadError::NoStack)?;
+    let env = environment_block(program.name, &program.args, program.admin);
+    let plan = plan_exec(&decoded, &env).map_err(LoadError::Plan)?;
     let mut space = AddressSpace::new().map_err(LoadError::Map)?;
-    let mut stack = None;
-    for (index, (segment, bytes)) in decoded.segments().enumerate() {
+    let segments = plan.descriptor.segments.iter().zip(&plan.contents);
+    for (index, (segment, start)) in segments.enumerate() {
         let pages = segment.length.div_ceil(PAGE_SIZE);
-        if segment.address + segment.length == main.sp && segment.kind.is_writable() {
-            stack = Some((segment.address, segment.length, pages));
-            continue;
-        }
         let mapped = match access_of(segment) {
-            Access::Text => shared_text(image, index, pages, bytes)
+            Access::Text => shared_text(image, index, pages, start.bytes)
                 .and_then(|frames| space.map_shared(segment.address, frames)),
-            access => space.map_new(segment.address, pages, access, bytes),
+            access => space.map_new_at(segment.address, pages, access, start.at, start.bytes),
         };
         mapped.map_err(LoadError::Map)?;
     }
-    let (stack_start, stack_length, stack_pages) = stack.ok_or(LoadError::NoStack)?;
-    let env = environment_block(program.name, &program.args, program.admin);
-    if env.len() > MAX_ENVIRONMENT_BYTES {
-        return Err(LoadError::EnvironmentTooLarge(env.len()));
-    }
-    if stack_length > MAX_STACK_BYTES || (env.len() as u64) * 2 > stack_length {
-        return Err(LoadError::BadStack);
-    }
-    let env_offset = (stack_length as usize - env.len()) & !15;
-    space
-        .map_new_at(
-            stack_start,
-            stack_pages,
-            Access::ReadWrite,
-            env_offset,
-            &env,
-        )
-        .map_err(LoadError::Map)?;
-    let env_address = stack_start + env_offset as u64;
-    // Enter `_start` as if called: RSP = 16n + 8.
-    let new = NewProcess {
+    let who = Identity {
         name: program.name,
         priority: program.priority,
         driver: program.driver,
-        entry: main.pc,
-        stack_pointer: env_address - 8,
-        argument: env_address,
     };
-    sched::spawn_process(new, space).map_err(LoadError::Start)
+    start_main(who, &plan.descriptor.threads[0], space)
+}
+
+/// Creates process `name` from a descriptor PS_EXEC checked, whose segments the process server
+/// gathered: each held segment becomes that segment's memory, a missing one is zero-filled.
+pub fn exec_descriptor(
+    name: &str,
+    descriptor: &ProcessDescriptor,
+    segments: Vec<Option<HeldFrames>>,
+) -> Result<ProcessId, LoadError> {
+    let [main] = descriptor.threads.as_slice() else {
+        return Err(LoadError::Unsupported("more than one thread"));
+    };
+    if !main.idle || main.registers.is_some() {
+        return Err(LoadError::Unsupported("a thread that resumes"));
+    }
+    let mut space = AddressSpace::new().map_err(LoadError::Map)?;
+    for (index, (segment, held)) in descriptor.segments.iter().zip(segments).enumerate() {
+        let access = access_of(segment);
+        let mapped = match held {
+            Some(held) if held.len() != segment.length => {
+                return Err(LoadError::SegmentLength(index));
+            }
+            Some(held) => space.map_held(segment.address, access, held),
+            None => {
+                let pages = segment.length.div_ceil(PAGE_SIZE);
+                space.map_new(segment.address, pages, access, &[])
+            }
+        };
+        mapped.map_err(LoadError::Map)?;
+    }
+    let who = Identity {
+        name,
+        priority: Level::Norm,
+        driver: false,
+    };
+    start_main(who, main, space)
 }
 
 fn shared_text(

@@ -16,7 +16,9 @@ use libamoeba::rpc::header::Header;
 use libamoeba::rpc::transport::Rpc;
 use libamoeba::servers::dir::Directory;
 use libamoeba::servers::echo::EchoServer;
-use libamoeba::servers::proc::{Load, ProcServer, ProcessControl, ProcessState, ProcessSummary};
+use libamoeba::servers::proc::{
+    ExecRequest, Load, ProcServer, ProcessControl, ProcessState, ProcessSummary, SegmentId,
+};
 use libamoeba::servers::sys::{BootAction, Kstat, SysFacts, SysServer};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -192,6 +194,40 @@ impl ProcessControl for Processes {
     }
     fn load(&self) -> Load {
         Load::default()
+    }
+    fn exec(&mut self, _request: ExecRequest) -> Result<u64, ErrorCode> {
+        Err(ErrorCode::STD_DENIED)
+    }
+    fn created(&mut self, _pid: u64, _process: Capability) {}
+    fn owner(&self, _pid: u64) -> Option<Capability> {
+        None
+    }
+    fn set_owner(&mut self, _pid: u64, _owner: Capability) -> Result<(), ErrorCode> {
+        Err(ErrorCode::STD_DENIED)
+    }
+    fn rename(&mut self, _pid: u64, _name: &str) -> Result<(), ErrorCode> {
+        Err(ErrorCode::STD_DENIED)
+    }
+    fn segment_create(&mut self, _bytes: u64) -> Result<SegmentId, ErrorCode> {
+        Err(ErrorCode::STD_NOMEM)
+    }
+    fn segment_write(&mut self, _id: SegmentId, _at: u64, _data: &[u8]) -> Result<(), ErrorCode> {
+        Err(ErrorCode::STD_NOTFOUND)
+    }
+    fn segment_read(&self, _id: SegmentId, _at: u64, _buf: &mut [u8]) -> Result<usize, ErrorCode> {
+        Err(ErrorCode::STD_NOTFOUND)
+    }
+    fn segment_size(&self, _id: SegmentId) -> Option<u64> {
+        None
+    }
+    fn segment_destroy(&mut self, _id: SegmentId) {}
+    fn remote_read(
+        &self,
+        _cap: &Capability,
+        _at: u64,
+        _buf: &mut [u8],
+    ) -> Result<usize, ErrorCode> {
+        Err(ErrorCode::STD_DENIED)
     }
 }
 

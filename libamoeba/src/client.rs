@@ -24,7 +24,10 @@ mod scripted;
 pub use dir::{LIST_PAGE_BYTES, ListPage, dir_append, dir_delete, dir_list, dir_list_in_pages};
 pub use dir::{dir_list_page, dir_lookup};
 pub use echo::echo;
-pub use proc::{ps_getload, ps_stun};
+pub use proc::{
+    bs_read, ps_exec, ps_getload, ps_getowner, ps_seg_create, ps_seg_write, ps_setcomment,
+    ps_setowner, ps_stun,
+};
 pub use random::getrandom;
 pub use standard::{std_destroy, std_info, std_restrict};
 pub use sys::{KSTAT_REPLY_BYTES, boot, kstat, printbuf};

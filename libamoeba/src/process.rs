@@ -8,6 +8,7 @@
 pub mod boot_table;
 pub mod descriptor;
 pub mod environment;
+pub mod exec_plan;
 pub mod image;
 pub mod layout;
 
@@ -16,6 +17,7 @@ pub use descriptor::{
     ThreadDescriptor, X86_64Registers,
 };
 pub use environment::{EnvError, Environment};
+pub use exec_plan::{ExecPlan, PlanError, SegmentStart, plan_exec};
 #[cfg(any(feature = "encode", test))]
 pub use image::encode_image;
 pub use image::{ImageError, ProcessImage, decode_image};

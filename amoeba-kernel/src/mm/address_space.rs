@@ -81,6 +81,75 @@ impl Drop for SharedFrames {
     }
 }
 
+/// Zeroed frames that belong to no address space yet: a segment the process server holds
+/// until a process takes it (PS_SEG_CREATE, PS_EXEC), freed if none does.
+pub struct HeldFrames {
+    frames: Vec<u64>,
+    length: u64,
+}
+
+impl HeldFrames {
+    /// `length` bytes of zeroed frames, or none.
+    pub fn new(length: u64) -> Result<Self, MapError> {
+        let frames = allocate_frames(length.div_ceil(PAGE_SIZE))?;
+        Ok(Self { frames, length })
+    }
+
+    pub fn len(&self) -> u64 {
+        self.length
+    }
+
+    /// Writes `data` at `offset`; false (and nothing written) if it would pass the end.
+    pub fn write(&mut self, offset: u64, data: &[u8]) -> bool {
+        let fits = offset
+            .checked_add(data.len() as u64)
+            .is_some_and(|end| end <= self.length);
+        if fits {
+            // Within `length`, so within the frames; offset < length fits usize.
+            fill_frames(&self.frames, offset as usize, data);
+        }
+        fits
+    }
+
+    /// Reads from `offset` into `buffer` as far as the segment goes; the bytes read.
+    pub fn read(&self, offset: u64, buffer: &mut [u8]) -> usize {
+        let available = self.length.saturating_sub(offset);
+        let wanted = (buffer.len() as u64).min(available) as usize;
+        let page = PAGE_SIZE as usize;
+        let mut done = 0;
+        while done < wanted {
+            let at = offset as usize + done;
+            let frame = self.frames[at / page];
+            let within = at % page;
+            let length = (page - within).min(wanted - done);
+            // SAFETY: the frames are ours (held, mapped nowhere else) and identity mapped; the
+            // copy stays inside frame `at / page` and inside `buffer`.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    (frame as usize + within) as *const u8,
+                    buffer[done..].as_mut_ptr(),
+                    length,
+                );
+            }
+            done += length;
+        }
+        wanted
+    }
+
+    fn take(mut self) -> Vec<u64> {
+        core::mem::take(&mut self.frames)
+    }
+}
+
+impl Drop for HeldFrames {
+    fn drop(&mut self) {
+        for &frame in &self.frames {
+            // SAFETY: held frames are mapped nowhere; taking them for a process empties the list.
+            unsafe { frames::free(frame) };
+        }
+    }
+}
+
 enum Frames {
     Owned(Vec<u64>),
     Shared(Arc<SharedFrames>),
@@ -182,6 +251,16 @@ impl AddressSpace {
         let frames = allocate_frames(pages)?;
         fill_frames(&frames, offset, contents);
         self.map_frames(start, access, Frames::Owned(frames))
+    }
+
+    /// Maps held frames at `start` as a segment of this space, which owns them from now on.
+    pub fn map_held(
+        &mut self,
+        start: u64,
+        access: Access,
+        held: HeldFrames,
+    ) -> Result<(), MapError> {
+        self.map_frames(start, access, Frames::Owned(held.take()))
     }
 
     /// Maps shared text frames at `start`.

@@ -2,6 +2,7 @@
 //! synchronization. Kernel threads call these directly; user threads reach them through
 //! `syscalls`, so both see the same operations with the same rules.
 
+use super::process_end::{Ending, ProcessEnd};
 use super::thread::{Process, Thread};
 use super::timer_queue::TimerAction;
 use super::{
@@ -308,6 +309,7 @@ pub fn abort_current(reason: &str) -> ! {
         log::error!("process {name} (pid {process}) aborted: thread {thread}: {reason}");
         if let Some(p) = s.processes.get_mut(&process) {
             p.exit_code = -1;
+            p.aborted = true;
         }
         end_process(s, process);
     });
@@ -361,6 +363,12 @@ fn end_process(s: &mut Scheduler, id: ProcessId) {
             process.name,
             process.exit_code
         );
+        let ending = if process.aborted {
+            Ending::Aborted
+        } else {
+            Ending::Exited(process.exit_code)
+        };
+        super::process_end::record(s, ProcessEnd { pid: id, ending });
         s.dead_processes.push(process);
     }
     if !s.processes.values().any(Process::is_user) {
@@ -383,6 +391,20 @@ pub fn kill_process(pid: ProcessId, code: i64) -> Result<(), Error> {
         process.exit_code = code;
         log::info!("process {} (pid {pid}) killed", process.name);
         end_process(s, pid);
+        Ok(())
+    })
+}
+
+/// Renames user process `pid` (what `ps` shows).
+#[cfg(feature = "server-proc")]
+pub fn rename_process(pid: ProcessId, name: &str) -> Result<(), Error> {
+    with(|s| {
+        let process = s
+            .processes
+            .get_mut(&pid)
+            .filter(|p| p.is_user())
+            .ok_or(Error::BadArgument)?;
+        process.name = alloc::string::String::from(name);
         Ok(())
     })
 }
@@ -506,7 +528,7 @@ pub fn wakeup(key: u64) -> u64 {
     })
 }
 
-fn wake_awaiting(s: &mut Scheduler, process: ProcessId, key: u64) -> u64 {
+pub(super) fn wake_awaiting(s: &mut Scheduler, process: ProcessId, key: u64) -> u64 {
     let waiters = s
         .processes
         .get_mut(&process)

@@ -15,6 +15,7 @@ mod describe;
 mod devices;
 #[cfg(feature = "net")]
 mod doorbell;
+mod process_end;
 mod thread;
 mod thread_exit;
 mod timer_queue;
@@ -32,8 +33,9 @@ pub use describe::{describe, user_processes};
 pub use devices::{device_interrupt, interrupt_await, io_port_grant};
 #[cfg(feature = "net")]
 pub use doorbell::Doorbell;
-pub use thread_exit::on_thread_exit;
+pub use process_end::{Ending, ProcessEnd, next_process_end, watch_process_ends};
 pub use thread::{KERNEL_PROCESS, ProcessId, Start, State, ThreadId, WaitTarget, Wake};
+pub use thread_exit::on_thread_exit;
 
 use crate::arch::{context, cpu, lapic, paging, syscall, tsc, user_state};
 use alloc::boxed::Box;
@@ -67,6 +69,8 @@ pub struct Scheduler {
     )]
     dead_threads: Vec<Box<Thread>>,
     dead_processes: Vec<Process>,
+    /// Processes that ended, for the watcher (`process_end`).
+    ended: alloc::collections::VecDeque<ProcessEnd>,
     /// The thread waiting on each legacy interrupt line.
     line_waiters: [Option<ThreadId>; 16],
     /// Whose I/O bitmap the TSS holds (`None`: no port granted).
@@ -116,6 +120,7 @@ pub fn init() {
         armed: None,
         dead_threads: Vec::new(),
         dead_processes: Vec::new(),
+        ended: Default::default(),
         line_waiters: [None; 16],
         io_bitmap_owner: None,
         readied_since_check: false,

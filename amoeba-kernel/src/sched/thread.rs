@@ -104,6 +104,8 @@ pub struct Process {
     /// Threads blocked in `await`, by key.
     pub awaiting: BTreeMap<u64, VecDeque<ThreadId>>,
     pub exit_code: i64,
+    /// A fault ended it (its owner hears of an exception, not an exit).
+    pub aborted: bool,
     /// A driver (from its boot-table entry): may be granted I/O ports and wait for IRQ lines.
     pub driver: bool,
     /// I/O ports this process may use (a bit clear = allowed); `None` for none.
@@ -128,6 +130,7 @@ impl Process {
             sync: SyncTable::default(),
             awaiting: BTreeMap::new(),
             exit_code: 0,
+            aborted: false,
             driver: false,
             io_ports: None,
         }

@@ -1,12 +1,16 @@
 //! Process server stubs (formats in `servers/proc.rs` and `servers/proc/control.rs`); its `ps`
 //! directory takes the directory stubs, a process's kill is [`super::std_destroy`].
 
-use super::{GARBLED, transact_bare};
+use super::{GARBLED, size_field, transact, transact_bare};
 use crate::capability::Capability;
+use crate::process::ProcessDescriptor;
 use crate::rpc::codes::ErrorCode;
 use crate::rpc::header::Header;
 use crate::rpc::transport::Rpc;
-use crate::servers::proc::{Load, PS_GETLOAD, PS_STUN};
+use crate::servers::proc::{
+    BS_READ, Load, PS_EXEC, PS_GETLOAD, PS_GETOWNER, PS_SEG_CREATE, PS_SEG_WRITE, PS_SETCOMMENT,
+    PS_SETOWNER, PS_STUN, SEGMENT_CHUNK,
+};
 
 /// The node's load.
 pub fn ps_getload(rpc: &impl Rpc, proc: &Capability) -> Result<Load, ErrorCode> {
@@ -23,12 +27,106 @@ pub fn ps_stun(rpc: &impl Rpc, process: &Capability, code: i32) -> Result<(), Er
     transact_bare(rpc, &request, &[]).map(drop)
 }
 
+/// Creates a process from `descriptor` on the process server `proc`; the process's
+/// capability.
+pub fn ps_exec(
+    rpc: &impl Rpc,
+    proc: &Capability,
+    descriptor: &ProcessDescriptor,
+) -> Result<Capability, ErrorCode> {
+    let reply = transact_bare(rpc, &Header::request(proc, PS_EXEC), &descriptor.encode())?;
+    Ok(reply.capability())
+}
+
+/// A zero-filled segment of `bytes` bytes held by the process server `proc`.
+pub fn ps_seg_create(
+    rpc: &impl Rpc,
+    proc: &Capability,
+    bytes: u64,
+) -> Result<Capability, ErrorCode> {
+    let request = Header {
+        offset: i32::try_from(bytes).map_err(|_| ErrorCode::STD_ARGBAD)?,
+        ..Header::request(proc, PS_SEG_CREATE)
+    };
+    Ok(transact_bare(rpc, &request, &[])?.capability())
+}
+
+/// Writes `bytes` at `offset` of a held segment, in [`SEGMENT_CHUNK`]s.
+pub fn ps_seg_write(
+    rpc: &impl Rpc,
+    segment: &Capability,
+    offset: u64,
+    bytes: &[u8],
+) -> Result<(), ErrorCode> {
+    for (index, chunk) in bytes.chunks(SEGMENT_CHUNK).enumerate() {
+        let at = offset + (index * SEGMENT_CHUNK) as u64;
+        let request = Header {
+            offset: i32::try_from(at).map_err(|_| ErrorCode::STD_ARGBAD)?,
+            ..Header::request(segment, PS_SEG_WRITE)
+        };
+        let reply = transact_bare(rpc, &request, chunk)?;
+        if usize::from(reply.size) != chunk.len() {
+            return Err(GARBLED);
+        }
+    }
+    Ok(())
+}
+
+/// Reads up to `buffer.len()` bytes from `offset` of a segment or file; the bytes read.
+pub fn bs_read(
+    rpc: &impl Rpc,
+    object: &Capability,
+    offset: u64,
+    buffer: &mut [u8],
+) -> Result<usize, ErrorCode> {
+    let request = Header {
+        offset: i32::try_from(offset).map_err(|_| ErrorCode::STD_ARGBAD)?,
+        size: size_field(buffer.len()),
+        ..Header::request(object, BS_READ)
+    };
+    let answer = transact(rpc, &request, &[], buffer)?;
+    if answer.truncated {
+        return Err(GARBLED);
+    }
+    Ok(answer.data.len())
+}
+
+/// The owner of a process (null: none).
+pub fn ps_getowner(rpc: &impl Rpc, process: &Capability) -> Result<Capability, ErrorCode> {
+    Ok(transact_bare(rpc, &Header::request(process, PS_GETOWNER), &[])?.capability())
+}
+
+/// Makes `owner` the owner of a process (null: none).
+pub fn ps_setowner(
+    rpc: &impl Rpc,
+    process: &Capability,
+    owner: &Capability,
+) -> Result<(), ErrorCode> {
+    transact_bare(
+        rpc,
+        &Header::request(process, PS_SETOWNER),
+        &owner.to_bytes(),
+    )
+    .map(drop)
+}
+
+/// Names a process (what `ps` shows).
+pub fn ps_setcomment(rpc: &impl Rpc, process: &Capability, name: &str) -> Result<(), ErrorCode> {
+    transact_bare(
+        rpc,
+        &Header::request(process, PS_SETCOMMENT),
+        name.as_bytes(),
+    )
+    .map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::client::scripted::scripted;
     use crate::client::{dir_list, dir_lookup, std_destroy, std_info};
     use crate::servers::loopback::Loopback;
+    use crate::servers::proc::PS_EXEC;
     use crate::servers::proc::tests::{TestServer, server};
     use alloc::rc::Rc;
     use alloc::string::ToString;
@@ -74,6 +172,170 @@ mod tests {
         assert_eq!(rows.last().map(|row| row.0.as_str()), Some("99"));
         let late = dir_lookup(&rpc, &dir, "99").unwrap();
         assert_eq!(Some(late), ps.borrow_mut().process_capability(99));
+    }
+
+    /// A one-text-page, one-stack process whose text is `text` in a segment `make` gives.
+    fn descriptor(text: Capability, owner: Capability) -> ProcessDescriptor {
+        use crate::process::layout::{MAIN_STACK_BASE, MAIN_STACK_BYTES, USER_TEXT_BASE};
+        use crate::process::{ArchMagic, SegmentDescriptor, SegmentType, ThreadDescriptor};
+        let segment = |cap, address, length, kind| SegmentDescriptor {
+            cap,
+            offset: 0,
+            address,
+            length,
+            kind,
+        };
+        ProcessDescriptor {
+            arch: ArchMagic::X86_64,
+            self_cap: Capability::NULL,
+            owner_cap: owner,
+            segments: alloc::vec![
+                segment(
+                    text,
+                    USER_TEXT_BASE,
+                    8192,
+                    SegmentType::TEXT | SegmentType::RO | SegmentType::AND_DESTROY
+                ),
+                segment(
+                    Capability::NULL,
+                    MAIN_STACK_BASE,
+                    MAIN_STACK_BYTES,
+                    SegmentType::DATA | SegmentType::RW
+                ),
+            ],
+            threads: alloc::vec![ThreadDescriptor {
+                idle: true,
+                pc: USER_TEXT_BASE,
+                sp: MAIN_STACK_BASE + MAIN_STACK_BYTES - 8,
+                ..ThreadDescriptor::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn a_creator_sends_segments_then_execs_them() {
+        let (rpc, ps, owner) = node();
+        let text: alloc::vec::Vec<u8> = (0..8192u32).map(|i| i as u8).collect();
+        let segment = ps_seg_create(&rpc, &owner, 8192).unwrap();
+        ps_seg_write(&rpc, &segment, 0, &text).unwrap();
+        let mut back = [0u8; 100];
+        assert_eq!(bs_read(&rpc, &segment, 8000, &mut back), Ok(100));
+        assert_eq!(&back[..], &text[8000..8100]);
+        let creator = Capability {
+            object: 77,
+            ..owner
+        };
+        let process = ps_exec(&rpc, &owner, &descriptor(segment, creator)).unwrap();
+        assert_eq!(process.rights, crate::capability::ALL_RIGHTS);
+        {
+            let ps = ps.borrow();
+            let (sent, contents) = &ps.control().execs[0];
+            assert_eq!(sent.owner_cap, creator);
+            assert_eq!(contents[0].as_deref(), Some(&text[..]));
+            assert_eq!(contents[1], None, "the stack starts zero-filled");
+            assert!(
+                ps.control().segments.is_empty(),
+                "the process took the text"
+            );
+        }
+        // The segment went into the process: its capability is spent.
+        assert_eq!(
+            bs_read(&rpc, &segment, 0, &mut back),
+            Err(ErrorCode::STD_CAPBAD)
+        );
+        assert_eq!(ps_getowner(&rpc, &process), Ok(creator));
+        let read_only =
+            crate::client::std_restrict(&rpc, &process, crate::servers::proc::READ).unwrap();
+        assert_eq!(ps_getowner(&rpc, &read_only).map(|c| c.rights), Ok(0));
+        assert_eq!(
+            ps_setowner(&rpc, &read_only, &owner),
+            Err(ErrorCode::STD_DENIED)
+        );
+        assert_eq!(ps_setowner(&rpc, &process, &Capability::NULL), Ok(()));
+        assert_eq!(ps_getowner(&rpc, &process), Ok(Capability::NULL));
+        assert_eq!(ps_setcomment(&rpc, &process, "hello"), Ok(()));
+        let mut buf = [0; 64];
+        let text = std_info(&rpc, &process, &mut buf).map(|t| t.to_string());
+        assert!(text.is_ok_and(|t| t.starts_with("process hello pid")));
+    }
+
+    #[test]
+    fn segments_of_other_servers_are_read_from_them() {
+        let (rpc, ps, owner) = node();
+        let elsewhere = Capability {
+            port: crate::capability::Port([0x42; 6]),
+            object: 5,
+            rights: 0xff,
+            check: [9; 6],
+        };
+        ps.borrow_mut()
+            .control_mut()
+            .remote
+            .push((elsewhere, alloc::vec![0xAB; 5000]));
+        ps_exec(&rpc, &owner, &descriptor(elsewhere, Capability::NULL)).unwrap();
+        let ps = ps.borrow();
+        let text = ps.control().execs[0].1[0].clone().unwrap();
+        assert_eq!(text.len(), 8192);
+        assert!(
+            text[..5000].iter().all(|&b| b == 0xAB),
+            "read from its server"
+        );
+        assert!(text[5000..].iter().all(|&b| b == 0), "the rest zero-filled");
+    }
+
+    #[test]
+    fn a_bad_exec_starts_nothing_and_holds_nothing() {
+        let (rpc, ps, owner) = node();
+        let nowhere = Capability {
+            port: crate::capability::Port([0x43; 6]),
+            ..owner
+        };
+        let segment = ps_seg_create(&rpc, &owner, 8192).unwrap();
+        let good = descriptor(segment, Capability::NULL);
+        let mut no_threads = good.clone();
+        no_threads.threads.clear();
+        let mut overlapping = good.clone();
+        overlapping.segments[1].address = overlapping.segments[0].address;
+        let mut pc_outside = good.clone();
+        pc_outside.threads[0].pc = 0x1000;
+        for bad in [no_threads, overlapping, pc_outside] {
+            assert_eq!(ps_exec(&rpc, &owner, &bad), Err(ErrorCode::STD_ARGBAD));
+        }
+        let mut encoded = good.encode();
+        encoded[0] = b'i'; // another architecture
+        let exec = Header::request(&owner, PS_EXEC);
+        assert_eq!(
+            transact_bare(&rpc, &exec, &encoded),
+            Err(ErrorCode::STD_ARGBAD)
+        );
+        let encoded = good.encode();
+        assert_eq!(
+            transact_bare(&rpc, &exec, &encoded[..encoded.len() - 1]),
+            Err(ErrorCode::STD_ARGBAD)
+        );
+        let unreadable = descriptor(nowhere, Capability::NULL);
+        assert_eq!(
+            ps_exec(&rpc, &owner, &unreadable),
+            Err(ErrorCode::RPC_NOTFOUND)
+        );
+        let read_only =
+            crate::client::std_restrict(&rpc, &owner, crate::servers::proc::READ).unwrap();
+        assert_eq!(ps_exec(&rpc, &read_only, &good), Err(ErrorCode::STD_DENIED));
+        assert_eq!(
+            ps_seg_create(&rpc, &owner, 4 << 20),
+            Err(ErrorCode::STD_NOMEM)
+        );
+        assert_eq!(
+            ps_seg_create(&rpc, &read_only, 4096),
+            Err(ErrorCode::STD_DENIED)
+        );
+        let ps = ps.borrow();
+        assert!(ps.control().execs.is_empty());
+        assert_eq!(
+            ps.control().segments.len(),
+            1,
+            "only the creator's segment, still held"
+        );
     }
 
     #[test]

@@ -281,9 +281,23 @@ pub fn check_layout(
     descriptor_len: usize,
     image_len: usize,
 ) -> Result<(), ImageError> {
+    check_layout_within(descriptor, Some((descriptor_len, image_len)))
+}
+
+/// The address-space checks of [`check_layout`] alone, for a descriptor whose segment offsets
+/// point into other objects than an image (PS_EXEC's, each read from its capability).
+pub fn check_address_layout(descriptor: &ProcessDescriptor) -> Result<(), ImageError> {
+    check_layout_within(descriptor, None)
+}
+
+/// `file` is the descriptor's and the image's length when the offsets count in an image.
+fn check_layout_within(
+    descriptor: &ProcessDescriptor,
+    file: Option<(usize, usize)>,
+) -> Result<(), ImageError> {
     let segments = &descriptor.segments;
     for (index, segment) in segments.iter().enumerate() {
-        check_segment(index, segment, descriptor_len, image_len)?;
+        check_segment(index, segment, file)?;
     }
     // At most MAX_SEGMENTS (64): comparing every pair is cheap and obviously right.
     for (first, a) in segments.iter().enumerate() {
@@ -313,8 +327,7 @@ pub fn check_layout(
 fn check_segment(
     index: usize,
     segment: &SegmentDescriptor,
-    descriptor_len: usize,
-    image_len: usize,
+    file: Option<(usize, usize)>,
 ) -> Result<(), ImageError> {
     let SegmentDescriptor {
         offset,
@@ -341,7 +354,9 @@ fn check_segment(
             length,
         });
     }
-    if offset != ZERO_FILLED {
+    if let Some((descriptor_len, image_len)) = file
+        && offset != ZERO_FILLED
+    {
         if offset < descriptor_len as u64 {
             return Err(ImageError::SegmentOverlapsDescriptor {
                 index,

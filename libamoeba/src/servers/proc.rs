@@ -1,23 +1,46 @@
-//! The process server: the node's load, the `ps` directory of live processes, and one object
-//! per process to inspect, stun or kill it.
+//! The process server: processes created by PS_EXEC from segments their creator holds here
+//! or anyone serves, the node's load, the `ps` directory of live processes, one object per
+//! process to inspect, own, stun or kill it, and one per held segment.
 //!
-//! Command numbers from `docs/amoeba-protocol.md#kernel-servers`: PS_STUN 2300, PS_GETLOAD 2305
-//! (its header layout is in [`control`]), STD_DESTROY 1003. Ours, where the sources are silent:
+//! Command numbers and rights from `docs/amoeba-protocol.md#process-server` (Amoeba 5.3's):
 //!
-//! - Object 0 (the server) answers PS_GETLOAD, which needs [`READ`].
-//! - The `ps` directory answers LIST and LOOKUP exactly as the kernel directory does
-//!   ([`crate::servers::dir::listing`]), needing [`READ`]: one row per live process, named by
-//!   its pid in decimal, in pid order. A row's capability carries the rights the `ps`
-//!   capability used holds, so a read-only `ps` hands out read-only processes.
-//! - A process object answers STD_INFO ("process NAME pid N, T threads, STATE"), STD_DESTROY
-//!   (kill; needs [`DESTROY`]) and PS_STUN (code in h_offset; needs [`STUN`]).
-//! - A command on an object of the wrong kind is STD_COMBAD.
+//! | object | command | rights | request → reply |
+//! |---|---|---|---|
+//! | server | PS_GETLOAD 2305 | READ | h_offset free KiB, h_size load ×256, h_extra MHz ([`control`]) |
+//! | server | PS_GETDEF 2304 | READ | h_extra first user page, h_offset last page + 1 (saturated), h_size 12 |
+//! | server | PS_SEG_CREATE 2306 | CREATE | h_offset = bytes; data = optional source capability → segment capability |
+//! | server | PS_EXEC 2303 | EXEC | data = descriptor → process capability (all rights) |
+//! | segment | PS_SEG_WRITE 2307 | WRITE | h_offset = where; data → h_size = bytes written |
+//! | segment | BS_READ 2006 | READ | h_offset, h_size → the bytes |
+//! | segment | BS_SIZE 2007 | READ | → h_offset = bytes |
+//! | segment | STD_DESTROY | DELETE | |
+//! | process | PS_STUN 2300 | KILL | h_offset = code (negative: kill at once) |
+//! | process | STD_DESTROY | KILL | ends it |
+//! | process | PS_GETOWNER 2301 | READ | → owner capability in the header (rights 0 without KILL) |
+//! | process | PS_SETOWNER 2302 | KILL | data = capability (null: none) |
+//! | process | PS_SETCOMMENT 2309 / GETCOMMENT 2310 | KILL / READ | the name `ps` shows (31 bytes) |
+//! | `ps` | LIST, LOOKUP | READ | as the kernel directory ([`crate::servers::dir::listing`]) |
+//!
+//! PS_EXEC checks the descriptor (this architecture, at least one segment and one thread, the
+//! address-space rules of [`check_address_layout`]) and gathers every segment before the kernel
+//! sees it: a null capability is zero-filled; a segment of this server is taken as it is; any
+//! other is read by BS_READ from whoever serves it into a segment held here. So a creator on
+//! another machine sends its segments with PS_SEG_CREATE and PS_SEG_WRITE, and a migrating
+//! process's segments come straight from the node it leaves. The descriptor's owner
+//! capability becomes the process's owner (told of its end by a [`checkpoint`]).
+//!
+//! A `ps` row's capability carries the rights the `ps` capability used holds, so a read-only
+//! `ps` hands out read-only processes. A command on an object of the wrong kind is STD_COMBAD.
 //!
 //! Processes come and go without telling the server: before each request it matches its
 //! objects to [`ProcessControl::processes`]. A new pid gets an object with a fresh random
 //! check; a pid gone takes its object along, so its capabilities become STD_CAPBAD.
 
+pub mod checkpoint;
 pub mod control;
+mod exec;
+pub mod owner;
+mod segments;
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -26,25 +49,53 @@ use alloc::vec::Vec;
 
 use crate::capability::{ALL_RIGHTS, Capability, Port};
 use crate::random::Entropy;
-use crate::rpc::codes::{Command, ErrorCode, PS_FIRST_COM};
+use crate::rpc::codes::{BULLET_FIRST_COM, Command, ErrorCode, PS_FIRST_COM};
 use crate::rpc::objects::ObjectTable;
 use crate::rpc::server::{Reply, Request, Server};
 use crate::servers::dir::listing::{answer_list, answer_lookup, requested_name};
 use crate::servers::dir::{LIST, LOOKUP};
 use crate::servers::standard::{answer_standard, server_table};
-pub use control::{Load, ProcessControl, ProcessState, ProcessSummary};
+pub use checkpoint::{Checkpoint, CheckpointError, Termination};
+pub use control::{ExecRequest, Load, ProcessControl, ProcessState, ProcessSummary, SegmentId};
 
-/// Right to read the load, list and look up processes.
+/// Right to read the load, list, look up and read.
 pub const READ: u8 = 0x01;
-/// Right to stun a process.
-pub const STUN: u8 = 0x02;
-/// Right to kill a process.
-pub const DESTROY: u8 = 0x04;
+/// Right to write a held segment.
+pub const WRITE: u8 = 0x02;
+/// Right to create segments.
+pub const CREATE: u8 = 0x04;
+/// Right to destroy a held segment.
+pub const DELETE: u8 = 0x08;
+/// Right to create processes (PS_EXEC).
+pub const EXEC: u8 = 0x10;
+/// Right to stun, kill or give away a process.
+pub const KILL: u8 = 0x20;
 
-/// Stun a process.
+/// Stop a process and checkpoint it to its owner.
 pub const PS_STUN: Command = Command(PS_FIRST_COM);
+pub const PS_GETOWNER: Command = Command(PS_FIRST_COM + 1);
+pub const PS_SETOWNER: Command = Command(PS_FIRST_COM + 2);
+/// Create a process from a descriptor.
+pub const PS_EXEC: Command = Command(PS_FIRST_COM + 3);
+/// The address-space facts of this node.
+pub const PS_GETDEF: Command = Command(PS_FIRST_COM + 4);
 /// The node's load.
 pub const PS_GETLOAD: Command = Command(PS_FIRST_COM + 5);
+pub const PS_SEG_CREATE: Command = Command(PS_FIRST_COM + 6);
+pub const PS_SEG_WRITE: Command = Command(PS_FIRST_COM + 7);
+/// Process server → owner: the process stopped ([`checkpoint`]).
+pub const PS_CHECKPOINT: Command = Command(PS_FIRST_COM + 8);
+pub const PS_SETCOMMENT: Command = Command(PS_FIRST_COM + 9);
+pub const PS_GETCOMMENT: Command = Command(PS_FIRST_COM + 10);
+/// Read bytes of a file or segment (the Bullet server's command, which segments answer too).
+pub const BS_READ: Command = Command(BULLET_FIRST_COM + 6);
+/// The size of a file or segment.
+pub const BS_SIZE: Command = Command(BULLET_FIRST_COM + 7);
+
+/// Most bytes one PS_SEG_WRITE or BS_READ carries; creators send segments in such chunks.
+pub const SEGMENT_CHUNK: usize = 8192;
+/// Longest process name PS_SETCOMMENT takes.
+pub const MAX_COMMENT: usize = 31;
 
 /// What an object of the process server is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +103,7 @@ enum ProcObject {
     Server,
     PsDirectory,
     Process(u64),
+    Segment(SegmentId),
 }
 
 /// A live process and its object.
@@ -151,6 +203,10 @@ impl<P: ProcessControl, E: Entropy> ProcServer<P, E> {
                 ),
                 None => format!("process pid {pid}, gone"),
             },
+            ProcObject::Segment(id) => match self.control.segment_size(id) {
+                Some(bytes) => format!("segment of {bytes} bytes"),
+                None => "segment, gone".to_string(),
+            },
         }
     }
 
@@ -159,14 +215,6 @@ impl<P: ProcessControl, E: Entropy> ProcServer<P, E> {
         self.objects
             .get(&request.header, needed)
             .map(|(_, object)| *object)
-    }
-
-    /// The pid of the process object the request names, if it holds `needed`.
-    fn process(&self, request: &Request<'_>, needed: u8) -> Result<u64, ErrorCode> {
-        match self.object(request, needed)? {
-            ProcObject::Process(pid) => Ok(pid),
-            _ => Err(ErrorCode::STD_COMBAD),
-        }
     }
 
     /// Checks that the request names the `ps` directory with [`READ`]; the rights it holds.
@@ -200,10 +248,87 @@ impl<P: ProcessControl, E: Entropy> ProcServer<P, E> {
     }
 
     fn getload(&self, request: &Request<'_>, reply: &mut Reply<'_>) -> Result<(), ErrorCode> {
-        match self.object(request, READ)? {
-            ProcObject::Server => {
-                self.control.load().to_header(&mut reply.header);
+        self.object(request, READ)?;
+        self.control.load().to_header(&mut reply.header);
+        Ok(())
+    }
+
+    /// Pages are 4 KiB; the end of user space (page 2^35) does not fit h_offset and saturates.
+    fn getdef(&self, request: &Request<'_>, reply: &mut Reply<'_>) -> Result<(), ErrorCode> {
+        use crate::memory::PAGE_SIZE;
+        use crate::process::image::{USER_SPACE_END, USER_SPACE_START};
+        self.object(request, READ)?;
+        reply.header.extra = u16::try_from(USER_SPACE_START / PAGE_SIZE).unwrap_or(u16::MAX);
+        reply.header.offset = i32::try_from(USER_SPACE_END / PAGE_SIZE).unwrap_or(i32::MAX);
+        reply.header.size = PAGE_SIZE.trailing_zeros() as u16;
+        Ok(())
+    }
+}
+
+impl<P: ProcessControl, E: Entropy> ProcServer<P, E> {
+    fn on_server(&mut self, request: &Request<'_>, reply: &mut Reply<'_>) -> Result<(), ErrorCode> {
+        match request.header.command() {
+            PS_GETLOAD => self.getload(request, reply),
+            PS_GETDEF => self.getdef(request, reply),
+            PS_SEG_CREATE => self.seg_create(request, reply),
+            PS_EXEC => self.exec(request, reply),
+            _ => Err(ErrorCode::STD_COMBAD),
+        }
+    }
+
+    fn on_process(
+        &mut self,
+        pid: u64,
+        request: &Request<'_>,
+        reply: &mut Reply<'_>,
+    ) -> Result<(), ErrorCode> {
+        let rights = request.header.private.rights;
+        let need = |right: u8| {
+            if rights & right == right {
                 Ok(())
+            } else {
+                Err(ErrorCode::STD_DENIED)
+            }
+        };
+        match request.header.command() {
+            Command::STD_DESTROY => {
+                need(KILL)?;
+                self.control.kill(pid)
+            }
+            PS_STUN => {
+                need(KILL)?;
+                self.control.stun(pid, request.header.offset)
+            }
+            PS_GETOWNER => {
+                need(READ)?;
+                let owner = self.control.owner(pid).ok_or(ErrorCode::STD_NOTFOUND)?;
+                let shown = if rights & KILL != 0 {
+                    owner
+                } else {
+                    Capability { rights: 0, ..owner }
+                };
+                reply.header.set_capability(&shown);
+                Ok(())
+            }
+            PS_SETOWNER => {
+                need(KILL)?;
+                let owner =
+                    Capability::from_bytes(request.data).map_err(|_| ErrorCode::STD_ARGBAD)?;
+                self.control.set_owner(pid, owner)
+            }
+            PS_SETCOMMENT => {
+                need(KILL)?;
+                let name = core::str::from_utf8(request.data).map_err(|_| ErrorCode::STD_ARGBAD)?;
+                let name = name.trim_end_matches('\0');
+                if name.is_empty() || name.len() > MAX_COMMENT || name.contains('\0') {
+                    return Err(ErrorCode::STD_ARGBAD);
+                }
+                self.control.rename(pid, name)
+            }
+            PS_GETCOMMENT => {
+                need(READ)?;
+                let name = self.live.get(&pid).map(|l| l.summary.name.clone());
+                reply.push(name.unwrap_or_default().as_bytes())
             }
             _ => Err(ErrorCode::STD_COMBAD),
         }
@@ -217,22 +342,20 @@ impl<P: ProcessControl, E: Entropy> Server for ProcServer<P, E> {
         if let Some(result) = answer_standard(&self.objects, request, reply, describe) {
             return result;
         }
-        match request.header.command() {
-            PS_GETLOAD => self.getload(request, reply),
-            LIST => {
-                let rows = self.ps_rows(self.ps_rights(request)?);
-                answer_list(rows.into_iter(), request, reply)
-            }
-            LOOKUP => self.ps_lookup(request, reply),
-            Command::STD_DESTROY => {
-                let pid = self.process(request, DESTROY)?;
-                self.control.kill(pid)
-            }
-            PS_STUN => {
-                let pid = self.process(request, STUN)?;
-                self.control.stun(pid, request.header.offset)
-            }
-            _ => Err(ErrorCode::STD_COMBAD),
+        // Any right gets a command to its handler, which checks the rights that command needs.
+        let (object, kind) = self.objects.get(&request.header, 0)?;
+        match *kind {
+            ProcObject::Server => self.on_server(request, reply),
+            ProcObject::PsDirectory => match request.header.command() {
+                LIST => {
+                    let rows = self.ps_rows(self.ps_rights(request)?);
+                    answer_list(rows.into_iter(), request, reply)
+                }
+                LOOKUP => self.ps_lookup(request, reply),
+                _ => Err(ErrorCode::STD_COMBAD),
+            },
+            ProcObject::Process(pid) => self.on_process(pid, request, reply),
+            ProcObject::Segment(id) => self.on_segment(object, id, request, reply),
         }
     }
 }

@@ -10,6 +10,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::capability::Capability;
+use crate::process::ProcessDescriptor;
 use crate::rpc::codes::ErrorCode;
 use crate::rpc::header::Header;
 
@@ -79,6 +81,19 @@ impl Load {
     }
 }
 
+/// A segment the process server holds before a process takes it: made by PS_SEG_CREATE, or
+/// fetched for PS_EXEC from whoever served it. The kernel keeps its bytes (in page frames).
+pub type SegmentId = u64;
+
+/// What PS_EXEC asks the kernel to create: the checked descriptor, and for each of its
+/// segments the held segment with its first bytes (`None`: zero-filled). The kernel takes the
+/// segments named here: they are its process's memory now and no longer held.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecRequest {
+    pub descriptor: ProcessDescriptor,
+    pub segments: Vec<Option<SegmentId>>,
+}
+
 /// The kernel's side of the process server.
 pub trait ProcessControl {
     /// Every live process.
@@ -87,6 +102,42 @@ pub trait ProcessControl {
     /// Stops the process and has its owner told with `code` (PS_STUN).
     fn stun(&mut self, pid: u64, code: i32) -> Result<(), ErrorCode>;
     fn load(&self) -> Load;
+
+    /// Creates a process as `request` says; its pid. Whatever fails, the held segments named
+    /// in `request` are released and nothing runs.
+    fn exec(&mut self, request: ExecRequest) -> Result<u64, ErrorCode>;
+    /// The capability (all rights) the server gave the process `exec` made: what names the
+    /// process in the checkpoints its owner receives.
+    fn created(&mut self, pid: u64, process: Capability);
+    /// The owner of process `pid` (null for none); `None` for no such process.
+    fn owner(&self, pid: u64) -> Option<Capability>;
+    fn set_owner(&mut self, pid: u64, owner: Capability) -> Result<(), ErrorCode>;
+    /// Names process `pid` (PS_SETCOMMENT): `ps` and STD_INFO show it.
+    fn rename(&mut self, pid: u64, name: &str) -> Result<(), ErrorCode>;
+
+    /// A zero-filled segment of `bytes` bytes to hold.
+    fn segment_create(&mut self, bytes: u64) -> Result<SegmentId, ErrorCode>;
+    /// Writes `data` at `offset` of a held segment (STD_ARGBAD past its end).
+    fn segment_write(&mut self, id: SegmentId, offset: u64, data: &[u8]) -> Result<(), ErrorCode>;
+    /// Reads from `offset` of a held segment into `buffer`, as far as the segment goes.
+    fn segment_read(
+        &self,
+        id: SegmentId,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, ErrorCode>;
+    /// The length of a held segment.
+    fn segment_size(&self, id: SegmentId) -> Option<u64>;
+    fn segment_destroy(&mut self, id: SegmentId);
+
+    /// Reads `buffer.len()` bytes (or up to its end) from `offset` of the segment or file
+    /// another server serves under `source` (BS_READ); the bytes read.
+    fn remote_read(
+        &self,
+        source: &Capability,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, ErrorCode>;
 }
 
 #[cfg(test)]

@@ -1,18 +1,32 @@
 //! Tests of the process server against a fake kernel whose processes a test changes.
 
 use super::*;
+use crate::process::ProcessDescriptor;
 use crate::random::SeededGenerator;
 use crate::rpc::header::Header;
 use crate::servers::dir::row::decode_rows;
 use crate::servers::loopback::call;
 use crate::servers::refusals::{assert_refusals, restrict};
+use alloc::vec;
 
-/// Processes a test sets up; kill removes one, stun marks it.
+/// Processes a test sets up; kill removes one, stun marks it, exec adds one. Segments are
+/// vectors; remote ones are read from `remote`.
 #[derive(Default)]
 pub(crate) struct FakeProcesses {
     pub(crate) processes: Vec<ProcessSummary>,
     pub(crate) stuns: Vec<(u64, i32)>,
     pub(crate) load: Load,
+    pub(crate) segments: BTreeMap<SegmentId, Vec<u8>>,
+    next_segment: SegmentId,
+    pub(crate) owners: BTreeMap<u64, Capability>,
+    /// Every exec: its descriptor and each segment's bytes (`None`: zero-filled).
+    pub(crate) execs: Vec<(ProcessDescriptor, Vec<Option<Vec<u8>>>)>,
+    /// What a remote capability's BS_READ returns.
+    pub(crate) remote: Vec<(Capability, Vec<u8>)>,
+    /// The capability each exec'd process got.
+    pub(crate) created: Vec<(u64, Capability)>,
+    /// Most bytes of segments the fake may hold at once.
+    pub(crate) memory: usize,
 }
 
 impl FakeProcesses {
@@ -51,12 +65,112 @@ impl ProcessControl for FakeProcesses {
     fn load(&self) -> Load {
         self.load
     }
+
+    fn exec(&mut self, request: ExecRequest) -> Result<u64, ErrorCode> {
+        let contents = request
+            .segments
+            .iter()
+            .map(|held| held.map(|id| self.segments.remove(&id).unwrap_or_default()))
+            .collect();
+        let pid = self.processes.iter().map(|p| p.pid).max().unwrap_or(0) + 1;
+        self.start(pid, "exec");
+        self.owners.insert(pid, request.descriptor.owner_cap);
+        self.execs.push((request.descriptor, contents));
+        Ok(pid)
+    }
+
+    fn created(&mut self, pid: u64, process: Capability) {
+        self.created.push((pid, process));
+    }
+
+    fn owner(&self, pid: u64) -> Option<Capability> {
+        self.processes
+            .iter()
+            .any(|p| p.pid == pid)
+            .then(|| self.owners.get(&pid).copied().unwrap_or(Capability::NULL))
+    }
+
+    fn set_owner(&mut self, pid: u64, owner: Capability) -> Result<(), ErrorCode> {
+        self.find(pid)?;
+        self.owners.insert(pid, owner);
+        Ok(())
+    }
+
+    fn rename(&mut self, pid: u64, name: &str) -> Result<(), ErrorCode> {
+        self.find(pid)?.name = name.to_string();
+        Ok(())
+    }
+
+    fn segment_create(&mut self, bytes: u64) -> Result<SegmentId, ErrorCode> {
+        let held: usize = self.segments.values().map(Vec::len).sum();
+        let bytes = usize::try_from(bytes).map_err(|_| ErrorCode::STD_NOMEM)?;
+        if held + bytes > self.memory {
+            return Err(ErrorCode::STD_NOMEM);
+        }
+        self.next_segment += 1;
+        self.segments.insert(self.next_segment, vec![0; bytes]);
+        Ok(self.next_segment)
+    }
+
+    fn segment_write(&mut self, id: SegmentId, offset: u64, data: &[u8]) -> Result<(), ErrorCode> {
+        let segment = self.segments.get_mut(&id).ok_or(ErrorCode::STD_NOTFOUND)?;
+        let start = usize::try_from(offset).map_err(|_| ErrorCode::STD_ARGBAD)?;
+        let target = segment
+            .get_mut(start..start.saturating_add(data.len()))
+            .ok_or(ErrorCode::STD_ARGBAD)?;
+        target.copy_from_slice(data);
+        Ok(())
+    }
+
+    fn segment_read(
+        &self,
+        id: SegmentId,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, ErrorCode> {
+        let segment = self.segments.get(&id).ok_or(ErrorCode::STD_NOTFOUND)?;
+        Ok(read_at(segment, offset, buffer))
+    }
+
+    fn segment_size(&self, id: SegmentId) -> Option<u64> {
+        self.segments.get(&id).map(|s| s.len() as u64)
+    }
+
+    fn segment_destroy(&mut self, id: SegmentId) {
+        self.segments.remove(&id);
+    }
+
+    fn remote_read(
+        &self,
+        source: &Capability,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, ErrorCode> {
+        let (_, bytes) = self
+            .remote
+            .iter()
+            .find(|(cap, _)| cap == source)
+            .ok_or(ErrorCode::RPC_NOTFOUND)?;
+        Ok(read_at(bytes, offset, buffer))
+    }
+}
+
+fn read_at(bytes: &[u8], offset: u64, buffer: &mut [u8]) -> usize {
+    let start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    let n = (bytes.len() - start).min(buffer.len());
+    buffer[..n].copy_from_slice(&bytes[start..start + n]);
+    n
 }
 
 pub(crate) type TestServer = ProcServer<FakeProcesses, SeededGenerator>;
 
 pub(crate) fn server() -> (TestServer, Capability) {
-    let mut fake = FakeProcesses::default();
+    let mut fake = FakeProcesses {
+        memory: 1 << 20,
+        ..FakeProcesses::default()
+    };
     fake.start(7, "init");
     fake.start(12, "shell");
     fake.load = Load {
@@ -214,10 +328,10 @@ fn capabilities_and_rights_are_checked_on_every_object() {
     let init = ps.process_capability(7).unwrap();
     assert_refusals(&mut ps, owner, READ, |cap| Header::request(cap, PS_GETLOAD));
     assert_refusals(&mut ps, dir, READ, |cap| Header::request(cap, LIST));
-    assert_refusals(&mut ps, init, DESTROY, |cap| {
+    assert_refusals(&mut ps, init, KILL, |cap| {
         Header::request(cap, Command::STD_DESTROY)
     });
-    assert_refusals(&mut ps, init, STUN, |cap| Header::request(cap, PS_STUN));
+    assert_refusals(&mut ps, init, KILL, |cap| Header::request(cap, PS_STUN));
     assert_eq!(ps.control().processes.len(), 2);
 }
 
