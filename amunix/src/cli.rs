@@ -92,6 +92,22 @@ pub enum PeerCommand {
         #[arg(long, short = 'c', value_name = "N", default_value_t = 100)]
         count: usize,
     },
+    /// Start PROGRAM (a process image file, or a program's name in images/programs/) on
+    /// NODE; in the foreground its output shows here, Ctrl-C ends it, and this command exits
+    /// with its exit status
+    Exec {
+        #[arg(value_name = "NODE")]
+        node: Target,
+        #[arg(value_name = "PROGRAM")]
+        program: String,
+        /// Print the process's capability and return at once (it then writes to its node's
+        /// console)
+        #[arg(long)]
+        detach: bool,
+        /// Arguments after `--` go to the program
+        #[arg(last = true, value_name = "ARGS")]
+        args: Vec<String>,
+    },
     /// Run an echo server in this process and print its capability, for `amoeba echo` from
     /// another host process (the transport's ceiling, without any node)
     ServeEcho {
@@ -150,6 +166,25 @@ pub fn run(
             bytes,
             count,
         } => echo(&open(options, lan, &target)?, bytes, count, json),
+        PeerCommand::Exec {
+            node,
+            program,
+            detach,
+            args,
+        } => {
+            let program = crate::exec::find_program(&program)?;
+            let session = open(options, lan, &node)?;
+            let result = crate::exec::exec(
+                &session.peer,
+                session.object,
+                &session.shown,
+                &program,
+                &args,
+                detach,
+                json,
+            );
+            session.context(result)
+        }
         PeerCommand::ServeEcho {
             port,
             listen_udp,

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod commands;
 pub mod entropy;
+pub mod exec;
 pub mod lan;
 pub mod medium;
 pub mod nodes;

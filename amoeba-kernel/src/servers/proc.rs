@@ -27,8 +27,8 @@ use libamoeba::rpc::codes::ErrorCode;
 use libamoeba::rpc::transport::Rpc;
 use libamoeba::servers::proc::checkpoint::ended_descriptor;
 use libamoeba::servers::proc::{
-    Checkpoint, EXEC, ExecRequest, Load, ProcServer, ProcessControl, ProcessState, ProcessSummary,
-    READ, SegmentId, Termination,
+    CREATE, Checkpoint, EXEC, ExecRequest, Load, ProcServer, ProcessControl, ProcessState,
+    ProcessSummary, READ, SegmentId, Termination,
 };
 use spin::Mutex;
 
@@ -218,10 +218,10 @@ fn tell_owners() {
     }
 }
 
-/// What everyone finds under `proc`: the right to look and, on this pool processor, to start
-/// processes.
+/// What everyone finds under `proc`: the right to look and, on this pool processor, to send
+/// segments and start processes of them.
 fn published(owner: &Capability) -> Capability {
-    restrict_owner(owner, READ | EXEC).unwrap_or(Capability::NULL)
+    restrict_owner(owner, READ | CREATE | EXEC).unwrap_or(Capability::NULL)
 }
 
 fn read_only(owner: &Capability) -> Capability {

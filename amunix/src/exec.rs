@@ -1,0 +1,333 @@
+//! `amoeba exec NODE PROGRAM [-- ARGS...]`: starts a program on a node as Amoeba's creators do.
+//!
+//! The program's process image is laid out here (`libamoeba::process::exec_plan`: the
+//! environment on top of the main stack), each segment with contents goes to the node's process
+//! server by PS_SEG_CREATE and PS_SEG_WRITE, and PS_EXEC starts a process of the descriptor
+//! naming those segments. In the foreground this host process is the new process's owner and
+//! its TTY: the process's output is printed here, its end arrives as a PS_CHECKPOINT and
+//! becomes this command's exit status, and Ctrl-C ends the process. With `--detach` the process
+//! gets its node's TTY and no owner, and the command prints its capability and returns.
+//!
+//! PROGRAM is a process image file, or the name of a program of `programs/`, found as
+//! `images/programs/NAME.process` (what `amoeba-build programs` writes) in the current
+//! directory or one above it, or in `$AMOEBA_PROGRAMS`.
+
+use crate::commands::rpc_context;
+use crate::entropy::HostEntropy;
+use crate::peer::HostPeer;
+use anyhow::{Context, Result, anyhow, bail};
+use libamoeba::capability::{Capability, Port};
+use libamoeba::client;
+use libamoeba::oneway::put_port;
+use libamoeba::process::environment;
+use libamoeba::process::image::{MAX_IMAGE_BYTES, decode_image};
+use libamoeba::process::{ArchMagic, ProcessDescriptor, SegmentType, plan_exec};
+use libamoeba::random::Entropy;
+use libamoeba::servers::proc::owner::{CheckpointSink, OwnerServer};
+use libamoeba::servers::proc::{Checkpoint, Termination};
+use libamoeba::servers::tty::{Console, TtyServer};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Where `amoeba-build programs` puts the process images, below the repository root.
+const PROGRAMS_DIR: &str = "images/programs";
+/// The exit status of a command whose process was ended by Ctrl-C (128 + SIGINT).
+const INTERRUPTED: u8 = 130;
+/// How long to wait after Ctrl-C for the process's end to be confirmed.
+const KILL_CONFIRM: Duration = Duration::from_secs(10);
+
+/// A program to start: its name (argv[0] and what `ps` shows) and its image file's bytes.
+pub struct Program {
+    pub name: String,
+    pub image: Vec<u8>,
+    pub file: PathBuf,
+}
+
+/// The image PROGRAM names: a file, or a program's name looked up in the program images.
+pub fn find_program(program: &str) -> Result<Program> {
+    let as_file = Path::new(program);
+    let file =
+        if as_file.is_file() {
+            as_file.to_path_buf()
+        } else {
+            let candidates = program_candidates(program);
+            candidates.iter().find(|c| c.is_file()).cloned().ok_or_else(|| {
+            let tried: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
+            anyhow!(
+                "`{program}` is neither a process image file nor a built program (tried {}); \
+                 build the programs with `amoeba-build programs`",
+                tried.join(", ")
+            )
+        })?
+        };
+    let image = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let name = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(program)
+        .to_string();
+    Ok(Program { name, image, file })
+}
+
+fn program_candidates(name: &str) -> Vec<PathBuf> {
+    let file = format!("{name}.process");
+    let mut candidates = Vec::new();
+    if let Some(dir) = std::env::var_os("AMOEBA_PROGRAMS") {
+        candidates.push(PathBuf::from(dir).join(&file));
+    }
+    if let Ok(here) = std::env::current_dir() {
+        for dir in here.ancestors() {
+            candidates.push(dir.join(PROGRAMS_DIR).join(&file));
+        }
+    }
+    candidates
+}
+
+/// The capabilities a new process finds in its environment.
+struct Standard {
+    tty: Capability,
+    random: Capability,
+    tod: Capability,
+    root: Capability,
+}
+
+/// `name` in `dir`, or null if the node has no such server.
+fn optional(peer: &HostPeer, dir: &Capability, name: &str) -> Capability {
+    client::dir_lookup(peer, dir, name).unwrap_or(Capability::NULL)
+}
+
+/// Sends every segment of `program` with contents to `proc`, and returns the descriptor naming
+/// them, owned by `owner`.
+fn send_segments(
+    peer: &HostPeer,
+    proc: &Capability,
+    program: &Program,
+    args: &[String],
+    standard: &Standard,
+    owner: Capability,
+) -> Result<ProcessDescriptor> {
+    let image = decode_image(&program.image, ArchMagic::X86_64, MAX_IMAGE_BYTES).map_err(|e| {
+        anyhow!(
+            "{} is not a process image for x86_64: {e}",
+            program.file.display()
+        )
+    })?;
+    let mut argv = vec![program.name.as_str()];
+    argv.extend(args.iter().map(String::as_str));
+    let caps = [
+        (environment::TTY, standard.tty),
+        (environment::RANDOM, standard.random),
+        (environment::TOD, standard.tod),
+        (environment::ROOT, standard.root),
+    ];
+    let env = environment::encode(&argv, &caps, &["TERM=amoeba"]);
+    let plan =
+        plan_exec(&image, &env).map_err(|e| anyhow!("cannot start {}: {e}", program.name))?;
+    let mut descriptor = plan.descriptor;
+    descriptor.owner_cap = owner;
+    for (index, (segment, start)) in descriptor
+        .segments
+        .iter_mut()
+        .zip(&plan.contents)
+        .enumerate()
+    {
+        if start.bytes.is_empty() {
+            continue;
+        }
+        let doing = || {
+            format!(
+                "sending segment {index} ({} bytes) of {}",
+                segment.length, program.name
+            )
+        };
+        let cap = rpc_context(client::ps_seg_create(peer, proc, segment.length), doing)?;
+        rpc_context(
+            client::ps_seg_write(peer, &cap, start.at as u64, start.bytes),
+            doing,
+        )?;
+        segment.cap = cap;
+        segment.kind = segment.kind | SegmentType::AND_DESTROY;
+    }
+    Ok(descriptor)
+}
+
+/// Prints what the process writes to its TTY.
+struct Terminal;
+
+impl Console for Terminal {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(bytes);
+        let _ = out.flush();
+    }
+}
+
+/// Where the owner server leaves the checkpoints it receives; `wake` is set with each.
+#[derive(Clone, Default)]
+struct Inbox {
+    checkpoints: Arc<Mutex<Vec<Checkpoint>>>,
+    wake: Arc<AtomicBool>,
+}
+
+impl CheckpointSink for Inbox {
+    fn receive(&mut self, checkpoint: Checkpoint) {
+        let mut checkpoints = self.checkpoints.lock().unwrap_or_else(|e| e.into_inner());
+        checkpoints.push(checkpoint);
+        self.wake.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Inbox {
+    /// How the process `process` ended, if its checkpoint came.
+    fn ending(&self, process: &Capability) -> Option<Termination> {
+        let inbox = self.checkpoints.lock().unwrap_or_else(|e| e.into_inner());
+        inbox
+            .iter()
+            .find(|c| c.process().port == process.port && c.process().object == process.object)
+            .map(|c| c.termination)
+    }
+}
+
+/// A server of this process on `peer` at a fresh random port.
+fn serve_here<S: libamoeba::rpc::server::Server + Send + 'static>(
+    peer: &HostPeer,
+    make: impl FnOnce(Port) -> (S, Capability),
+) -> Capability {
+    let get = Port(HostEntropy.nonzero48());
+    let (server, cap) = make(put_port(get));
+    peer.attach(get, server);
+    cap
+}
+
+/// Starts `program` with `args` on the node whose root directory is `root`.
+pub fn exec(
+    peer: &HostPeer,
+    root: Capability,
+    node: &str,
+    program: &Program,
+    args: &[String],
+    detach: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    let proc = rpc_context(client::dir_lookup(peer, &root, "proc"), || {
+        format!("looking up `proc` in {node}")
+    })?;
+    let inbox = Inbox::default();
+    let (tty, owner) = if detach {
+        (optional(peer, &root, "tty"), Capability::NULL)
+    } else {
+        let tty = serve_here(peer, |port| {
+            TtyServer::new(port, &mut HostEntropy, Terminal)
+        });
+        let sink = inbox.clone();
+        let owner = serve_here(peer, |port| OwnerServer::new(port, &mut HostEntropy, sink));
+        (tty, owner)
+    };
+    let standard = Standard {
+        tty,
+        random: optional(peer, &root, "random"),
+        tod: optional(peer, &root, "tod"),
+        root,
+    };
+    let started = Instant::now();
+    let descriptor = send_segments(peer, &proc, program, args, &standard, owner)?;
+    let process = rpc_context(client::ps_exec(peer, &proc, &descriptor), || {
+        format!("starting {} on {node} (PS_EXEC)", program.name)
+    })?;
+    // Only the name `ps` shows: a node that refuses it runs the process all the same.
+    let _ = client::ps_setcomment(peer, &process, &program.name);
+    let exec_time = started.elapsed();
+    if detach {
+        if json {
+            let value = serde_json::json!({
+                "process": process.to_string(), "node": node, "program": program.name,
+                "exec_ms": exec_time.as_secs_f64() * 1e3,
+            });
+            println!("{value}");
+        } else {
+            println!("{process}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "amoeba: {} started on {node} in {:.1} ms ({process})",
+        program.name,
+        exec_time.as_secs_f64() * 1e3
+    );
+    wait_for_end(peer, &process, &inbox, &program.name, node)
+}
+
+/// Serves the TTY and the owner until the process ends (or Ctrl-C ends it); the exit status.
+fn wait_for_end(
+    peer: &HostPeer,
+    process: &Capability,
+    inbox: &Inbox,
+    name: &str,
+    node: &str,
+) -> Result<ExitCode> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let (flag, wake) = (Arc::clone(&interrupted), Arc::clone(&inbox.wake));
+    ctrlc::set_handler(move || {
+        flag.store(true, Ordering::Relaxed);
+        wake.store(true, Ordering::Relaxed);
+    })
+    .context("installing the Ctrl-C handler")?;
+    loop {
+        if let Some(ending) = inbox.ending(process) {
+            return Ok(exit_status(ending, name));
+        }
+        if interrupted.load(Ordering::Relaxed) {
+            return end_on_interrupt(peer, process, inbox, name, node);
+        }
+        inbox.wake.store(false, Ordering::Relaxed);
+        if inbox.ending(process).is_none() {
+            peer.serve_until(&inbox.wake);
+        }
+    }
+}
+
+/// Ctrl-C: ends the process and waits (at most [`KILL_CONFIRM`]) for its end to arrive.
+fn end_on_interrupt(
+    peer: &HostPeer,
+    process: &Capability,
+    inbox: &Inbox,
+    name: &str,
+    node: &str,
+) -> Result<ExitCode> {
+    eprintln!("amoeba: interrupted: ending {name} on {node}");
+    let killed = client::std_destroy(peer, process);
+    let deadline = Arc::new(AtomicBool::new(false));
+    let (timer, wake) = (Arc::clone(&deadline), Arc::clone(&inbox.wake));
+    std::thread::spawn(move || {
+        std::thread::sleep(KILL_CONFIRM);
+        timer.store(true, Ordering::Relaxed);
+        wake.store(true, Ordering::Relaxed);
+    });
+    while inbox.ending(process).is_none() && !deadline.load(Ordering::Relaxed) {
+        inbox.wake.store(false, Ordering::Relaxed);
+        peer.serve_until(&inbox.wake);
+    }
+    match (killed, inbox.ending(process)) {
+        (_, Some(_)) | (Ok(()), None) => Ok(ExitCode::from(INTERRUPTED)),
+        (Err(error), None) => bail!("ending {name} on {node} after Ctrl-C: {error}"),
+    }
+}
+
+/// The command's exit status for the process's end: its own status, as a shell shows it.
+fn exit_status(ending: Termination, name: &str) -> ExitCode {
+    match ending {
+        Termination::Exited(status) => ExitCode::from((status & 0xff) as u8),
+        Termination::Stunned(code) => {
+            eprintln!("amoeba: {name} was stopped (code {code})");
+            ExitCode::FAILURE
+        }
+        Termination::Exception(number) => {
+            eprintln!("amoeba: {name} was ended by a fault (exception {number})");
+            ExitCode::FAILURE
+        }
+    }
+}
