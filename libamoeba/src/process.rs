@@ -10,6 +10,7 @@ pub mod descriptor;
 pub mod environment;
 pub mod exec_plan;
 pub mod image;
+pub mod kernel_state;
 pub mod layout;
 
 pub use descriptor::{

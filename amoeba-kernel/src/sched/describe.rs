@@ -39,6 +39,7 @@ fn thread_facts(thread: &Thread) -> ThreadFacts {
         state: thread.state,
         registers,
         start,
+        kernel: None,
     }
 }
 

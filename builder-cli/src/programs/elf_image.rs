@@ -250,6 +250,7 @@ pub fn process_from_elf(elf: &[u8]) -> Result<ProgramProcess, ElfImageError> {
         pc: header.e_entry(endian),
         sp: MAIN_STACK_TOP,
         registers: None,
+        kernel: None,
     });
     Ok(process)
 }

@@ -29,14 +29,15 @@
 //!   16..24  u64 pc                           5.3: u32
 //!   24..32  u64 sp                           5.3: u32
 //!   32..176 X86_64Registers (144 bytes), only when USTATE is set
+//!   ...     the kernel state (`kernel_state`), only when KSTATE is set: the rest of `length`
 //! ```
 //!
-//! The segments follow the header, then the threads, each thread `length` bytes long. Kernel
-//! state (KSTATE) has no layout yet, so version 2 refuses it rather than guess.
+//! The segments follow the header, then the threads, each thread `length` bytes long.
 
 use alloc::vec::Vec;
 use core::fmt;
 
+use super::kernel_state::KernelState;
 use crate::capability::{CAPABILITY_LEN, Capability};
 use crate::le;
 
@@ -114,12 +115,12 @@ use layout::{header, registers, segment, thread};
 
 /// Thread flag: the thread has not started or waits for work (5.3's IDLE).
 pub const THREAD_IDLE: u32 = 0x1;
-/// Thread flag: kernel state follows pc and sp (no layout yet: refused by version 2).
+/// Thread flag: the thread's kernel state ([`KernelState`]) follows the registers.
 pub const THREAD_KSTATE: u32 = 0x2;
 /// Thread flag: the user register frame ([`X86_64Registers`]) follows.
 pub const THREAD_USTATE: u32 = 0x1_0000;
 /// Thread flags version 2 accepts.
-pub const THREAD_FLAGS_SUPPORTED: u32 = THREAD_IDLE | THREAD_USTATE;
+pub const THREAD_FLAGS_SUPPORTED: u32 = THREAD_IDLE | THREAD_KSTATE | THREAD_USTATE;
 
 /// An architecture magic: up to 8 ASCII bytes, NUL-padded.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -383,7 +384,7 @@ impl X86_64Registers {
 }
 
 /// One thread of a process.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ThreadDescriptor {
     /// The thread's run state, carried as is.
     pub state: u32,
@@ -395,6 +396,8 @@ pub struct ThreadDescriptor {
     /// The saved user registers (the USTATE flag). Their rip and rsp must equal `pc` and `sp`,
     /// so that no reader has to choose between two answers.
     pub registers: Option<X86_64Registers>,
+    /// The kernel's side of a thread that resumes (the KSTATE flag).
+    pub kernel: Option<KernelState>,
 }
 
 impl ThreadDescriptor {
@@ -406,14 +409,20 @@ impl ThreadDescriptor {
         } else {
             0
         };
-        idle | user
+        let kernel = if self.kernel.is_some() {
+            THREAD_KSTATE
+        } else {
+            0
+        };
+        idle | user | kernel
     }
 
     /// Bytes of this thread descriptor as written (its length field).
-    pub const fn encoded_len(&self) -> usize {
-        Self::len_for_flags(self.flags())
+    pub fn encoded_len(&self) -> usize {
+        Self::len_for_flags(self.flags()) + self.kernel.as_ref().map_or(0, KernelState::encoded_len)
     }
 
+    /// The bytes the fixed part and the registers take (the kernel state is what follows).
     const fn len_for_flags(flags: u32) -> usize {
         if flags & THREAD_USTATE != 0 {
             thread::FIXED_LEN + registers::LEN
@@ -504,6 +513,10 @@ pub enum DescriptorError {
     BadCapability {
         part: Part,
     },
+    /// A thread's kernel state does not follow its layout (`kernel_state`).
+    BadKernelState {
+        index: usize,
+    },
 }
 
 impl fmt::Display for DescriptorError {
@@ -558,12 +571,15 @@ impl fmt::Display for DescriptorError {
             ),
             Self::UnsupportedThreadFlags { index, flags } => write!(
                 f,
-                "thread {index}: flags {flags:#x} unsupported (known: IDLE 0x1, USTATE 0x10000)"
+                "thread {index}: flags {flags:#x} unsupported (known: IDLE 0x1, KSTATE 0x2, USTATE 0x10000)"
             ),
             Self::RegisterMismatch { index } => write!(
                 f,
                 "thread {index}: saved rip/rsp differ from the descriptor's pc/sp"
             ),
+            Self::BadKernelState { index } => {
+                write!(f, "thread {index}: kernel state malformed")
+            }
             Self::BadCapability { part } => write!(
                 f,
                 "process descriptor {part}: capability object number exceeds 24 bits"
@@ -647,7 +663,7 @@ impl ProcessDescriptor {
 
         for t in &self.threads {
             let mut record = [0; thread::FIXED_LEN];
-            // At most FIXED_LEN + registers::LEN = 176: always fits a u32.
+            // At most FIXED_LEN + registers + a kernel state of at most ~17 KiB: fits a u32.
             let length = t.encoded_len() as u32;
             le::put(&mut record, thread::STATE, &t.state.to_le_bytes());
             le::put(&mut record, thread::LENGTH, &length.to_le_bytes());
@@ -657,6 +673,9 @@ impl ProcessDescriptor {
             bytes.extend_from_slice(&record);
             if let Some(registers) = t.registers {
                 bytes.extend_from_slice(&registers.to_bytes());
+            }
+            if let Some(kernel) = &t.kernel {
+                bytes.extend_from_slice(&kernel.encode());
             }
         }
         bytes
@@ -803,7 +822,8 @@ fn decode_thread(
         return Err(DescriptorError::ReservedNotZero { part });
     }
     let expected = ThreadDescriptor::len_for_flags(flags);
-    if len != expected {
+    let with_kernel = flags & THREAD_KSTATE != 0;
+    if len != expected && !(with_kernel && len > expected) {
         return Err(DescriptorError::ThreadLengthMismatch {
             index,
             length,
@@ -816,12 +836,19 @@ fn decode_thread(
     } else {
         None
     };
+    let kernel = if with_kernel {
+        let state = &bytes[at + expected..end];
+        Some(KernelState::decode(state).map_err(|_| DescriptorError::BadKernelState { index })?)
+    } else {
+        None
+    };
     let descriptor = ThreadDescriptor {
         state: le::field_u32(&record, thread::STATE),
         idle: flags & THREAD_IDLE != 0,
         pc: le::field_u64(&record, thread::PC),
         sp: le::field_u64(&record, thread::SP),
         registers,
+        kernel,
     };
     check_registers(index, &descriptor)?;
     Ok((descriptor, len))
@@ -849,6 +876,27 @@ mod tests {
         values[4] = sp;
         values[16] = pc;
         X86_64Registers::from_array(values)
+    }
+
+    #[test]
+    fn a_resuming_thread_carries_its_kernel_state() {
+        use crate::process::kernel_state::{ProcessKernelState, SyncState};
+        let mut d = sample();
+        d.threads[0].kernel = Some(KernelState {
+            local_id: 1,
+            pending_signals: 4,
+            fpu: Some(alloc::boxed::Box::new([7; 512])),
+            process: Some(ProcessKernelState {
+                next_local_id: 3,
+                sync: vec![Some(SyncState::Semaphore { count: 2 })],
+                ..ProcessKernelState::default()
+            }),
+        });
+        d.threads[1].kernel = Some(KernelState::default());
+        let bytes = d.encode();
+        assert_eq!(bytes.len(), d.encoded_len());
+        let (back, used) = ProcessDescriptor::decode(&bytes, ArchMagic::X86_64).unwrap();
+        assert_eq!((back, used), (d, bytes.len()));
     }
 
     fn sample() -> ProcessDescriptor {
@@ -879,6 +927,7 @@ mod tests {
                     pc: 0x40_0010,
                     sp: 0x7fff_0001_0000,
                     registers: Some(registers(0x40_0010, 0x7fff_0001_0000)),
+                    kernel: None,
                 },
                 ThreadDescriptor {
                     state: 0,
@@ -886,6 +935,7 @@ mod tests {
                     pc: 0x40_0020,
                     sp: 0x7fff_0000_8000,
                     registers: None,
+                    kernel: None,
                 },
             ],
         }
@@ -1097,12 +1147,17 @@ mod tests {
                 expected: 32
             })
         );
-        for flags in [THREAD_KSTATE, 0x4, 0x8000_0001] {
+        for flags in [0x4, 0x8000_0001] {
             assert_eq!(
                 with(second + thread::FLAGS, flags),
                 Err(DescriptorError::UnsupportedThreadFlags { index: 1, flags })
             );
         }
+        // KSTATE promises a kernel state the thread does not have.
+        assert_eq!(
+            with(second + thread::FLAGS, THREAD_KSTATE),
+            Err(DescriptorError::BadKernelState { index: 1 })
+        );
         assert_eq!(
             with(first + thread::RESERVED, 9),
             Err(DescriptorError::ReservedNotZero {
@@ -1170,7 +1225,7 @@ mod tests {
     fn limits_are_inclusive() {
         let mut d = sample();
         d.segments = vec![d.segments[0]; MAX_SEGMENTS];
-        d.threads = vec![d.threads[0]; MAX_THREADS];
+        d.threads = vec![d.threads[0].clone(); MAX_THREADS];
         let bytes = d.encode();
         assert_eq!(decode(&bytes), Ok((d, bytes.len())));
     }

@@ -121,6 +121,7 @@ pub fn plan_exec<'a>(
         pc: main.pc,
         sp: env_address - 8,
         registers: None,
+        kernel: None,
     }];
     Ok(ExecPlan {
         descriptor,
@@ -185,7 +186,7 @@ mod tests {
         assert_eq!(start.bytes, &env);
         assert_eq!(start.at % 16, 0);
         assert!(start.at + env.len() <= MAIN_STACK_BYTES as usize);
-        let main = plan.descriptor.threads[0];
+        let main = &plan.descriptor.threads[0];
         assert!(main.idle);
         assert_eq!(main.pc, TEXT + 0x20);
         assert_eq!(

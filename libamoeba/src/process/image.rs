@@ -460,6 +460,7 @@ mod tests {
                     pc: registers.rip,
                     sp: registers.rsp,
                     registers: Some(registers),
+                    kernel: None,
                 },
                 ThreadDescriptor {
                     state: 0,
@@ -467,6 +468,7 @@ mod tests {
                     pc: TEXT_AT + 0x20,
                     sp: STACK_AT + 0x8000,
                     registers: None,
+                    kernel: None,
                 },
             ],
         }

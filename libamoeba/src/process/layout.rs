@@ -79,6 +79,7 @@ mod tests {
                 pc: USER_TEXT_BASE + 0x10,
                 sp: MAIN_STACK_TOP,
                 registers: None,
+                kernel: None,
             }],
         };
         let text = [0xC3u8; 4096];

@@ -6,6 +6,7 @@
 
 use super::state::State;
 use libamoeba::capability::Capability;
+use libamoeba::process::kernel_state::KernelState;
 use libamoeba::process::{
     ArchMagic, ProcessDescriptor, SegmentDescriptor, SegmentType, ThreadDescriptor, X86_64Registers,
 };
@@ -28,7 +29,7 @@ pub struct SegmentFacts {
 }
 
 /// What the kernel knows of one thread.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ThreadFacts {
     pub state: State,
     /// Its ring-3 registers, saved where it entered the kernel; `None` if it is not in the
@@ -36,6 +37,8 @@ pub struct ThreadFacts {
     pub registers: Option<X86_64Registers>,
     /// Where a user thread starts, (pc, sp); `None` for a kernel thread.
     pub start: Option<(u64, u64)>,
+    /// Its kernel state, for a stopped thread that is to resume elsewhere.
+    pub kernel: Option<KernelState>,
 }
 
 /// The descriptor of a process with these segments and threads, in the order given.
@@ -85,6 +88,7 @@ fn thread_descriptor(thread: ThreadFacts) -> ThreadDescriptor {
         pc,
         sp,
         registers: thread.registers,
+        kernel: thread.kernel,
     }
 }
 
@@ -129,6 +133,7 @@ mod tests {
             state,
             registers,
             start: Some((0x40_1000, 0x7eff_fff8)),
+            kernel: None,
         }
     }
 
@@ -170,7 +175,7 @@ mod tests {
     fn a_thread_in_the_kernel_resumes_where_its_saved_registers_say() {
         let saved = registers(0x40_1234, 0x7eff_f000);
         let descriptor = process_descriptor([], [user_thread(State::Blocked, Some(saved))]);
-        let thread = descriptor.threads[0];
+        let thread = &descriptor.threads[0];
         assert_eq!((thread.pc, thread.sp), (0x40_1234, 0x7eff_f000));
         assert_eq!(thread.registers, Some(saved));
         assert_eq!(thread.state, 2);
@@ -180,7 +185,7 @@ mod tests {
     #[test]
     fn a_thread_that_has_not_run_resumes_at_its_start() {
         let descriptor = process_descriptor([], [user_thread(State::Ready, None)]);
-        let thread = descriptor.threads[0];
+        let thread = &descriptor.threads[0];
         assert_eq!((thread.pc, thread.sp), (0x40_1000, 0x7eff_fff8));
         assert_eq!(thread.registers, None);
         assert_eq!(thread.state, 1);
@@ -192,8 +197,9 @@ mod tests {
             state: State::Running,
             registers: None,
             start: None,
+            kernel: None,
         };
-        let thread = process_descriptor([], [kernel_thread]).threads[0];
+        let thread = process_descriptor([], [kernel_thread]).threads[0].clone();
         assert_eq!((thread.pc, thread.sp, thread.state), (0, 0, 0));
     }
 

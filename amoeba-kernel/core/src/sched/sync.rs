@@ -5,6 +5,7 @@
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+use libamoeba::process::kernel_state::SyncState;
 use libamoeba::syscall::{Error, SyncKind};
 
 /// Most objects one process may hold.
@@ -192,6 +193,66 @@ impl<T: Copy + PartialEq> SyncTable<T> {
             }
         }
         new_owners
+    }
+}
+
+impl<T: Copy + PartialEq> SyncTable<T> {
+    /// The objects as they travel with a stopped process (`libamoeba::process::kernel_state`),
+    /// each thread named by `local`; `None` if a thread still waits on one (a stun takes every
+    /// waiter off first).
+    pub fn snapshot(&self, local: impl Fn(T) -> u32) -> Option<Vec<Option<SyncState>>> {
+        self.objects
+            .iter()
+            .map(|object| match object {
+                None => Some(None),
+                Some(SyncObject::Mutex { owner, waiters }) if waiters.is_empty() => {
+                    Some(Some(SyncState::Mutex {
+                        owner: owner.map(&local),
+                    }))
+                }
+                Some(SyncObject::Semaphore { count, waiters }) if waiters.is_empty() => {
+                    Some(Some(SyncState::Semaphore { count: *count }))
+                }
+                Some(SyncObject::Barrier { parties, arrived }) if arrived.is_empty() => {
+                    Some(Some(SyncState::Barrier { parties: *parties }))
+                }
+                Some(_) => None,
+            })
+            .collect()
+    }
+
+    /// The table a snapshot describes, each local id made a thread by `thread`; refused if
+    /// it is too long or names a mutex owner `thread` does not know.
+    pub fn restore(
+        states: &[Option<SyncState>],
+        thread: impl Fn(u32) -> Option<T>,
+    ) -> Result<Self, Error> {
+        if states.len() > MAX_OBJECTS {
+            return Err(Error::BadArgument);
+        }
+        let object = |state: &Option<SyncState>| -> Result<Option<SyncObject<T>>, Error> {
+            Ok(state
+                .map(|state| match state {
+                    SyncState::Mutex { owner } => owner
+                        .map(|id| thread(id).ok_or(Error::BadArgument))
+                        .transpose()
+                        .map(|owner| SyncObject::Mutex {
+                            owner,
+                            waiters: VecDeque::new(),
+                        }),
+                    SyncState::Semaphore { count } => Ok(SyncObject::Semaphore {
+                        count,
+                        waiters: VecDeque::new(),
+                    }),
+                    SyncState::Barrier { parties } => Ok(SyncObject::Barrier {
+                        parties,
+                        arrived: Vec::new(),
+                    }),
+                })
+                .transpose()?)
+        };
+        let objects = states.iter().map(object).collect::<Result<_, _>>()?;
+        Ok(Self { objects })
     }
 }
 
@@ -414,5 +475,39 @@ mod tests {
         table.wait(m, 1).ok();
         assert_eq!(table.abandon(1), Vec::<u32>::new());
         assert_eq!(table.wait(m, 2), Ok(Proceed));
+    }
+
+    #[test]
+    fn a_table_with_nobody_waiting_travels_by_local_ids() {
+        let mut table: SyncTable<u64> = SyncTable::default();
+        let mutex = table.create(SyncKind::Mutex, 0).unwrap();
+        let semaphore = table.create(SyncKind::Semaphore, 3).unwrap();
+        let barrier = table.create(SyncKind::Barrier, 2).unwrap();
+        let gone = table.create(SyncKind::Mutex, 0).unwrap();
+        table.destroy(gone).unwrap();
+        assert_eq!(table.wait(mutex, 70), Ok(WaitOutcome::Proceed));
+        assert_eq!(table.wait(semaphore, 71), Ok(WaitOutcome::Proceed));
+        let states = table.snapshot(|thread| (thread - 69) as u32).unwrap();
+        assert_eq!(
+            states,
+            vec![
+                Some(SyncState::Mutex { owner: Some(1) }),
+                Some(SyncState::Semaphore { count: 2 }),
+                Some(SyncState::Barrier { parties: 2 }),
+                None,
+            ]
+        );
+        let mut back = SyncTable::restore(&states, |id| Some(u64::from(id) + 500)).unwrap();
+        assert_eq!(back.signal(mutex, 501), Ok(None), "the owner moved along");
+        assert_eq!(back.wait(barrier, 9), Ok(WaitOutcome::Block));
+        assert_eq!(
+            back.snapshot(|t| t as u32),
+            None,
+            "a waiter keeps it from travelling"
+        );
+        assert_eq!(
+            SyncTable::<u64>::restore(&states, |_| None).err(),
+            Some(Error::BadArgument)
+        );
     }
 }
