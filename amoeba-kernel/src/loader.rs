@@ -10,7 +10,7 @@
 use crate::arch::cpu;
 use crate::build_info;
 use crate::mm::address_space::{Access, AddressSpace, HeldFrames, MapError, SharedFrames};
-use crate::sched::{self, NewProcess, ProcessId};
+use crate::sched::{self, Immigrant, NewProcess, ProcessId};
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec;
@@ -149,12 +149,58 @@ pub fn exec_descriptor(
     descriptor: &ProcessDescriptor,
     segments: Vec<Option<HeldFrames>>,
 ) -> Result<ProcessId, LoadError> {
-    let [main] = descriptor.threads.as_slice() else {
-        return Err(LoadError::Unsupported("more than one thread"));
-    };
-    if !main.idle || main.registers.is_some() {
-        return Err(LoadError::Unsupported("a thread that resumes"));
+    let space = map_segments(descriptor, segments)?;
+    match descriptor.threads.as_slice() {
+        [main] if main.idle && main.registers.is_none() && main.kernel.is_none() => {
+            let who = Identity {
+                name,
+                priority: Level::Norm,
+                driver: false,
+            };
+            start_main(who, main, space)
+        }
+        threads => immigrate(name, threads, space),
     }
+}
+
+/// Starts threads that stopped on another node where each stopped: every one must carry its
+/// registers and kernel state, the first one the process's.
+fn immigrate(
+    name: &str,
+    threads: &[ThreadDescriptor],
+    mut space: AddressSpace,
+) -> Result<ProcessId, LoadError> {
+    let mut immigrants = Vec::with_capacity(threads.len());
+    for thread in threads {
+        let (Some(registers), Some(kernel)) = (thread.registers, thread.kernel.as_ref()) else {
+            return Err(LoadError::Unsupported(
+                "threads that are neither one IDLE main thread nor all resuming",
+            ));
+        };
+        immigrants.push(Immigrant {
+            local_id: kernel.local_id,
+            registers,
+            fpu: kernel.fpu.as_deref().copied(),
+            pending_signals: kernel.pending_signals,
+        });
+    }
+    let state = threads
+        .first()
+        .and_then(|t| t.kernel.as_ref())
+        .and_then(|k| k.process.as_ref())
+        .ok_or(LoadError::Unsupported(
+            "a resuming process without its kernel state",
+        ))?;
+    space.grow_past_mapped();
+    sched::spawn_immigrant(name, space, &immigrants, state).map_err(LoadError::Start)
+}
+
+/// A new address space with every segment of `descriptor`: each held segment becomes that
+/// segment's memory, a missing one is zero-filled.
+fn map_segments(
+    descriptor: &ProcessDescriptor,
+    segments: Vec<Option<HeldFrames>>,
+) -> Result<AddressSpace, LoadError> {
     let mut space = AddressSpace::new().map_err(LoadError::Map)?;
     for (index, (segment, held)) in descriptor.segments.iter().zip(segments).enumerate() {
         let access = access_of(segment);
@@ -170,12 +216,7 @@ pub fn exec_descriptor(
         };
         mapped.map_err(LoadError::Map)?;
     }
-    let who = Identity {
-        name,
-        priority: Level::Norm,
-        driver: false,
-    };
-    start_main(who, main, space)
+    Ok(space)
 }
 
 fn shared_text(

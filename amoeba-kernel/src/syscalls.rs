@@ -21,6 +21,8 @@ const MAX_CONSOLE_WRITE: u64 = 4096;
 const THREAD_STACK_PAGES: u64 = 16;
 /// Largest data segment one call may ask for.
 const MAX_SEGMENT_BYTES: u64 = 64 << 20;
+/// SYSCALL is `0F 05` (Intel SDM vol. 2B): RIP minus this makes the call again.
+const SYSCALL_INSTRUCTION_BYTES: u64 = 2;
 
 /// Carries out the system call `frame` holds. Inlined into the one caller, the entry path, as
 /// `handle` is into it: every call and stack copy on this path counts in every system call.
@@ -29,11 +31,37 @@ pub fn dispatch(frame: &mut SyscallFrame) {
     let args = [
         frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
     ];
-    frame.rax = match Call::from_number(frame.rax) {
+    let number = frame.rax;
+    let call = Call::from_number(number);
+    frame.rax = match call {
         Some(call) => encode(handle(call, args)),
         None => encode(Err(Error::BadCall)),
     };
+    if sched::stun_requested() {
+        stop_for_stun(frame, number, call);
+    }
     sched::preempt_if_needed();
+}
+
+/// The process is being stunned: a call a stun backed out of is set up to be made again
+/// (RIP back on the SYSCALL instruction, the call number and what is left of its timeout back
+/// in their registers), then the thread stops until its process is resumed.
+#[inline(never)]
+fn stop_for_stun(frame: &mut SyscallFrame, number: u64, call: Option<Call>) {
+    if let Some(remaining) = sched::take_restart() {
+        frame.user_rip -= SYSCALL_INSTRUCTION_BYTES;
+        frame.rax = number;
+        if let Some(nanos) = remaining {
+            match call {
+                Some(Call::Sleep) => frame.rdi = nanos,
+                Some(Call::SyncWait | Call::Await | Call::SignalWait | Call::InterruptAwait) => {
+                    frame.rsi = nanos
+                }
+                _ => {}
+            }
+        }
+    }
+    sched::park_if_stunned();
 }
 
 fn encode(result: Result<u64, Error>) -> u64 {
@@ -63,7 +91,7 @@ fn handle(call: Call, args: [u64; 6]) -> Result<u64, Error> {
             if !user_range_ok(a0, 1, false) {
                 return Err(Error::BadAddress);
             }
-            sched::spawn_user_thread(a0, a1, priority, THREAD_STACK_PAGES)
+            sched::spawn_user_thread(a0, a1, priority, THREAD_STACK_PAGES).map(sched::local_id_of)
         }
         Call::ThreadExit => sched::exit_thread(),
         Call::Yield => {
@@ -100,7 +128,7 @@ fn handle(call: Call, args: [u64; 6]) -> Result<u64, Error> {
             sched::set_preemptive_threads(a0 != 0);
             Ok(0)
         }
-        Call::ThreadSelf => Ok(sched::current_thread()),
+        Call::ThreadSelf => Ok(sched::current_local_thread()),
         Call::InterruptAwait => sched::interrupt_await(a0, timeout(a1)).map(|()| 0),
         Call::IoPortGrant => sched::io_port_grant(a0, a1).map(|()| 0),
         Call::SyncDestroy => sched::sync_destroy(a0).map(|()| 0),

@@ -108,6 +108,16 @@ pub enum PeerCommand {
         #[arg(last = true, value_name = "ARGS")]
         args: Vec<String>,
     },
+    /// Move a running process to another node (PROCESS: its capability, or NODE/ps/PID with
+    /// a capability that holds the right to move it); prints the bytes moved, how long the
+    /// process stood still and the total time
+    Migrate {
+        #[arg(value_name = "PROCESS")]
+        process: Target,
+        /// The node to move it to: its name or its root directory's capability
+        #[arg(long, value_name = "NODE")]
+        to: Target,
+    },
     /// Run an echo server in this process and print its capability, for `amoeba echo` from
     /// another host process (the transport's ceiling, without any node)
     ServeEcho {
@@ -184,6 +194,22 @@ pub fn run(
                 json,
             );
             session.context(result)
+        }
+        PeerCommand::Migrate { process, to } => {
+            let target_root = match &to.node {
+                NodeRef::Capability(cap) => *cap,
+                NodeRef::Name(name) => node_directory(&lan.join()?, lan, name, options.find_ms)?,
+            };
+            let session = open(options, lan, &process)?;
+            let to_shown = to.to_string();
+            let mut path = to.path.clone();
+            path.push("proc".to_string());
+            let proc = commands::walk(&session.peer, target_root, &to_shown, &path);
+            let proc = session.context(proc)?;
+            let moved = crate::migrate::migrate(&session.peer, &session.object, &proc, &to_shown);
+            let moved = session.context(moved)?;
+            print_moved(&moved, &to_shown, json);
+            Ok(ExitCode::SUCCESS)
         }
         PeerCommand::ServeEcho {
             port,
@@ -412,6 +438,25 @@ fn echo(session: &Session, bytes: usize, count: usize, json: bool) -> Result<Exi
         }
     }
     Ok(outcome(&trips))
+}
+
+fn print_moved(moved: &crate::migrate::Moved, node: &str, json: bool) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    if json {
+        let value = json!({
+            "process": moved.process.to_string(), "node": node, "bytes": moved.bytes,
+            "freeze_ms": ms(moved.freeze), "total_ms": ms(moved.total),
+        });
+        println!("{value}");
+    } else {
+        println!("{}", moved.process);
+        println!(
+            "moved to {node}: {} bytes, stood still {:.1} ms, {:.1} ms in all",
+            moved.bytes,
+            ms(moved.freeze),
+            ms(moved.total)
+        );
+    }
 }
 
 fn outcome(trips: &RoundTrips) -> ExitCode {

@@ -166,28 +166,52 @@ impl Console for Terminal {
     }
 }
 
-/// Where the owner server leaves the checkpoints it receives; `wake` is set with each.
+/// Where the owner server leaves the checkpoints it receives, and the capability of the
+/// process as it runs now (a migration changes it); `wake` is set with each news.
 #[derive(Clone, Default)]
 struct Inbox {
     checkpoints: Arc<Mutex<Vec<Checkpoint>>>,
+    current: Arc<Mutex<Capability>>,
     wake: Arc<AtomicBool>,
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The same process object (rights aside).
+fn same_object(a: &Capability, b: &Capability) -> bool {
+    a.port == b.port && a.object == b.object
 }
 
 impl CheckpointSink for Inbox {
     fn receive(&mut self, checkpoint: Checkpoint) {
-        let mut checkpoints = self.checkpoints.lock().unwrap_or_else(|e| e.into_inner());
-        checkpoints.push(checkpoint);
+        locked(&self.checkpoints).push(checkpoint);
+        self.wake.store(true, Ordering::Relaxed);
+    }
+
+    fn swap(&mut self, old: Capability, new: Capability) {
+        let mut current = locked(&self.current);
+        if same_object(&current, &old) {
+            *current = new;
+        }
         self.wake.store(true, Ordering::Relaxed);
     }
 }
 
 impl Inbox {
-    /// How the process `process` ended, if its checkpoint came.
-    fn ending(&self, process: &Capability) -> Option<Termination> {
-        let inbox = self.checkpoints.lock().unwrap_or_else(|e| e.into_inner());
+    /// The process as it runs now.
+    fn process(&self) -> Capability {
+        *locked(&self.current)
+    }
+
+    /// How the process ended, if its checkpoint came.
+    fn ending(&self) -> Option<Termination> {
+        let current = self.process();
+        let inbox = locked(&self.checkpoints);
         inbox
             .iter()
-            .find(|c| c.process().port == process.port && c.process().object == process.object)
+            .find(|c| same_object(&c.process(), &current))
             .map(|c| c.termination)
     }
 }
@@ -238,6 +262,7 @@ pub fn exec(
     let process = rpc_context(client::ps_exec(peer, &proc, &descriptor), || {
         format!("starting {} on {node} (PS_EXEC)", program.name)
     })?;
+    *locked(&inbox.current) = process;
     // Only the name `ps` shows: a node that refuses it runs the process all the same.
     let _ = client::ps_setcomment(peer, &process, &program.name);
     let exec_time = started.elapsed();
@@ -258,17 +283,11 @@ pub fn exec(
         program.name,
         exec_time.as_secs_f64() * 1e3
     );
-    wait_for_end(peer, &process, &inbox, &program.name, node)
+    wait_for_end(peer, &inbox, &program.name, node)
 }
 
 /// Serves the TTY and the owner until the process ends (or Ctrl-C ends it); the exit status.
-fn wait_for_end(
-    peer: &HostPeer,
-    process: &Capability,
-    inbox: &Inbox,
-    name: &str,
-    node: &str,
-) -> Result<ExitCode> {
+fn wait_for_end(peer: &HostPeer, inbox: &Inbox, name: &str, node: &str) -> Result<ExitCode> {
     let interrupted = Arc::new(AtomicBool::new(false));
     let (flag, wake) = (Arc::clone(&interrupted), Arc::clone(&inbox.wake));
     ctrlc::set_handler(move || {
@@ -277,29 +296,23 @@ fn wait_for_end(
     })
     .context("installing the Ctrl-C handler")?;
     loop {
-        if let Some(ending) = inbox.ending(process) {
+        if let Some(ending) = inbox.ending() {
             return Ok(exit_status(ending, name));
         }
         if interrupted.load(Ordering::Relaxed) {
-            return end_on_interrupt(peer, process, inbox, name, node);
+            return end_on_interrupt(peer, inbox, name, node);
         }
         inbox.wake.store(false, Ordering::Relaxed);
-        if inbox.ending(process).is_none() {
+        if inbox.ending().is_none() {
             peer.serve_until(&inbox.wake);
         }
     }
 }
 
 /// Ctrl-C: ends the process and waits (at most [`KILL_CONFIRM`]) for its end to arrive.
-fn end_on_interrupt(
-    peer: &HostPeer,
-    process: &Capability,
-    inbox: &Inbox,
-    name: &str,
-    node: &str,
-) -> Result<ExitCode> {
-    eprintln!("amoeba: interrupted: ending {name} on {node}");
-    let killed = client::std_destroy(peer, process);
+fn end_on_interrupt(peer: &HostPeer, inbox: &Inbox, name: &str, node: &str) -> Result<ExitCode> {
+    eprintln!("amoeba: interrupted: ending {name} (started on {node})");
+    let killed = client::std_destroy(peer, &inbox.process());
     let deadline = Arc::new(AtomicBool::new(false));
     let (timer, wake) = (Arc::clone(&deadline), Arc::clone(&inbox.wake));
     std::thread::spawn(move || {
@@ -307,11 +320,11 @@ fn end_on_interrupt(
         timer.store(true, Ordering::Relaxed);
         wake.store(true, Ordering::Relaxed);
     });
-    while inbox.ending(process).is_none() && !deadline.load(Ordering::Relaxed) {
+    while inbox.ending().is_none() && !deadline.load(Ordering::Relaxed) {
         inbox.wake.store(false, Ordering::Relaxed);
         peer.serve_until(&inbox.wake);
     }
-    match (killed, inbox.ending(process)) {
+    match (killed, inbox.ending()) {
         (_, Some(_)) | (Ok(()), None) => Ok(ExitCode::from(INTERRUPTED)),
         (Err(error), None) => bail!("ending {name} on {node} after Ctrl-C: {error}"),
     }

@@ -10,6 +10,7 @@ pub mod entropy;
 pub mod exec;
 pub mod lan;
 pub mod medium;
+pub mod migrate;
 pub mod nodes;
 pub mod peer;
 pub mod relay;

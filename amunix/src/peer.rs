@@ -313,18 +313,63 @@ impl HostPeer {
         }
     }
 
-    /// The next queued request for `port`, pumping until there is one.
-    fn next_request(&self, port: Port) -> (RemoteRequest, Message) {
+    /// The next queued request for `port`, pumping until there is one (or `deadline`).
+    fn next_request(
+        &self,
+        port: Port,
+        deadline: Option<Instant>,
+    ) -> Option<(RemoteRequest, Message)> {
         loop {
             {
                 let mut state = self.state.borrow_mut();
                 let found = state.queued.iter().position(|(_, m)| m.header.port == port);
                 if let Some(request) = found.and_then(|at| state.queued.remove(at)) {
-                    return request;
+                    return Some(request);
                 }
             }
-            self.step(POLL_INTERVAL);
+            let left = match deadline {
+                Some(deadline) => deadline.checked_duration_since(Instant::now())?,
+                None => POLL_INTERVAL,
+            };
+            self.step(left.min(POLL_INTERVAL));
         }
+    }
+
+    /// [`Rpc::getreq`] that gives up after `timeout` with RPC_ABORTED (nothing was taken).
+    pub fn getreq_within(
+        &self,
+        header: &mut Header,
+        buffer: &mut [u8],
+        timeout: Duration,
+    ) -> Result<Received, ErrorCode> {
+        self.take_request(header, buffer, Some(Instant::now() + timeout))
+    }
+
+    fn take_request(
+        &self,
+        header: &mut Header,
+        buffer: &mut [u8],
+        deadline: Option<Instant>,
+    ) -> Result<Received, ErrorCode> {
+        if header.port.is_null() {
+            return Err(ErrorCode::RPC_BADADDRESS);
+        }
+        let port = {
+            let mut state = self.state.borrow_mut();
+            if state.owed.is_some() {
+                return Err(ErrorCode::RPC_FAILURE);
+            }
+            let port = state.put_port(header.port);
+            state.listening.insert(port);
+            state.served.insert(port);
+            port
+        };
+        let (request, message) = self
+            .next_request(port, deadline)
+            .ok_or(ErrorCode::RPC_ABORTED)?;
+        self.state.borrow_mut().owed = Some(request);
+        *header = message.header;
+        Ok(copy_out(&message.data, buffer))
     }
 }
 
@@ -395,23 +440,7 @@ impl Rpc for HostPeer {
     }
 
     fn getreq(&self, header: &mut Header, buffer: &mut [u8]) -> Result<Received, ErrorCode> {
-        if header.port.is_null() {
-            return Err(ErrorCode::RPC_BADADDRESS);
-        }
-        let port = {
-            let mut state = self.state.borrow_mut();
-            if state.owed.is_some() {
-                return Err(ErrorCode::RPC_FAILURE);
-            }
-            let port = state.put_port(header.port);
-            state.listening.insert(port);
-            state.served.insert(port);
-            port
-        };
-        let (request, message) = self.next_request(port);
-        self.state.borrow_mut().owed = Some(request);
-        *header = message.header;
-        Ok(copy_out(&message.data, buffer))
+        self.take_request(header, buffer, None)
     }
 
     fn putrep(&self, header: &Header, data: &[u8]) -> Result<(), ErrorCode> {

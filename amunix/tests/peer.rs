@@ -208,6 +208,9 @@ impl ProcessControl for Processes {
     fn rename(&mut self, _pid: u64, _name: &str) -> Result<(), ErrorCode> {
         Err(ErrorCode::STD_DENIED)
     }
+    fn process_read(&self, _pid: u64, _at: u64, _buf: &mut [u8]) -> Result<usize, ErrorCode> {
+        Err(ErrorCode::STD_NOTNOW)
+    }
     fn segment_create(&mut self, _bytes: u64) -> Result<SegmentId, ErrorCode> {
         Err(ErrorCode::STD_NOMEM)
     }

@@ -25,8 +25,8 @@ pub use dir::{LIST_PAGE_BYTES, ListPage, dir_append, dir_delete, dir_list, dir_l
 pub use dir::{dir_list_page, dir_lookup};
 pub use echo::echo;
 pub use proc::{
-    bs_read, ps_exec, ps_getload, ps_getowner, ps_seg_create, ps_seg_write, ps_setcomment,
-    ps_setowner, ps_stun,
+    bs_read, ps_exec, ps_getcomment, ps_getload, ps_getowner, ps_seg_create, ps_seg_write,
+    ps_setcomment, ps_setowner, ps_stun,
 };
 pub use random::getrandom;
 pub use standard::{std_destroy, std_info, std_restrict};

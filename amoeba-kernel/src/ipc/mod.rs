@@ -101,12 +101,24 @@ pub fn getreq(get_port: Port) -> Result<Message, ErrorCode> {
     let me = sched::current_thread();
     let port = put_port_of(get_port);
     if let GetreqStep::Request(request) = BOARD.lock().getreq(me, port)? {
+        sched::set_serving(true);
         return Ok(request);
     }
     loop {
-        sched::rpc_block(None, None);
+        sched::getreq_block();
         if let Some(request) = BOARD.lock().collect_request(me) {
+            sched::set_serving(true);
             return Ok(request);
+        }
+        // A stun took the thread out: it asks again once the process goes on (here or on
+        // another node), and meanwhile this node stops claiming the port for it.
+        if sched::restart_pending() {
+            if let Some(request) = BOARD.lock().cancel_getreq(me) {
+                sched::set_serving(true);
+                let _ = sched::take_restart();
+                return Ok(request);
+            }
+            return Err(ErrorCode::RPC_ABORTED);
         }
     }
 }
@@ -115,6 +127,7 @@ pub fn getreq(get_port: Port) -> Result<Message, ErrorCode> {
 pub fn putrep(reply: Message) -> Result<(), ErrorCode> {
     let me = sched::current_thread();
     let client = BOARD.lock().putrep(me, reply)?;
+    sched::set_serving(false);
     match client {
         #[cfg(feature = "net")]
         Some(client) if remote::is_remote(client) => remote::answer(client),

@@ -113,32 +113,41 @@ impl HeldFrames {
 
     /// Reads from `offset` into `buffer` as far as the segment goes; the bytes read.
     pub fn read(&self, offset: u64, buffer: &mut [u8]) -> usize {
-        let available = self.length.saturating_sub(offset);
-        let wanted = (buffer.len() as u64).min(available) as usize;
-        let page = PAGE_SIZE as usize;
-        let mut done = 0;
-        while done < wanted {
-            let at = offset as usize + done;
-            let frame = self.frames[at / page];
-            let within = at % page;
-            let length = (page - within).min(wanted - done);
-            // SAFETY: the frames are ours (held, mapped nowhere else) and identity mapped; the
-            // copy stays inside frame `at / page` and inside `buffer`.
-            unsafe {
-                core::ptr::copy_nonoverlapping(
-                    (frame as usize + within) as *const u8,
-                    buffer[done..].as_mut_ptr(),
-                    length,
-                );
-            }
-            done += length;
-        }
-        wanted
+        read_frames(&self.frames, self.length, offset, buffer)
     }
 
     fn take(mut self) -> Vec<u64> {
         core::mem::take(&mut self.frames)
     }
+}
+
+/// Reads from byte `offset` of `frames` (holding `length` bytes) into `buffer`, as far as
+/// they go, through the identity map: whatever address space is current. The bytes read.
+fn read_frames(frames: &[u64], length: u64, offset: u64, buffer: &mut [u8]) -> usize {
+    let available = length.saturating_sub(offset);
+    let wanted = (buffer.len() as u64).min(available) as usize;
+    let page = PAGE_SIZE as usize;
+    let mut done = 0;
+    while done < wanted {
+        let at = offset as usize + done;
+        let Some(&frame) = frames.get(at / page) else {
+            break;
+        };
+        let within = at % page;
+        let length = (page - within).min(wanted - done);
+        // SAFETY: physical memory is identity mapped in the kernel's half of every address
+        // space; the copy stays inside frame `at / page` and inside `buffer`, and the frames
+        // are not being written (their process is stopped, or they are held).
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                (frame as usize + within) as *const u8,
+                buffer[done..].as_mut_ptr(),
+                length,
+            );
+        }
+        done += length;
+    }
+    done
 }
 
 impl Drop for HeldFrames {
@@ -297,6 +306,20 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// Moves the places new data segments and thread stacks go past the segments mapped so
+    /// far: for a space built from another node's descriptor, whose data and stacks lie
+    /// where that node put them.
+    pub fn grow_past_mapped(&mut self) {
+        let middle = DATA_AREA_START + (STACK_AREA_TOP - DATA_AREA_START) / 2;
+        for segment in &self.segments {
+            if segment.start >= DATA_AREA_START && segment.start < middle {
+                self.next_data = self.next_data.max(segment.end() + PAGE_SIZE);
+            } else if segment.start >= middle && segment.end() <= STACK_AREA_TOP {
+                self.next_stack_top = self.next_stack_top.min(segment.start - PAGE_SIZE);
+            }
+        }
+    }
+
     /// A new read-write data segment of at least `bytes`; returns its address.
     pub fn allocate_data(&mut self, bytes: u64) -> Result<u64, MapError> {
         let pages = bytes.div_ceil(PAGE_SIZE).max(1);
@@ -339,11 +362,16 @@ impl AddressSpace {
         }
     }
 
+    /// Reads from `offset` of the segment starting at `start` into `buffer`, as far as the
+    /// segment goes, whatever address space is current (for a stopped process's memory).
+    pub fn read_segment(&self, start: u64, offset: u64, buffer: &mut [u8]) -> Option<usize> {
+        let segment = self.segments.iter().find(|s| s.start == start)?;
+        let frames = segment.frames.as_slice();
+        let length = frames.len() as u64 * PAGE_SIZE;
+        Some(read_frames(frames, length, offset, buffer))
+    }
+
     /// Every segment: start address, length in bytes and access.
-    #[cfg_attr(
-        not(feature = "selftest"),
-        allow(dead_code, reason = "only `selftest=describe` uses it so far")
-    )]
     pub fn segments(&self) -> impl Iterator<Item = (u64, u64, Access)> + '_ {
         self.segments
             .iter()

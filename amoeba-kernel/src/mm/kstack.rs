@@ -74,9 +74,16 @@ impl KernelStack {
     /// Readies this fresh stack so that the first switch to it calls `start`; returns the stack
     /// pointer to switch to.
     pub fn prepare_first_switch(&self, start: extern "C" fn() -> !) -> u64 {
+        self.prepare_first_switch_below(0, start)
+    }
+
+    /// As [`prepare_first_switch`](Self::prepare_first_switch), leaving the top `reserved`
+    /// bytes (a multiple of 16, less than a page) for the thread's own use.
+    pub fn prepare_first_switch_below(&self, reserved: u64, start: extern "C" fn() -> !) -> u64 {
+        let top = self.top() - reserved.min(PAGE_SIZE - 16);
         // SAFETY: the stack is mapped, writable and owned by this value, and no thread runs on
-        // it yet (it is fresh); its top is page aligned.
-        unsafe { crate::arch::context::prepare_stack(self.top(), start) }
+        // it yet (it is fresh); `top` stays 16-byte aligned inside its top page.
+        unsafe { crate::arch::context::prepare_stack(top, start) }
     }
 }
 

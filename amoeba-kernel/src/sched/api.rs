@@ -2,7 +2,7 @@
 //! synchronization. Kernel threads call these directly; user threads reach them through
 //! `syscalls`, so both see the same operations with the same rules.
 
-use super::process_end::{Ending, ProcessEnd};
+use super::process_events::{Happened, ProcessEvent};
 use super::thread::{Process, Thread};
 use super::timer_queue::TimerAction;
 use super::{
@@ -44,12 +44,22 @@ fn new_thread(
     let mut thread = Thread::new(id, process, priority, start);
     thread.saved_rsp = stack.prepare_first_switch(super::thread_start);
     thread.kernel_stack = Some(stack);
-    s.threads.insert(id, Box::new(thread));
-    if let Some(p) = s.processes.get_mut(&process) {
+    add_thread(s, thread);
+    Ok(id)
+}
+
+/// Makes `thread` one of its process's, with the next local id unless it has one, and ready.
+pub(super) fn add_thread(s: &mut Scheduler, mut thread: Thread) {
+    let id = thread.id;
+    if let Some(p) = s.processes.get_mut(&thread.process) {
+        if thread.local_id == 0 {
+            thread.local_id = p.next_local_id;
+            p.next_local_id = p.next_local_id.saturating_add(1);
+        }
         p.threads.push(id);
     }
+    s.threads.insert(id, Box::new(thread));
     s.make_ready(id);
-    Ok(id)
 }
 
 /// Starts a kernel thread running `entry(argument)`.
@@ -230,7 +240,7 @@ pub(super) fn block_unless_done(
     Some(with(|s| s.current_thread().wake))
 }
 
-fn release_turn(s: &mut Scheduler, thread: ThreadId) {
+pub(super) fn release_turn(s: &mut Scheduler, thread: ThreadId) {
     if let Some(process) = s.process_of(thread)
         && process.turn_holder == Some(thread)
     {
@@ -348,7 +358,7 @@ fn end_thread(s: &mut Scheduler, id: ThreadId) {
     s.dead_threads.push(thread);
 }
 
-fn end_process(s: &mut Scheduler, id: ProcessId) {
+pub(super) fn end_process(s: &mut Scheduler, id: ProcessId) {
     let threads = s
         .processes
         .get(&id)
@@ -357,18 +367,19 @@ fn end_process(s: &mut Scheduler, id: ProcessId) {
     for thread in threads {
         end_thread(s, thread);
     }
-    if let Some(process) = s.processes.remove(&id) {
+    if let Some(mut process) = s.processes.remove(&id) {
+        super::stun::forget_stun(&mut process);
         log::info!(
             "process {} (pid {id}) ended with code {}",
             process.name,
             process.exit_code
         );
-        let ending = if process.aborted {
-            Ending::Aborted
+        let happened = if process.aborted {
+            Happened::Aborted
         } else {
-            Ending::Exited(process.exit_code)
+            Happened::Exited(process.exit_code)
         };
-        super::process_end::record(s, ProcessEnd { pid: id, ending });
+        super::process_events::record(s, ProcessEvent { pid: id, happened });
         s.dead_processes.push(process);
     }
     if !s.processes.values().any(Process::is_user) {
@@ -540,14 +551,36 @@ pub(super) fn wake_awaiting(s: &mut Scheduler, process: ProcessId, key: u64) -> 
         .count() as u64
 }
 
-/// Raises `signals` on `thread`, which must belong to the calling process.
-pub fn signal_send(thread: ThreadId, signals: u64) -> Result<(), Error> {
+/// The thread of the calling process whose local id is `local`.
+fn local_thread(s: &mut Scheduler, local: u64) -> Option<ThreadId> {
+    let process = s.current_thread().process;
+    let threads = &s.threads;
+    let p = s.processes.get(&process)?;
+    p.threads.iter().copied().find(|t| {
+        threads
+            .get(t)
+            .is_some_and(|t| u64::from(t.local_id) == local)
+    })
+}
+
+/// The calling thread's local id (its number in its process).
+pub fn current_local_thread() -> u64 {
+    with(|s| u64::from(s.current_thread().local_id))
+}
+
+/// The local id of `thread`, 0 if there is no such thread.
+pub fn local_id_of(thread: ThreadId) -> u64 {
+    with(|s| s.threads.get(&thread).map_or(0, |t| u64::from(t.local_id)))
+}
+
+/// Raises `signals` on the thread of the calling process whose local id is `local`.
+pub fn signal_send(local: u64, signals: u64) -> Result<(), Error> {
     with(|s| {
-        let process = s.current_thread().process;
+        let thread = local_thread(s, local).ok_or(Error::BadArgument)?;
         let target = s
             .threads
             .get_mut(&thread)
-            .filter(|t| t.process == process && t.state != State::Dead);
+            .filter(|t| t.state != State::Dead);
         let target = target.ok_or(Error::BadArgument)?;
         target.pending_signals |= signals;
         let deliver = target.state == State::Blocked && target.awaited_signals & signals != 0;
@@ -592,6 +625,11 @@ pub fn rpc_block(timeout: Option<u64>, partner: Option<ThreadId>) -> Wake {
             s.make_partner(partner);
         }
     })
+}
+
+/// Blocks in getreq until a request comes (or a stun takes the thread out).
+pub fn getreq_block() -> Wake {
+    block(WaitTarget::GetReq, None, |_, _| {})
 }
 
 /// Blocks in an RPC call unless `done`, asked under the scheduler's lock (so a wake-up that

@@ -6,8 +6,8 @@
     allow(dead_code, reason = "only `selftest=describe` uses it so far")
 )]
 
-use super::thread::Thread;
-use super::{ProcessId, Start, with};
+use super::thread::{Process, Thread};
+use super::{ProcessId, Scheduler, Start, ThreadId, with};
 use crate::arch::user_state;
 use crate::mm::address_space::Access;
 use alloc::string::String;
@@ -17,7 +17,8 @@ use amoeba_kernel_core::sched::describe::liveliest;
 use amoeba_kernel_core::sched::describe::{
     SegmentAccess, SegmentFacts, ThreadFacts, process_descriptor,
 };
-use libamoeba::process::ProcessDescriptor;
+use libamoeba::process::kernel_state::{KernelState, ProcessKernelState};
+use libamoeba::process::{ProcessDescriptor, X86_64Registers};
 
 fn segment_access(access: Access) -> SegmentAccess {
     match access {
@@ -33,7 +34,7 @@ fn thread_facts(thread: &Thread) -> ThreadFacts {
         .and_then(|top| user_state::user_registers(top, thread.user_entry));
     let start = match thread.start {
         Start::User { rip, rsp, .. } => Some((rip, rsp)),
-        Start::AlreadyRunning | Start::Kernel { .. } => None,
+        Start::AlreadyRunning | Start::Kernel { .. } | Start::Resume { .. } => None,
     };
     ThreadFacts {
         state: thread.state,
@@ -41,6 +42,86 @@ fn thread_facts(thread: &Thread) -> ThreadFacts {
         start,
         kernel: None,
     }
+}
+
+/// Flags ring 3 starts with: interrupts on, the reserved bit set.
+const FIRST_RFLAGS: u64 = 0x202;
+
+/// The registers of a stopped thread: where it entered the kernel, or, for one that never
+/// ran, what it starts with (its first argument in RDI).
+fn stopped_registers(thread: &Thread) -> Option<X86_64Registers> {
+    let saved = thread
+        .kernel_stack_top()
+        .and_then(|top| user_state::user_registers(top, thread.user_entry));
+    saved.or(match thread.start {
+        Start::User { rip, rsp, argument } => Some(X86_64Registers {
+            rip,
+            rsp,
+            rdi: argument,
+            rflags: FIRST_RFLAGS,
+            ..X86_64Registers::default()
+        }),
+        _ => None,
+    })
+}
+
+/// The kernel state of stopped `thread`; the first thread of a process carries the
+/// process's part too.
+fn kernel_state(thread: &Thread, process: Option<&Process>, s: &Scheduler) -> Option<KernelState> {
+    let fpu = thread
+        .kernel_stack_top()
+        .and_then(|top| user_state::user_fpu(top, thread.user_entry))
+        .map(alloc::boxed::Box::new);
+    let process = match process {
+        Some(p) => {
+            let local = |t: ThreadId| s.threads.get(&t).map_or(0, |t| t.local_id);
+            Some(ProcessKernelState {
+                preemptive_threads: p.preemptive_threads,
+                turn_holder: None,
+                next_local_id: p.next_local_id,
+                sync: p.sync.snapshot(local)?,
+            })
+        }
+        None => None,
+    };
+    Some(KernelState {
+        local_id: thread.local_id,
+        pending_signals: thread.pending_signals,
+        fpu,
+        process,
+    })
+}
+
+/// The full descriptor of stunned process `pid`, each thread with its registers and kernel
+/// state, as its checkpoint carries it; `None` unless every thread has stopped.
+#[cfg(feature = "server-proc")]
+pub fn describe_stopped(pid: ProcessId) -> Option<ProcessDescriptor> {
+    if !super::is_stunned(pid) {
+        return None;
+    }
+    with(|s| {
+        let process = s.processes.get(&pid)?;
+        let space = process.address_space.as_ref()?;
+        let segments = space
+            .segments()
+            .map(|(address, length, access)| SegmentFacts {
+                address,
+                length,
+                access: segment_access(access),
+            });
+        let mut threads = Vec::new();
+        for (index, id) in process.threads.iter().enumerate() {
+            let thread = s.threads.get(id)?;
+            let carries = (index == 0).then_some(process);
+            threads.push(ThreadFacts {
+                state: thread.state,
+                registers: Some(stopped_registers(thread)?),
+                start: None,
+                kernel: Some(kernel_state(thread, carries, s)?),
+            });
+        }
+        Some(process_descriptor(segments, threads))
+    })
 }
 
 /// The descriptor of user process `pid` as it stands; `None` for the kernel or an unknown pid.
@@ -123,5 +204,28 @@ pub fn population() -> (u32, u32, u32) {
             s.processes.values().filter(|p| p.is_user()).count() as u32,
             s.ready.len() as u32,
         )
+    })
+}
+
+/// Reads from `offset` of stunned process `pid`'s memory, its segments one after another in
+/// the order its descriptor lists them; as far as the segment at `offset` goes. `None`
+/// unless it is stunned.
+#[cfg(feature = "server-proc")]
+pub fn read_stopped(pid: ProcessId, offset: u64, buffer: &mut [u8]) -> Option<usize> {
+    if !super::is_stunned(pid) {
+        return None;
+    }
+    with(|s| {
+        let space = s.processes.get(&pid)?.address_space.as_ref()?;
+        let mut base = 0u64;
+        for (address, length, _) in space.segments() {
+            if offset < base + length {
+                let within = offset - base;
+                let n = (buffer.len() as u64).min(length - within) as usize;
+                return space.read_segment(address, within, &mut buffer[..n]);
+            }
+            base += length;
+        }
+        Some(0)
     })
 }

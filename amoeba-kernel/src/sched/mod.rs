@@ -15,7 +15,8 @@ mod describe;
 mod devices;
 #[cfg(feature = "net")]
 mod doorbell;
-mod process_end;
+mod process_events;
+mod stun;
 mod thread;
 mod thread_exit;
 mod timer_queue;
@@ -23,17 +24,21 @@ mod timer_queue;
 pub use api::*;
 #[cfg(any(feature = "server-sys", feature = "server-proc"))]
 pub use describe::population;
-#[cfg(feature = "server-proc")]
-pub use describe::process_facts;
 #[cfg_attr(
     not(feature = "selftest"),
     allow(unused_imports, reason = "only `selftest=describe` uses it so far")
 )]
 pub use describe::{describe, user_processes};
+#[cfg(feature = "server-proc")]
+pub use describe::{describe_stopped, process_facts, read_stopped};
 pub use devices::{device_interrupt, interrupt_await, io_port_grant};
 #[cfg(feature = "net")]
 pub use doorbell::Doorbell;
-pub use process_end::{Ending, ProcessEnd, next_process_end, watch_process_ends};
+pub use process_events::{Happened, ProcessEvent, next_process_event, watch_process_events};
+pub use stun::{
+    Immigrant, is_stunned, park_if_stunned, restart_pending, resume_process, set_serving,
+    spawn_immigrant, stun_process, stun_requested, take_restart,
+};
 pub use thread::{KERNEL_PROCESS, ProcessId, Start, State, ThreadId, WaitTarget, Wake};
 pub use thread_exit::on_thread_exit;
 
@@ -69,8 +74,8 @@ pub struct Scheduler {
     )]
     dead_threads: Vec<Box<Thread>>,
     dead_processes: Vec<Process>,
-    /// Processes that ended, for the watcher (`process_end`).
-    ended: alloc::collections::VecDeque<ProcessEnd>,
+    /// What happened to processes, for the watcher (`process_events`).
+    events: alloc::collections::VecDeque<ProcessEvent>,
     /// The thread waiting on each legacy interrupt line.
     line_waiters: [Option<ThreadId>; 16],
     /// Whose I/O bitmap the TSS holds (`None`: no port granted).
@@ -120,7 +125,7 @@ pub fn init() {
         armed: None,
         dead_threads: Vec::new(),
         dead_processes: Vec::new(),
-        ended: Default::default(),
+        events: Default::default(),
         line_waiters: [None; 16],
         io_bitmap_owner: None,
         readied_since_check: false,
@@ -200,6 +205,9 @@ impl Thread {
             awaited_signals: 0,
             user_entry: user_state::Entry::None,
             user_stack: None,
+            local_id: 0,
+            restart: None,
+            serving: false,
         }
     }
 }
@@ -482,9 +490,17 @@ extern "C" fn thread_start() -> ! {
             entry(argument);
             exit_thread();
         }
-        // SAFETY: the loader mapped `rip` as text and `rsp` as this thread's stack in the
-        // address space `prepare_switch` made current, and set this thread's kernel stack.
-        Start::User { rip, rsp, argument } => unsafe { syscall::enter_user(rip, rsp, argument) },
+        Start::User { rip, rsp, argument } => {
+            // A stun may have come before its first run: it stops before it starts.
+            park_if_stunned();
+            // SAFETY: the loader mapped `rip` as text and `rsp` as this thread's stack in the
+            // address space `prepare_switch` made current, and set this thread's kernel stack.
+            unsafe { syscall::enter_user(rip, rsp, argument) }
+        }
+        // SAFETY: `spawn_immigrant` wrote the resume frame at the top of this thread's kernel
+        // stack, above the frames this start uses, and mapped its segments in the address space
+        // `prepare_switch` made current.
+        Start::Resume { stack_pointer } => unsafe { user_state::resume(stack_pointer) },
         Start::AlreadyRunning => panic!("the boot thread cannot be started again"),
     }
 }

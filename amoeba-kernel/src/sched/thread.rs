@@ -35,9 +35,12 @@ pub enum WaitTarget {
     Signals,
     Sleep,
     Interrupt(u8),
-    /// In trans (for the reply or a server) or getreq (for a request); the RPC switchboard
-    /// knows which.
+    /// In trans, for the reply or a server.
     Rpc,
+    /// In getreq, for a request.
+    GetReq,
+    /// Stopped for a stun, until its process is resumed or ended.
+    Stun,
     /// For its [`super::Doorbell`] to ring.
     #[cfg(feature = "net")]
     Doorbell,
@@ -56,6 +59,11 @@ pub enum Start {
         rip: u64,
         rsp: u64,
         argument: u64,
+    },
+    /// Continues in ring 3 from the trap frame written at the top of its kernel stack (a
+    /// thread that migrated here): `stack_pointer` is what `user_state::resume` takes.
+    Resume {
+        stack_pointer: u64,
     },
 }
 
@@ -81,6 +89,13 @@ pub struct Thread {
     /// Start of the stack segment the kernel made for this thread (not the main thread's, which
     /// comes with the image), freed when the thread ends.
     pub user_stack: Option<u64>,
+    /// Its number in its process: what ThreadSelf returns and what travels when it migrates.
+    pub local_id: u32,
+    /// A stun took it out of a wait: its system call is to be made again, with this much of
+    /// its timeout left (`None`: it had none).
+    pub restart: Option<Option<u64>>,
+    /// Between the getreq that gave it a request and its putrep: a stun lets it answer first.
+    pub serving: bool,
 }
 
 impl Thread {
@@ -110,6 +125,10 @@ pub struct Process {
     pub driver: bool,
     /// I/O ports this process may use (a bit clear = allowed); `None` for none.
     pub io_ports: Option<super::devices::IoBitmap>,
+    /// A stun asked every thread to stop at its next return to ring 3.
+    pub stunning: bool,
+    /// The local id its next thread gets.
+    pub next_local_id: u32,
 }
 
 impl Process {
@@ -133,6 +152,8 @@ impl Process {
             aborted: false,
             driver: false,
             io_ports: None,
+            stunning: false,
+            next_local_id: 1,
         }
     }
 

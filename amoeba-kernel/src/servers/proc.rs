@@ -22,8 +22,10 @@ use alloc::vec::Vec;
 use libamoeba::capability::Capability;
 use libamoeba::client::bs_read;
 use libamoeba::priority::Level;
+use libamoeba::process::ProcessDescriptor;
 use libamoeba::rights::restrict_owner;
 use libamoeba::rpc::codes::ErrorCode;
+use libamoeba::rpc::header::Header;
 use libamoeba::rpc::transport::Rpc;
 use libamoeba::servers::proc::checkpoint::ended_descriptor;
 use libamoeba::servers::proc::{
@@ -32,11 +34,13 @@ use libamoeba::servers::proc::{
 };
 use spin::Mutex;
 
-/// A process's owner and the capability that names the process to it.
+/// A process's owner, the capability that names the process to it, and the code of the last
+/// stun asked for.
 #[derive(Clone, Copy)]
 struct Owned {
     owner: Capability,
     process: Capability,
+    stun_code: i32,
 }
 
 /// Owners by pid, for the server thread and the thread that sends checkpoints.
@@ -83,7 +87,22 @@ impl ProcessControl for Processes {
     }
 
     fn stun(&mut self, pid: u64, code: i32) -> Result<(), ErrorCode> {
-        sched::kill_process(pid, i64::from(code)).map_err(|_| ErrorCode::STD_NOTFOUND)
+        let has_owner = {
+            let mut owners = OWNERS.lock();
+            let owned = owners.get_mut(&pid).filter(|o| !o.owner.is_null());
+            owned.map(|o| o.stun_code = code).is_some()
+        };
+        if !has_owner {
+            return sched::kill_process(pid, i64::from(code)).map_err(|_| ErrorCode::STD_NOTFOUND);
+        }
+        sched::stun_process(pid).map_err(|error| match error {
+            libamoeba::syscall::Error::Denied => ErrorCode::STD_NOTNOW,
+            _ => ErrorCode::STD_NOTFOUND,
+        })
+    }
+
+    fn process_read(&self, pid: u64, offset: u64, buffer: &mut [u8]) -> Result<usize, ErrorCode> {
+        sched::read_stopped(pid, offset, buffer).ok_or(ErrorCode::STD_NOTNOW)
     }
 
     /// The load is the number of threads ready to run now (not an average), ×256.
@@ -110,6 +129,7 @@ impl ProcessControl for Processes {
         let owned = Owned {
             owner: request.descriptor.owner_cap,
             process: Capability::NULL,
+            stun_code: 0,
         };
         OWNERS.lock().insert(pid, owned);
         Ok(pid)
@@ -134,6 +154,7 @@ impl ProcessControl for Processes {
         let entry = owners.entry(pid).or_insert(Owned {
             owner,
             process: Capability::NULL,
+            stun_code: 0,
         });
         entry.owner = owner;
         Ok(())
@@ -187,34 +208,100 @@ impl ProcessControl for Processes {
     }
 }
 
-/// Sends each owner the checkpoint of its process's end, for ever.
+/// Tells owners what happened to their processes, for ever.
 fn tell_owners() {
-    sched::watch_process_ends();
+    sched::watch_process_events();
     loop {
-        let end = sched::next_process_end();
-        let Some(owned) = OWNERS.lock().remove(&end.pid) else {
-            continue;
+        let event = sched::next_process_event();
+        let pid = event.pid;
+        let termination = match event.happened {
+            sched::Happened::Stunned => {
+                let started = sched::spawn_kernel_task(Level::Norm, move || checkpoint_stun(pid));
+                if started.is_err() {
+                    log::error!("pid {pid}: no memory to checkpoint it; it stays stunned");
+                }
+                continue;
+            }
+            sched::Happened::Exited(code) => Termination::Exited(code as i32),
+            sched::Happened::Aborted => Termination::Exception(-1),
         };
-        if owned.owner.is_null() {
+        let Some(owned) = OWNERS.lock().remove(&pid) else {
             continue;
-        }
-        let termination = match end.ending {
-            sched::Ending::Exited(code) => Termination::Exited(code as i32),
-            sched::Ending::Aborted => Termination::Exception(-1),
         };
         let checkpoint = Checkpoint {
             termination,
             descriptor: ended_descriptor(owned.process, owned.owner),
         };
-        let (header, data) = checkpoint.request(&owned.owner);
-        let mut reply = libamoeba::rpc::header::Header::default();
-        if let Err(error) = KernelRpc.trans(&header, &data, &mut reply, &mut []) {
+        if let Err(error) = send(&owned, &checkpoint, &mut []).map(drop) {
             log::warn!(
-                "pid {}: telling its owner {} that it ended: {error}",
-                end.pid,
+                "pid {pid}: telling its owner {} that it ended: {error}",
                 owned.owner
             );
         }
+    }
+}
+
+/// Sends `checkpoint` to the owner; the reply's header and the bytes of its data.
+fn send(
+    owned: &Owned,
+    checkpoint: &Checkpoint,
+    reply_data: &mut [u8],
+) -> Result<(Header, usize), ErrorCode> {
+    let (header, data) = checkpoint.request(&owned.owner);
+    let mut reply = Header::default();
+    let received = KernelRpc.trans(&header, &data, &mut reply, reply_data)?;
+    Ok((reply, received.len))
+}
+
+/// The descriptor of stunned process `pid` as its owner gets it: itself and its owner named,
+/// each segment read by the process's capability at its place in the process's memory.
+fn checkpoint_descriptor(pid: u64, owned: &Owned) -> Option<ProcessDescriptor> {
+    let mut descriptor = sched::describe_stopped(pid)?;
+    let readable = restrict_owner(&owned.process, READ)?;
+    descriptor.self_cap = owned.process;
+    descriptor.owner_cap = owned.owner;
+    let mut offset = 0;
+    for segment in &mut descriptor.segments {
+        segment.cap = readable;
+        segment.offset = offset;
+        offset += segment.length;
+    }
+    Some(descriptor)
+}
+
+/// Sends the owner of stunned process `pid` its checkpoint and does what the reply says.
+fn checkpoint_stun(pid: u64) {
+    let Some(owned) = OWNERS.lock().get(&pid).copied() else {
+        return;
+    };
+    let Some(descriptor) = checkpoint_descriptor(pid, &owned) else {
+        log::error!("pid {pid}: stunned but cannot be described; resumed");
+        let _ = sched::resume_process(pid);
+        return;
+    };
+    let checkpoint = Checkpoint {
+        termination: Termination::Stunned(owned.stun_code),
+        descriptor,
+    };
+    // A descriptor back means "resume": a few bytes of it are enough to tell.
+    let mut back = [0u8; 64];
+    match send(&owned, &checkpoint, &mut back) {
+        Ok((reply, len)) if reply.error().is_none() && len > 0 => {
+            let _ = sched::resume_process(pid);
+        }
+        Ok(_) => {
+            // It runs elsewhere now (or the owner wants it gone): no end to report.
+            OWNERS.lock().remove(&pid);
+            let _ = sched::kill_process(pid, i64::from(owned.stun_code));
+        }
+        Err(ErrorCode::RPC_NOTFOUND) => {
+            log::warn!("pid {pid}: its owner {} is not there; resumed", owned.owner);
+            let _ = sched::resume_process(pid);
+        }
+        Err(error) => log::warn!(
+            "pid {pid}: checkpoint to its owner {}: {error}; it stays stunned",
+            owned.owner
+        ),
     }
 }
 

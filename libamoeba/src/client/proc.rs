@@ -8,8 +8,8 @@ use crate::rpc::codes::ErrorCode;
 use crate::rpc::header::Header;
 use crate::rpc::transport::Rpc;
 use crate::servers::proc::{
-    BS_READ, Load, PS_EXEC, PS_GETLOAD, PS_GETOWNER, PS_SEG_CREATE, PS_SEG_WRITE, PS_SETCOMMENT,
-    PS_SETOWNER, PS_STUN, SEGMENT_CHUNK,
+    BS_READ, Load, PS_EXEC, PS_GETCOMMENT, PS_GETLOAD, PS_GETOWNER, PS_SEG_CREATE, PS_SEG_WRITE,
+    PS_SETCOMMENT, PS_SETOWNER, PS_STUN, SEGMENT_CHUNK,
 };
 
 /// The node's load.
@@ -108,6 +108,22 @@ pub fn ps_setowner(
         &owner.to_bytes(),
     )
     .map(drop)
+}
+
+/// The name of a process (what `ps` shows).
+pub fn ps_getcomment(
+    rpc: &impl Rpc,
+    process: &Capability,
+) -> Result<alloc::string::String, ErrorCode> {
+    let mut buffer = [0u8; crate::servers::proc::MAX_COMMENT + 1];
+    let answer = transact(
+        rpc,
+        &Header::request(process, PS_GETCOMMENT),
+        &[],
+        &mut buffer,
+    )?;
+    let text = core::str::from_utf8(answer.data).map_err(|_| GARBLED)?;
+    Ok(alloc::string::String::from(text))
 }
 
 /// Names a process (what `ps` shows).

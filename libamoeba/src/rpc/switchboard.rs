@@ -296,6 +296,22 @@ impl<T: Copy + Ord> Switchboard<T> {
         self.servers.values().any(|s| s.port == port)
     }
 
+    /// Takes back the `getreq` of `server`, which stops waiting without a request (a stun
+    /// backs it out, to ask again later): it no longer listens, so its port is not claimed for
+    /// it. A request already delivered is handed over instead, as `collect_request` would.
+    pub fn cancel_getreq(&mut self, server: T) -> Option<Message> {
+        if let Some(request) = self.collect_request(server) {
+            return Some(request);
+        }
+        let thread = self.servers.get(&server)?;
+        if matches!(thread.state, ServerState::Listening) {
+            let port = thread.port;
+            self.servers.remove(&server);
+            remove(&mut self.listening, port, server);
+        }
+        None
+    }
+
     /// Forgets `thread`, which ended; returns the clients to wake (with RPC_FAILURE waiting
     /// for them) because it was serving them.
     pub fn thread_ended(&mut self, thread: T) -> Option<T> {

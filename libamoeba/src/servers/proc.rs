@@ -15,6 +15,7 @@
 //! | segment | BS_SIZE 2007 | READ | → h_offset = bytes |
 //! | segment | STD_DESTROY | DELETE | |
 //! | process | PS_STUN 2300 | KILL | h_offset = code (negative: kill at once) |
+//! | process | BS_READ 2006 | READ | h_offset, h_size → bytes of a stunned process: its segments one after another |
 //! | process | STD_DESTROY | KILL | ends it |
 //! | process | PS_GETOWNER 2301 | READ | → owner capability in the header (rights 0 without KILL) |
 //! | process | PS_SETOWNER 2302 | KILL | data = capability (null: none) |
@@ -87,6 +88,8 @@ pub const PS_SEG_WRITE: Command = Command(PS_FIRST_COM + 7);
 pub const PS_CHECKPOINT: Command = Command(PS_FIRST_COM + 8);
 pub const PS_SETCOMMENT: Command = Command(PS_FIRST_COM + 9);
 pub const PS_GETCOMMENT: Command = Command(PS_FIRST_COM + 10);
+/// Whoever moved a process → its owner: the old capability and the new ([`owner`]).
+pub const PS_SWAPPROC: Command = Command(PS_FIRST_COM + 11);
 /// Read bytes of a file or segment (the Bullet server's command, which segments answer too).
 pub const BS_READ: Command = Command(BULLET_FIRST_COM + 6);
 /// The size of a file or segment.
@@ -295,9 +298,22 @@ impl<P: ProcessControl, E: Entropy> ProcServer<P, E> {
                 need(KILL)?;
                 self.control.kill(pid)
             }
+            PS_STUN if request.header.offset < 0 => {
+                need(KILL)?;
+                self.control.kill(pid)
+            }
             PS_STUN => {
                 need(KILL)?;
                 self.control.stun(pid, request.header.offset)
+            }
+            BS_READ => {
+                need(READ)?;
+                let offset =
+                    u64::try_from(request.header.offset).map_err(|_| ErrorCode::STD_ARGBAD)?;
+                let want = usize::from(request.header.size).min(reply.room());
+                let mut buffer = alloc::vec![0u8; want];
+                let got = self.control.process_read(pid, offset, &mut buffer)?;
+                reply.push(&buffer[..got.min(want)])
             }
             PS_GETOWNER => {
                 need(READ)?;

@@ -46,6 +46,9 @@ trap_common:
     leaq 512(%rsp), %rdi
     cld
     call trap_dispatch
+/* A thread that resumes from a process descriptor starts here, RSP at its FXSAVE area. */
+.global trap_return
+trap_return:
     fxrstor64 (%rsp)
     addq $512, %rsp
     popq %r15

@@ -82,6 +82,9 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             log::warn!("unexpected interrupt on vector {vector:#x}");
         }
     }
+    if frame.cs & 3 == 3 && crate::sched::stun_requested() {
+        crate::sched::park_if_stunned();
+    }
 }
 
 /// A fault in ring 3 ends that process, not the node.

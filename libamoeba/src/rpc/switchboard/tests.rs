@@ -330,3 +330,29 @@ fn a_server_between_requests_still_has_its_port_here() {
     board.thread_ended(SERVER);
     assert!(!board.has_server(port()));
 }
+
+#[test]
+fn a_cancelled_getreq_stops_claiming_the_port_unless_a_request_came() {
+    let mut board = Switchboard::default();
+    assert_eq!(board.getreq(SERVER, port()), Ok(GetreqStep::Wait));
+    assert!(board.has_server(port()));
+    assert_eq!(board.cancel_getreq(SERVER), None);
+    assert!(!board.has_server(port()), "backed out: the port is free");
+    assert_eq!(
+        board.trans(CLIENT, message(port(), 1, b"")),
+        Ok(TransStep::Queued)
+    );
+    // Asked again, it takes the request that waited.
+    assert!(matches!(
+        board.getreq(SERVER, port()),
+        Ok(GetreqStep::Request(_))
+    ));
+    assert_eq!(board.putrep(SERVER, reply(b"")), Ok(Some(CLIENT)));
+    assert_eq!(board.getreq(SERVER2, port()), Ok(GetreqStep::Wait));
+    assert_eq!(
+        board.trans(CLIENT2, message(port(), 2, b"x")),
+        Ok(TransStep::Delivered { server: SERVER2 })
+    );
+    let handed = board.cancel_getreq(SERVER2).map(|m| m.header.command);
+    assert_eq!(handed, Some(2), "a delivered request is taken, not lost");
+}

@@ -99,7 +99,8 @@ pub trait ProcessControl {
     /// Every live process.
     fn processes(&self) -> Vec<ProcessSummary>;
     fn kill(&mut self, pid: u64) -> Result<(), ErrorCode>;
-    /// Stops the process and has its owner told with `code` (PS_STUN).
+    /// Stops the process and has its owner told with `code` (PS_STUN; the server kills for a
+    /// negative code itself).
     fn stun(&mut self, pid: u64, code: i32) -> Result<(), ErrorCode>;
     fn load(&self) -> Load;
 
@@ -114,6 +115,11 @@ pub trait ProcessControl {
     fn set_owner(&mut self, pid: u64, owner: Capability) -> Result<(), ErrorCode>;
     /// Names process `pid` (PS_SETCOMMENT): `ps` and STD_INFO show it.
     fn rename(&mut self, pid: u64, name: &str) -> Result<(), ErrorCode>;
+
+    /// Reads from `offset` of stunned process `pid`'s memory, its segments one after the
+    /// other in descriptor order (what a checkpoint's segment offsets count in); STD_NOTNOW
+    /// unless it is stunned.
+    fn process_read(&self, pid: u64, offset: u64, buffer: &mut [u8]) -> Result<usize, ErrorCode>;
 
     /// A zero-filled segment of `bytes` bytes to hold.
     fn segment_create(&mut self, bytes: u64) -> Result<SegmentId, ErrorCode>;

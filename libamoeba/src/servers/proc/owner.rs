@@ -1,13 +1,16 @@
 //! The owner's side of PS_CHECKPOINT: a one-object server a process's owner runs (the host's
 //! `amoeba exec`, a migration manager) to hear how its processes stop ([`super::checkpoint`]).
 //!
-//! Ours, where 5.3 is silent: the owner capability needs [`CHECKPOINT`] (we hand out the
-//! owner capability with all rights); a request that is not a well-formed checkpoint is
-//! STD_ARGBAD. The reply is empty: a process that exited stays ended, and a stunned one ends
-//! too until an owner resumes processes with the descriptor back.
+//! It also takes PS_SWAPPROC (data: the old process capability, then the new one), by which
+//! whoever moved one of its processes to another node tells it the process's new name.
+//!
+//! Ours, where 5.3 is silent: both commands need [`CHECKPOINT`] (we hand out the owner
+//! capability with all rights); a request that is not well-formed is STD_ARGBAD. The reply is
+//! empty: a process that exited stays ended, and a stunned one ends too (this owner does not
+//! resume processes; a migration's owner answers its checkpoint itself).
 
-use super::PS_CHECKPOINT;
 use super::checkpoint::Checkpoint;
+use super::{PS_CHECKPOINT, PS_SWAPPROC};
 use crate::capability::{Capability, Port};
 use crate::random::Entropy;
 use crate::rpc::codes::ErrorCode;
@@ -20,6 +23,8 @@ pub const CHECKPOINT: u8 = 0x01;
 /// What an owner does with each checkpoint it receives.
 pub trait CheckpointSink {
     fn receive(&mut self, checkpoint: Checkpoint);
+    /// The process `old` now runs as `new` (it moved).
+    fn swap(&mut self, old: Capability, new: Capability);
 }
 
 /// The owner server.
@@ -44,14 +49,37 @@ impl<S: CheckpointSink> OwnerServer<S> {
 impl<S: CheckpointSink> Server for OwnerServer<S> {
     fn handle(&mut self, request: &Request<'_>, reply: &mut Reply<'_>) -> Result<(), ErrorCode> {
         let Self { object, sink } = self;
-        let take = |_, _: &mut Reply<'_>| {
+        let take = |command, _: &mut Reply<'_>| {
+            if command == PS_SWAPPROC {
+                let (old, new) = swapped(request.data).ok_or(ErrorCode::STD_ARGBAD)?;
+                sink.swap(old, new);
+                return Ok(());
+            }
             let checkpoint = Checkpoint::from_request(&request.header, request.data)
                 .map_err(|_| ErrorCode::STD_ARGBAD)?;
             sink.receive(checkpoint);
             Ok(())
         };
-        object.serve(request, reply, &[(PS_CHECKPOINT, CHECKPOINT)], take)
+        let commands = [(PS_CHECKPOINT, CHECKPOINT), (PS_SWAPPROC, CHECKPOINT)];
+        object.serve(request, reply, &commands, take)
     }
+}
+
+/// PS_SWAPPROC's data: the old capability, then the new.
+pub fn swap_data(old: &Capability, new: &Capability) -> [u8; 32] {
+    let mut data = [0; 32];
+    data[..16].copy_from_slice(&old.to_bytes());
+    data[16..].copy_from_slice(&new.to_bytes());
+    data
+}
+
+fn swapped(data: &[u8]) -> Option<(Capability, Capability)> {
+    if data.len() != 32 {
+        return None;
+    }
+    let old = Capability::from_bytes(&data[..16]).ok()?;
+    let new = Capability::from_bytes(&data[16..]).ok()?;
+    Some((old, new))
 }
 
 #[cfg(test)]
@@ -66,6 +94,11 @@ mod tests {
     impl CheckpointSink for Vec<Checkpoint> {
         fn receive(&mut self, checkpoint: Checkpoint) {
             self.push(checkpoint);
+        }
+        fn swap(&mut self, old: Capability, new: Capability) {
+            for checkpoint in self.iter_mut().filter(|c| c.process() == old) {
+                checkpoint.descriptor.self_cap = new;
+            }
         }
     }
 
@@ -94,6 +127,13 @@ mod tests {
             &data,
         );
         assert_eq!(reply.error(), Some(ErrorCode::STD_CAPBAD));
-        assert_eq!(owner.sink(), &alloc::vec![sent]);
+        assert_eq!(owner.sink(), &alloc::vec![sent.clone()]);
+        let moved = Capability { object: 4, ..cap };
+        let swap = Header::request(&cap, PS_SWAPPROC);
+        let (reply, _) = call(&mut owner, swap, &swap_data(&sent.process(), &moved));
+        assert_eq!(reply.status(), 0);
+        assert_eq!(owner.sink()[0].process(), moved);
+        let (reply, _) = call(&mut owner, swap, b"short");
+        assert_eq!(reply.error(), Some(ErrorCode::STD_ARGBAD));
     }
 }

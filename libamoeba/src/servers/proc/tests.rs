@@ -101,6 +101,18 @@ impl ProcessControl for FakeProcesses {
         Ok(())
     }
 
+    fn process_read(&self, pid: u64, offset: u64, buffer: &mut [u8]) -> Result<usize, ErrorCode> {
+        let process = self.processes.iter().find(|p| p.pid == pid);
+        match process {
+            Some(p) if p.state == ProcessState::Stunned => {
+                let memory = vec![pid as u8; 100];
+                Ok(read_at(&memory, offset, buffer))
+            }
+            Some(_) => Err(ErrorCode::STD_NOTNOW),
+            None => Err(ErrorCode::STD_NOTFOUND),
+        }
+    }
+
     fn segment_create(&mut self, bytes: u64) -> Result<SegmentId, ErrorCode> {
         let held: usize = self.segments.values().map(Vec::len).sum();
         let bytes = usize::try_from(bytes).map_err(|_| ErrorCode::STD_NOMEM)?;
@@ -288,18 +300,40 @@ fn destroy_kills_and_stun_passes_the_code() {
     let (mut ps, _) = server();
     let shell = ps.process_capability(12).unwrap();
     let stun = Header {
-        offset: -42,
+        offset: 42,
         ..Header::request(&shell, PS_STUN)
     };
     assert!(send(&mut ps, stun, &[]).is_ok());
-    assert_eq!(ps.control().stuns, [(12, -42)]);
+    assert_eq!(ps.control().stuns, [(12, 42)]);
     assert_eq!(
         info(&mut ps, &shell),
         "process shell pid 12, 1 threads, stunned"
     );
+    // A stunned process's memory reads by its capability.
+    let read = Header {
+        offset: 90,
+        size: 64,
+        ..Header::request(&shell, BS_READ)
+    };
+    let (_, bytes) = send(&mut ps, read, &[]).unwrap();
+    assert_eq!(bytes, [12; 10]);
     assert!(send(&mut ps, Header::request(&shell, Command::STD_DESTROY), &[]).is_ok());
     let after = send(&mut ps, Header::request(&shell, PS_STUN), &[]);
     assert_eq!(after.map(|_| ()), Err(ErrorCode::STD_CAPBAD));
+    // A negative code kills at once, without a stun.
+    let init = ps.process_capability(7).unwrap();
+    let emergency = Header {
+        offset: -1,
+        ..Header::request(&init, PS_STUN)
+    };
+    assert!(send(&mut ps, emergency, &[]).is_ok());
+    assert_eq!(ps.control().stuns.len(), 1);
+    assert!(ps.control().processes.is_empty());
+    let running = Header {
+        size: 4,
+        ..Header::request(&shell, BS_READ)
+    };
+    assert!(send(&mut ps, running, &[]).is_err());
 }
 
 #[test]
