@@ -4,134 +4,19 @@
 //! Ctrl-C ends the remote process. Bad input to the process server is refused with the Amoeba
 //! error and starts nothing, and the node's memory comes back.
 
-use amoeba_build::programs::write_program_images;
+mod common;
+
 use amoeba_build::qemu::Nic;
-use amoeba_tests::Node;
-use amoeba_tests::images::{built, start_lan_node, workspace};
 use amoeba_tests::lan::port_for;
-use amunix::entropy::random_mac;
-use amunix::lan::LanSeat;
-use amunix::medium::LanMedium;
-use amunix::nodes;
-use amunix::peer::HostPeer;
+use common::{amoeba, memory_and_processes, memory_returns, peer_and_root, pool_node, run, text};
 use libamoeba::capability::{Capability, Port};
 use libamoeba::client;
 use libamoeba::process::{ArchMagic, ProcessDescriptor, SegmentDescriptor, SegmentType};
 use libamoeba::rpc::codes::ErrorCode;
 use libamoeba::servers::proc::READ;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Hard limit of every node: boot under TCG beside other tests' nodes, and the checks.
-const LIMIT: Duration = Duration::from_secs(150);
-/// Longest a single `amoeba` command may take before the test fails.
-const COMMAND_LIMIT: Duration = Duration::from_secs(60);
-
-/// The directory of the program images, written once per test process.
-fn programs_dir() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let ws = workspace();
-        let written =
-            write_program_images(&ws).unwrap_or_else(|e| panic!("writing the programs: {e}"));
-        let first = written.first().unwrap_or_else(|| panic!("no programs"));
-        first.path.parent().map(PathBuf::from).unwrap_or_default()
-    })
-    .clone()
-}
-
-/// A pool node called `name` on LAN `port` with card `nic`.
-fn pool_node(name: &str, port: u16, index: u8, nic: Nic) -> Node {
-    let image = built("pool");
-    let words = [format!("node={name}")];
-    start_lan_node(&image, nic, port, index, &words, LIMIT)
-}
-
-/// `amoeba --lan-port PORT ARGS...`, with the program images where it looks for them.
-fn amoeba(port: u16) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_amoeba"));
-    command
-        .env("AMOEBA_PROGRAMS", programs_dir())
-        .arg("--lan-port")
-        .arg(port.to_string())
-        .stdin(Stdio::null());
-    command
-}
-
-/// Runs `command` to its end within [`COMMAND_LIMIT`] (killed past it, which fails the test).
-fn run(mut command: Command, node: &Node) -> Output {
-    let child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("running amoeba: {e}"));
-    let id = child.id();
-    let (done, wait) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        if wait.recv_timeout(COMMAND_LIMIT).is_err() {
-            let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
-        }
-    });
-    let output = child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("waiting for amoeba: {e}"));
-    let _ = done.send(());
-    assert!(
-        output.status.code().is_some(),
-        "amoeba was killed after {COMMAND_LIMIT:?}\n{}",
-        node.log()
-    );
-    output
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A peer on LAN `port` and the root directory of node `name`.
-fn peer_and_root(port: u16, name: &str, node: &Node) -> (HostPeer, Capability) {
-    let seat = LanSeat::join(port, random_mac()).unwrap_or_else(|e| panic!("joining: {e}"));
-    let found = nodes::find_named(
-        &seat,
-        name,
-        Duration::from_secs(10),
-        Duration::from_millis(250),
-    )
-    .unwrap_or_else(|e| panic!("link check: {e}"));
-    let root = found
-        .ok()
-        .and_then(|n| n.directory)
-        .unwrap_or_else(|| panic!("{name} not found\n{}", node.log()));
-    (HostPeer::new(LanMedium::new(seat)), root)
-}
-
-/// Free memory and process count the node's `sys` reports.
-fn memory_and_processes(peer: &HostPeer, root: &Capability) -> (u64, u32) {
-    let sys = client::dir_lookup(peer, root, "sys").unwrap_or_else(|e| panic!("sys: {e}"));
-    let kstat = client::kstat(peer, &sys).unwrap_or_else(|e| panic!("kstat: {e}"));
-    (kstat.memory_free, kstat.processes)
-}
-
-/// The node's free memory settles back to `before` (the kernel frees an ended process's
-/// frames when the next thread runs, so allow it a moment).
-fn memory_returns(peer: &HostPeer, root: &Capability, before: u64, node: &Node) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (free, processes) = memory_and_processes(peer, root);
-        if free >= before && processes == 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "free memory {free} (before: {before}), {processes} processes\n{}",
-            node.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 #[test]
 fn exec_prints_on_the_host_and_exits_with_the_programs_status() {

@@ -73,11 +73,21 @@ fn send_back(request: RemoteRequest, reply: Message) {
 }
 
 /// Answers the remote requests whose server thread ended (RPC_FAILURE waits for them on the
-/// switchboard); whether some are still being worked on.
+/// switchboard) and sends on those no server here will take; whether some are still being
+/// worked on.
 pub fn reap_remote() -> bool {
     let clients: alloc::vec::Vec<ThreadId> = REMOTE.lock().requests.keys().copied().collect();
     for &client in &clients {
         answer(client);
+    }
+    // Requests whose port lost its last server before one took them (a server process that
+    // moved to another node): their clients are sent on to where the port is served now.
+    let orphans = BOARD.lock().take_orphans(is_remote);
+    for (client, _) in orphans {
+        let request = REMOTE.lock().requests.remove(&client);
+        if let (Some(request), Some(remote)) = (request, super::remote_transport::transport()) {
+            remote.not_run(request);
+        }
     }
     !REMOTE.lock().requests.is_empty()
 }

@@ -21,6 +21,9 @@ pub trait RemoteTransport: Sync {
     ) -> Result<Message, ErrorCode>;
     /// The reply of a local server to `request`, which came from another node.
     fn reply(&self, request: RemoteRequest, reply: Message);
+    /// `request`, which came from another node, will never be taken by a server here (its
+    /// port's server went away first): its client should send it to the port's server now.
+    fn not_run(&self, request: RemoteRequest);
     /// Forgets what `thread`, which ended, had under way. Called with the scheduler's state
     /// locked: it must not call the scheduler.
     fn thread_ended(&self, thread: ThreadId);

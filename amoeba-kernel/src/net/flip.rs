@@ -121,6 +121,11 @@ impl RemoteTransport for Flip {
         carry_out(actions.unwrap_or_default());
     }
 
+    fn not_run(&self, request: RemoteRequest) {
+        let actions = with_node(|node, now| node.not_run(request, now));
+        carry_out(actions.unwrap_or_default());
+    }
+
     /// Takes only this module's locks (the scheduler's is held).
     fn thread_ended(&self, thread: ThreadId) {
         if let Some(node) = NODE.lock().as_mut() {

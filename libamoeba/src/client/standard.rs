@@ -67,7 +67,7 @@ mod tests {
     fn info_and_restrict_through_the_loopback() {
         let (rpc, owner) = echo_server();
         let mut buf = [0; 64];
-        assert_eq!(std_info(&rpc, &owner, &mut buf), Ok("echo server"));
+        assert_eq!(std_info(&rpc, &owner, &mut buf), Ok("echo server, 0 echoes"));
         let mut small = [0; 4];
         assert_eq!(std_info(&rpc, &owner, &mut small), Ok("echo"));
         let restricted = std_restrict(&rpc, &owner, USE).unwrap();
@@ -75,7 +75,7 @@ mod tests {
         assert_ne!(restricted.check, owner.check);
         let none = std_restrict(&rpc, &restricted, 0).unwrap();
         assert_eq!(none.rights, 0);
-        assert_eq!(std_info(&rpc, &none, &mut buf), Ok("echo server"));
+        assert_eq!(std_info(&rpc, &none, &mut buf), Ok("echo server, 0 echoes"));
         let raised = Capability {
             rights: ALL_RIGHTS,
             ..restricted

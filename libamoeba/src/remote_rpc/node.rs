@@ -92,6 +92,13 @@ impl<T: Copy + Ord, N: Copy + Eq> RpcNode<T, N> {
         self.transmit(actions, now)
     }
 
+    /// A request from another node that no local server will take: NAKed so the client goes
+    /// elsewhere (`Engine::not_run`).
+    pub fn not_run(&mut self, request: RemoteRequest, now: Millis) -> Vec<Action<T>> {
+        let actions = self.engine.not_run(request);
+        self.transmit(actions, now)
+    }
+
     /// Takes a FLIP frame received from `from`; `ports` says which ports local servers serve.
     pub fn on_frame(
         &mut self,

@@ -312,6 +312,36 @@ impl<T: Copy + Ord> Switchboard<T> {
         None
     }
 
+    /// The clients that `which` picks among those waiting on a port no server is left for:
+    /// taken off the board with their requests (none ran), for whoever can send them
+    /// elsewhere. A local client may wait for a server yet to come; a remote one came for a
+    /// server that was there and is gone.
+    pub fn take_orphans(&mut self, which: impl Fn(T) -> bool) -> Vec<(T, Message)> {
+        let ports: Vec<Port> = self
+            .waiting
+            .keys()
+            .copied()
+            .filter(|&port| !self.has_server(port))
+            .collect();
+        let mut orphans = Vec::new();
+        for port in ports {
+            let Some(queue) = self.waiting.get_mut(&port) else {
+                continue;
+            };
+            let (taken, kept): (VecDeque<T>, VecDeque<T>) = queue.drain(..).partition(|&c| which(c));
+            *queue = kept;
+            if queue.is_empty() {
+                self.waiting.remove(&port);
+            }
+            for client in taken {
+                if let Some(Client::Waiting { request }) = self.clients.remove(&client) {
+                    orphans.push((client, request));
+                }
+            }
+        }
+        orphans
+    }
+
     /// Forgets `thread`, which ended; returns the clients to wake (with RPC_FAILURE waiting
     /// for them) because it was serving them.
     pub fn thread_ended(&mut self, thread: T) -> Option<T> {

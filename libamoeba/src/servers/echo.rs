@@ -4,7 +4,8 @@
 //! figures of other systems it is measured against). ECHO
 //! ([`crate::rpc::codes::ECHO_FIRST_COM`], 2900) replies with the request's data and its
 //! h_offset, h_size and h_extra; it needs [`USE`].
-//! Nothing else is done, so a round trip measures the transport alone.
+//! Nothing else is done, so a round trip measures the transport alone; STD_INFO says how
+//! many echoes it sent ("echo server, N echoes"), so a test can count what a server ran.
 
 use crate::capability::{Capability, Port};
 use crate::random::Entropy;
@@ -22,26 +23,32 @@ pub const ECHO: Command = Command(ECHO_FIRST_COM);
 /// The echo server.
 pub struct EchoServer {
     object: ServerObject,
+    echoes: u64,
 }
 
 impl EchoServer {
     /// The server at `put_port` with its owner capability.
     pub fn new(put_port: Port, entropy: &mut impl Entropy) -> (Self, Capability) {
         let (object, owner) = ServerObject::new(put_port, entropy, "echo server");
-        (Self { object }, owner)
+        (Self { object, echoes: 0 }, owner)
     }
 }
 
 impl Server for EchoServer {
     fn handle(&mut self, request: &Request<'_>, reply: &mut Reply<'_>) -> Result<(), ErrorCode> {
+        let Self { object, echoes } = self;
+        let count = *echoes;
+        let info = || alloc::format!("echo server, {count} echoes");
         let echo = |_, reply: &mut Reply<'_>| {
             let header = &request.header;
             reply.header.offset = header.offset;
             reply.header.size = header.size;
             reply.header.extra = header.extra;
-            reply.push(whole_data(request)?)
+            reply.push(whole_data(request)?)?;
+            *echoes += 1;
+            Ok(())
         };
-        self.object.serve(request, reply, &[(ECHO, USE)], echo)
+        object.serve_described(request, reply, &[(ECHO, USE)], info, echo)
     }
 }
 
@@ -74,6 +81,8 @@ mod tests {
         assert_eq!(data, b"ping");
         let (reply, data) = call(&mut echo, Header::request(&owner, ECHO), &[]);
         assert_eq!((reply.status(), data.len()), (0, 0));
+        let (_, info) = call(&mut echo, Header::request(&owner, Command::STD_INFO), &[]);
+        assert_eq!(info, b"echo server, 2 echoes");
     }
 
     #[test]

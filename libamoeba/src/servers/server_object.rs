@@ -54,7 +54,21 @@ impl ServerObject {
         commands: &[CommandRights],
         execute: impl FnOnce(Command, &mut Reply<'_>) -> Result<(), ErrorCode>,
     ) -> Result<(), ErrorCode> {
-        let describe = |_, _: &()| self.info.clone();
+        self.serve_described(request, reply, commands, || self.info.clone(), execute)
+    }
+
+    /// As [`serve`](Self::serve), with STD_INFO's text made by `info` when it is asked for
+    /// (for a server whose description changes).
+    pub fn serve_described(
+        &self,
+        request: &Request<'_>,
+        reply: &mut Reply<'_>,
+        commands: &[CommandRights],
+        info: impl FnOnce() -> String,
+        execute: impl FnOnce(Command, &mut Reply<'_>) -> Result<(), ErrorCode>,
+    ) -> Result<(), ErrorCode> {
+        let mut info = Some(info);
+        let describe = |_, _: &()| info.take().map(|f| f()).unwrap_or_default();
         if let Some(result) = answer_standard(&self.objects, request, reply, describe) {
             return result;
         }

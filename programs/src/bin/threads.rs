@@ -11,7 +11,8 @@
 //! - timeouts: a held mutex, an empty semaphore, a barrier short of parties, an unwoken key and
 //!   an unsent signal all time out.
 //!
-//! Every check runs twice: with the process's threads preempting one another by time slices,
+//! `threads [ROUNDS]` runs all of it ROUNDS times (default once). Every check runs twice a
+//! round: with the process's threads preempting one another by time slices,
 //! then in the default mode where a thread keeps the CPU (among its process's threads) until it
 //! blocks, yields or ends. Each line reads `threads: MODE CHECK: DETAILS: ok` (or `FAILED`);
 //! the last is `threads: all checks passed`, or `threads: N checks FAILED` (exit code 1).
@@ -65,17 +66,20 @@ impl Report {
     }
 }
 
-fn main(_env: &Environment) -> i32 {
+fn main(env: &Environment) -> i32 {
     let mut report = Report {
         mode: "",
         failed: 0,
     };
-    // Time slices between the threads first, then the default: each thread runs until it
-    // blocks, yields or ends.
-    for (mode, preemptive) in [("preemptive", true), ("cooperative", false)] {
-        set_preemptive(preemptive);
-        report.mode = mode;
-        run_checks(&mut report);
+    let rounds = env.args().get(1).and_then(|r| r.parse::<u32>().ok()).unwrap_or(1);
+    for _ in 0..rounds {
+        // Time slices between the threads first, then the default: each thread runs until it
+        // blocks, yields or ends.
+        for (mode, preemptive) in [("preemptive", true), ("cooperative", false)] {
+            set_preemptive(preemptive);
+            report.mode = mode;
+            run_checks(&mut report);
+        }
     }
     if report.failed == 0 {
         println!("threads: all checks passed");

@@ -231,7 +231,7 @@ impl<T: Copy + PartialEq> SyncTable<T> {
             return Err(Error::BadArgument);
         }
         let object = |state: &Option<SyncState>| -> Result<Option<SyncObject<T>>, Error> {
-            Ok(state
+            state
                 .map(|state| match state {
                     SyncState::Mutex { owner } => owner
                         .map(|id| thread(id).ok_or(Error::BadArgument))
@@ -249,7 +249,7 @@ impl<T: Copy + PartialEq> SyncTable<T> {
                         arrived: Vec::new(),
                     }),
                 })
-                .transpose()?)
+                .transpose()
         };
         let objects = states.iter().map(object).collect::<Result<_, _>>()?;
         Ok(Self { objects })

@@ -163,6 +163,24 @@ impl<T: Copy + Ord> Engine<T> {
         Vec::from([Action::Send { to: client, bytes }])
     }
 
+    /// A request handed to the local switchboard that no server will ever take (its port's
+    /// last server went before taking it): refused as if it had come for a port not served
+    /// here, so the client, told by a NAK, sends it to whoever serves the port now. Safe: it
+    /// never ran here, and the table keeps a late duplicate from running.
+    pub fn not_run(&mut self, request: RemoteRequest) -> Vec<Action<T>> {
+        let state = self.tids.get_mut(request.kernel, request.tid);
+        let Some(state) = state else {
+            return Vec::new();
+        };
+        let TidState::Executing { client, port } = *state else {
+            return Vec::new();
+        };
+        *state = TidState::Refused;
+        self.counts.executed = self.counts.executed.saturating_sub(1);
+        let bytes = self.control(MessageType::Nak, port, request.tid, Flags::REPLY);
+        Vec::from([Action::Send { to: client, bytes }])
+    }
+
     /// Retransmits the replies due; gives up on those sent [`MAX_RETRIES`] times more.
     pub(super) fn server_timers(&mut self, now: u64, out: &mut Vec<Action<T>>) {
         for (_, _, state) in self.tids.iter_mut() {

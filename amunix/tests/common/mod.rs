@@ -1,0 +1,277 @@
+//! What the tests of `amoeba exec` and `amoeba migrate` share: pool nodes on a LAN of their
+//! own, the `amoeba` command with the program images, and the node's own counts.
+#![allow(dead_code, reason = "each test file uses its own share of these")]
+
+use amoeba_build::programs::write_program_images;
+use amoeba_build::qemu::Nic;
+use amoeba_tests::Node;
+use amoeba_tests::images::{built, start_lan_node, workspace};
+use amunix::entropy::random_mac;
+use amunix::lan::LanSeat;
+use amunix::medium::LanMedium;
+use amunix::nodes;
+use amunix::peer::HostPeer;
+use libamoeba::capability::Capability;
+use libamoeba::client;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Hard limit of every node: boot under TCG beside other tests' nodes, and the checks.
+pub const LIMIT: Duration = Duration::from_secs(150);
+/// Longest a single `amoeba` command may take before the test fails.
+pub const COMMAND_LIMIT: Duration = Duration::from_secs(60);
+
+/// The directory of the program images, written once per test process.
+pub fn programs_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let ws = workspace();
+        let written =
+            write_program_images(&ws).unwrap_or_else(|e| panic!("writing the programs: {e}"));
+        let first = written.first().unwrap_or_else(|| panic!("no programs"));
+        first.path.parent().map(PathBuf::from).unwrap_or_default()
+    })
+    .clone()
+}
+
+/// A pool node called `name` on LAN `port` with card `nic`.
+pub fn pool_node(name: &str, port: u16, index: u8, nic: Nic) -> Node {
+    let image = built("pool");
+    let words = [format!("node={name}")];
+    start_lan_node(&image, nic, port, index, &words, LIMIT)
+}
+
+/// `amoeba --lan-port PORT ARGS...`, with the program images where it looks for them.
+pub fn amoeba(port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_amoeba"));
+    command
+        .env("AMOEBA_PROGRAMS", programs_dir())
+        .arg("--lan-port")
+        .arg(port.to_string())
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs `command` to its end within [`COMMAND_LIMIT`] (killed past it, which fails the test).
+pub fn run(mut command: Command, node: &Node) -> Output {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running amoeba: {e}"));
+    let id = child.id();
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        if wait.recv_timeout(COMMAND_LIMIT).is_err() {
+            let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
+        }
+    });
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("waiting for amoeba: {e}"));
+    let _ = done.send(());
+    assert!(
+        output.status.code().is_some(),
+        "amoeba was killed after {COMMAND_LIMIT:?}\n{}",
+        node.log()
+    );
+    output
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A peer on LAN `port` and the root directory of node `name`.
+pub fn peer_and_root(port: u16, name: &str, node: &Node) -> (HostPeer, Capability) {
+    let seat = LanSeat::join(port, random_mac()).unwrap_or_else(|e| panic!("joining: {e}"));
+    let found = nodes::find_named(
+        &seat,
+        name,
+        Duration::from_secs(10),
+        Duration::from_millis(250),
+    )
+    .unwrap_or_else(|e| panic!("link check: {e}"));
+    let root = found
+        .ok()
+        .and_then(|n| n.directory)
+        .unwrap_or_else(|| panic!("{name} not found\n{}", node.log()));
+    (HostPeer::new(LanMedium::new(seat)), root)
+}
+
+/// Free memory and process count the node's `sys` reports.
+pub fn memory_and_processes(peer: &HostPeer, root: &Capability) -> (u64, u32) {
+    let sys = client::dir_lookup(peer, root, "sys").unwrap_or_else(|e| panic!("sys: {e}"));
+    let kstat = client::kstat(peer, &sys).unwrap_or_else(|e| panic!("kstat: {e}"));
+    (kstat.memory_free, kstat.processes)
+}
+
+/// The node's free memory settles back to `before` (the kernel frees an ended process's
+/// frames when the next thread runs, so allow it a moment).
+pub fn memory_returns(peer: &HostPeer, root: &Capability, before: u64, node: &Node) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (free, processes) = memory_and_processes(peer, root);
+        if free >= before && processes == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "free memory {free} (before: {before}), {processes} processes\n{}",
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+
+/// `amoeba exec` in the foreground, its output gathered line by line as it comes; killed when
+/// dropped.
+pub struct Foreground {
+    child: std::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The process's capability, from the command's "started" line.
+    pub process: Capability,
+}
+
+impl Foreground {
+    /// Starts PROGRAM ARGS on `node` of LAN `port` and waits for its capability.
+    pub fn start(port: u16, node: &str, program: &str, args: &[&str], log: &Node) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut command = amoeba(port);
+        command.args(["exec", node, program, "--"]).args(args);
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("running amoeba: {e}"));
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let gathered = std::sync::Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                gathered.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            }
+        });
+        let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+        let mut stderr = BufReader::new(stderr).lines();
+        let started = stderr
+            .find_map(|line| {
+                let line = line.ok()?;
+                let open = line.rfind('(')?;
+                line[open + 1..].trim_end_matches(')').parse::<Capability>().ok()
+            })
+            .unwrap_or_else(|| panic!("amoeba exec {program} did not start\n{}", log.log()));
+        std::thread::spawn(move || stderr.for_each(drop));
+        Self {
+            child,
+            lines,
+            process: started,
+        }
+    }
+
+    /// Every line so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Waits (at most `limit`) for a line that `wanted` accepts; its value.
+    pub fn wait_for<T>(&self, limit: Duration, wanted: impl Fn(&str) -> Option<T>) -> Option<T> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(found) = self.lines().iter().find_map(|l| wanted(l)) {
+                return Some(found);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Its exit status, waiting at most `limit` (then it is killed: `None`).
+    pub fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // Let the reader take the last lines.
+                std::thread::sleep(Duration::from_millis(200));
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends it SIGINT (Ctrl-C).
+    pub fn interrupt(&self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+    }
+}
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What `amoeba migrate --json` reports.
+pub struct Migration {
+    pub process: Capability,
+    pub bytes: u64,
+    pub freeze_ms: f64,
+    pub total_ms: f64,
+}
+
+/// Moves `process` to `node` with `amoeba migrate`; `Err` with the command's message.
+pub fn migrate(port: u16, process: &Capability, node: &str) -> Result<Migration, String> {
+    let mut command = amoeba(port);
+    command
+        .args(["--json", "migrate"])
+        .arg(process.to_string())
+        .args(["--to", node])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("running amoeba migrate: {e}"));
+    if !output.status.success() {
+        return Err(text(&output.stderr));
+    }
+    let stdout = text(&output.stdout);
+    let value: serde_json::Value =
+        serde_json::from_str(&stdout).map_err(|e| format!("{e}: {stdout}"))?;
+    let process = value["process"]
+        .as_str()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| format!("no process in {stdout}"))?;
+    Ok(Migration {
+        process,
+        bytes: value["bytes"].as_u64().unwrap_or(0),
+        freeze_ms: value["freeze_ms"].as_f64().unwrap_or(0.0),
+        total_ms: value["total_ms"].as_f64().unwrap_or(0.0),
+    })
+}
+
+/// The processes the node's `ps` lists, by name.
+pub fn process_names(peer: &HostPeer, root: &Capability) -> Vec<String> {
+    let ps = client::dir_lookup(peer, root, "ps").unwrap_or_else(|e| panic!("ps: {e}"));
+    let rows = client::dir_list(peer, &ps).unwrap_or_else(|e| panic!("listing ps: {e}"));
+    let mut buffer = vec![0; 256];
+    rows.iter()
+        .filter_map(|(_, cap)| {
+            let info = client::std_info(peer, cap, &mut buffer).ok()?;
+            info.strip_prefix("process ")
+                .and_then(|rest| rest.split(' ').next())
+                .map(str::to_string)
+        })
+        .collect()
+}
