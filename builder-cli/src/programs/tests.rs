@@ -403,6 +403,7 @@ fn every_real_program_becomes_a_bootable_image() {
         servers: vec![],
         drivers: vec![],
         selftest: false,
+        remote_exec: true,
         programs: vec![
             ProgramSpec {
                 driver: false,
