@@ -7,6 +7,10 @@ use crate::node_spec::NodeSpec;
 /// The feature that compiles in the kernel's self-tests (`[kernel] selftest = true`).
 pub const SELFTEST: &str = "selftest";
 
+/// The feature that keeps the process server's published capability to the right to look
+/// (`[kernel] remote_exec = false`): no one else may start processes on the node.
+pub const PROC_EXEC_WITHHELD: &str = "proc-exec-withheld";
+
 /// The Cargo feature of one component: `server-NAME` or `driver-NAME`.
 pub fn feature(kind: Kind, name: &str) -> String {
     format!("{}-{name}", kind.word())
@@ -18,7 +22,12 @@ pub fn features(spec: &NodeSpec) -> Vec<String> {
     let servers = spec.servers.iter().map(|s| feature(Kind::Server, s));
     let drivers = spec.drivers.iter().map(|d| feature(Kind::Driver, d));
     let selftest = spec.selftest.then(|| SELFTEST.to_string());
-    let mut features: Vec<String> = servers.chain(drivers).chain(selftest).collect();
+    let withheld = (!spec.remote_exec).then(|| PROC_EXEC_WITHHELD.to_string());
+    let mut features: Vec<String> = servers
+        .chain(drivers)
+        .chain(selftest)
+        .chain(withheld)
+        .collect();
     features.sort();
     features.dedup();
     features
@@ -41,6 +50,7 @@ mod tests {
             servers: servers.iter().map(|s| s.to_string()).collect(),
             drivers: drivers.iter().map(|s| s.to_string()).collect(),
             selftest: false,
+            remote_exec: true,
             programs: Vec::new(),
         }
     }
@@ -80,6 +90,24 @@ mod tests {
         assert!(
             kernel_features().contains_key(SELFTEST),
             "kernel lacks {SELFTEST}"
+        );
+    }
+
+    #[test]
+    fn remote_exec_is_withheld_by_a_feature_only_when_the_profile_says_so() {
+        let pool = spec(&["proc"], &["pci"]);
+        assert_eq!(features(&pool), ["driver-pci", "server-proc"]);
+        let refusing = NodeSpec {
+            remote_exec: false,
+            ..spec(&["proc"], &["pci"])
+        };
+        assert_eq!(
+            features(&refusing),
+            ["driver-pci", "proc-exec-withheld", "server-proc"]
+        );
+        assert!(
+            kernel_features().contains_key(PROC_EXEC_WITHHELD),
+            "kernel lacks {PROC_EXEC_WITHHELD}"
         );
     }
 

@@ -21,6 +21,9 @@ pub struct NodeSpec {
     /// The kernel's self-tests are compiled in (`[kernel] selftest = true`): its `selftest=`
     /// words work. Shipped profiles leave them out.
     pub selftest: bool,
+    /// Other hosts and nodes may send segments and start processes through the process
+    /// server's published capability (`[kernel] remote_exec`, true unless set false).
+    pub remote_exec: bool,
     /// The programs the node starts at boot, in profile order.
     pub programs: Vec<ProgramSpec>,
 }

@@ -130,6 +130,11 @@ pub enum Problem {
         profile_key: &'static str,
         line: usize,
     },
+    #[error(
+        "says who may start processes through the process server, which this profile leaves \
+         out; add \"proc\" to servers, or remove remote_exec"
+    )]
+    RemoteExecWithoutProc,
 }
 
 /// How to compile the self-tests in, given the line of a `selftest = false` if there is one.

@@ -12,6 +12,7 @@
 //! servers = []
 //! drivers = ["pci"]
 //! selftest = false     # compile in the self-tests of `selftest=` words (test profiles only)
+//! remote_exec = true   # others may start processes here (needs server "proc")
 //! [network]            # optional; needs a network card driver
 //! ip = "dhcp"          # the card's address: "dhcp" or "A.B.C.D/N" (kernel word `ip=`)
 //! flip_udp_port = 4146 # FLIP inside UDP on this port, 1 to 65535 (kernel word `flip-udp=`)
@@ -63,6 +64,9 @@ pub struct Profile {
     pub drivers: Vec<Located<String>>,
     /// `[kernel] selftest`: whether the kernel's self-tests are compiled in.
     pub selftest: Option<Located<bool>>,
+    /// `[kernel] remote_exec`: whether the process server's published capability lets other
+    /// hosts and nodes send segments and start processes.
+    pub remote_exec: Option<Located<bool>>,
     /// `[network] ip`: "dhcp" or "A.B.C.D/N".
     pub network_ip: Option<Located<String>>,
     /// `[network] flip_udp_port`, as written (its range is checked by validation).
@@ -150,6 +154,7 @@ struct RawKernel {
     #[serde(default)]
     drivers: Vec<Spanned<String>>,
     selftest: Option<Spanned<bool>>,
+    remote_exec: Option<Spanned<bool>>,
 }
 
 /// Loads a profile by name (`pool` means `node-profiles/pool.toml`) or by path (anything
@@ -240,6 +245,7 @@ impl Profile {
             servers: Vec::new(),
             drivers: Vec::new(),
             selftest: None,
+            remote_exec: None,
         });
         let network = raw.network.unwrap_or(RawNetwork {
             ip: None,
@@ -264,6 +270,7 @@ impl Profile {
                 .map(|v| lines.locate(v))
                 .collect(),
             selftest: kernel.selftest.map(|v| lines.locate(v)),
+            remote_exec: kernel.remote_exec.map(|v| lines.locate(v)),
             network_ip: network.ip.map(|v| lines.locate(v)),
             flip_udp_port: network.flip_udp_port.map(|v| lines.locate(v)),
             programs: raw
@@ -459,6 +466,26 @@ mod tests {
         assert_eq!(
             message,
             "node-profiles/x.toml:3: [kernel] selftest: invalid type: string \"yes\", expected a \
+             boolean; write `true` or `false`"
+        );
+    }
+
+    #[test]
+    fn the_remote_exec_key_is_a_located_switch() {
+        let text = "description = \"d\"\n[kernel]\nservers = [\"proc\"]\nremote_exec = false\n";
+        let profile = parse(text).expect("parses");
+        assert_eq!(
+            profile.remote_exec,
+            Some(Located {
+                value: false,
+                line: 4
+            })
+        );
+        assert_eq!(parse("description = \"d\"\n").unwrap().remote_exec, None);
+        let message = error("description = \"d\"\n[kernel]\nremote_exec = 0\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:3: [kernel] remote_exec: invalid type: integer `0`, expected a \
              boolean; write `true` or `false`"
         );
     }

@@ -42,6 +42,7 @@ pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, Pr
     let selected: Vec<_> = servers.iter().chain(&drivers).copied().collect();
     check.dependencies(catalog, &selected);
     check.conflicts(&selected);
+    check.remote_exec(profile);
     let network = check.network(profile, &cmdline_extra, &drivers);
     cmdline_extra.extend(network);
     let programs = check.programs(catalog, &profile.programs);
@@ -59,6 +60,7 @@ pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, Pr
         servers: servers.iter().map(|s| s.name.to_string()).collect(),
         drivers: drivers.iter().map(|s| s.name.to_string()).collect(),
         selftest: is_on(profile.selftest.as_ref()),
+        remote_exec: profile.remote_exec.as_ref().is_none_or(|r| r.value),
         programs,
     })
 }
@@ -399,6 +401,21 @@ impl Checker<'_> {
 }
 
 impl Checker<'_> {
+    /// `[kernel] remote_exec` says what the process server publishes; on a node without that
+    /// server it would say nothing, so either value there is a mistake worth pointing at.
+    fn remote_exec(&mut self, profile: &Profile) {
+        let Some(remote_exec) = &profile.remote_exec else {
+            return;
+        };
+        if !profile.servers.iter().any(|s| s.value == "proc") {
+            self.report(
+                Some(remote_exec.line),
+                Some("[kernel] remote_exec"),
+                Problem::RemoteExecWithoutProc,
+            );
+        }
+    }
+
     /// Each `[[programs]]` entry: a known program, arguments the boot table can carry, a
     /// priority level. The same program may be listed any number of times.
     fn programs(&mut self, catalog: &Catalog<'_>, entries: &[ProgramEntry]) -> Vec<ProgramSpec> {

@@ -85,6 +85,18 @@ fn check_shows_the_selftest_feature_of_a_test_profile() {
 }
 
 #[test]
+fn check_shows_the_withheld_exec_feature_of_a_node_that_refuses_it() {
+    let output = amoeba_build(&["check", "--profile", "tests/profiles/test-no-exec.toml"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains(" proc-exec-withheld, "), "{stdout}");
+    let output = amoeba_build(&["check", "--profile", "pool"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(!stdout.contains("proc-exec-withheld"), "{stdout}");
+}
+
+#[test]
 fn programs_writes_every_program_image_and_the_index() {
     let output = amoeba_build(&["programs"]);
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -305,10 +305,18 @@ fn checkpoint_stun(pid: u64) {
     }
 }
 
-/// What everyone finds under `proc`: the right to look and, on this pool processor, to send
-/// segments and start processes of them.
+/// What everyone finds under `proc`: the right to look and, on a pool processor, to send
+/// segments and start processes of them. A node built with `proc-exec-withheld` (`[kernel]
+/// remote_exec = false`) publishes the right to look only, so no other host or node can start
+/// processes on it; its own admin programs hold the owner capability and still can.
 fn published(owner: &Capability) -> Capability {
-    restrict_owner(owner, READ | CREATE | EXEC).unwrap_or(Capability::NULL)
+    // `cfg!` rather than `#[cfg]`: both arms compile, so CREATE and EXEC stay used either way.
+    let rights = if cfg!(feature = "proc-exec-withheld") {
+        READ
+    } else {
+        READ | CREATE | EXEC
+    };
+    restrict_owner(owner, rights).unwrap_or(Capability::NULL)
 }
 
 fn read_only(owner: &Capability) -> Capability {

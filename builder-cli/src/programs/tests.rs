@@ -291,6 +291,7 @@ fn the_available_programs_are_the_bins_of_the_programs_crate() {
         available(&ws()),
         [
             "hello",
+            "status",
             "threads",
             "faults",
             "counter",
@@ -402,6 +403,7 @@ fn every_real_program_becomes_a_bootable_image() {
         servers: vec![],
         drivers: vec![],
         selftest: false,
+        remote_exec: true,
         programs: vec![
             ProgramSpec {
                 driver: false,

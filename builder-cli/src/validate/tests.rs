@@ -565,6 +565,40 @@ fn appended_selftest_words_need_the_self_tests_compiled_in() {
 }
 
 #[test]
+fn remote_exec_needs_the_process_server() {
+    let off = "description = \"d\"\n[kernel]\nservers = [\"dir\"]\nremote_exec = false\n";
+    assert_eq!(
+        problems(off),
+        [
+            "node-profiles/x.toml:4: [kernel] remote_exec: says who may start processes through \
+             the process server, which this profile leaves out; add \"proc\" to servers, or \
+             remove remote_exec"
+        ]
+    );
+    // Saying the default is as wrong: the key means nothing without the server.
+    let on = "description = \"d\"\n[kernel]\nremote_exec = true\n";
+    assert_eq!(
+        problems(on),
+        [
+            "node-profiles/x.toml:3: [kernel] remote_exec: says who may start processes through \
+             the process server, which this profile leaves out; add \"proc\" to servers, or \
+             remove remote_exec"
+        ]
+    );
+}
+
+#[test]
+fn remote_exec_is_allowed_unless_withheld() {
+    assert!(check("description = \"d\"\n").expect("valid").remote_exec);
+    let proc = "description = \"d\"\n[kernel]\nservers = [\"dir\", \"proc\"]\n";
+    assert!(check(proc).expect("valid").remote_exec);
+    let on = "description = \"d\"\n[kernel]\nservers = [\"dir\", \"proc\"]\nremote_exec = true\n";
+    assert!(check(on).expect("valid").remote_exec);
+    let off = "description = \"d\"\n[kernel]\nservers = [\"dir\", \"proc\"]\nremote_exec = false\n";
+    assert!(!check(off).expect("valid").remote_exec);
+}
+
+#[test]
 fn shipped_profiles_carry_no_self_tests() {
     let (ws, programs) = this_workspace();
     let catalog = Catalog::builtin().with_programs(&programs);
