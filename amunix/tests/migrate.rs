@@ -37,12 +37,18 @@ fn two_nodes(port: u16, name: &str) -> ((String, Node), (String, Node)) {
 }
 
 fn logs(a: &Node, b: &Node) -> String {
-    format!("--- first node ---\n{}\n--- second node ---\n{}", a.log(), b.log())
+    format!(
+        "--- first node ---\n{}\n--- second node ---\n{}",
+        a.log(),
+        b.log()
+    )
 }
 
 /// The number a `counter NAME` line reports.
 fn report(line: &str, name: &str) -> Option<u64> {
-    line.strip_prefix(&format!("counter {name}: "))?.parse().ok()
+    line.strip_prefix(&format!("counter {name}: "))?
+        .parse()
+        .ok()
 }
 
 #[test]
@@ -53,7 +59,11 @@ fn a_counter_moves_to_an_ne2000_node_and_back_and_keeps_counting() {
     let mut counter = Foreground::start(port, &a, "counter", &["m", "3000"], &node_a);
     let seen = |at: u64| move |line: &str| report(line, "m").filter(|&n| n >= at);
     let before = counter.wait_for(Duration::from_secs(60), seen(50));
-    assert!(before.is_some(), "the counter did not start counting\n{}", all());
+    assert!(
+        before.is_some(),
+        "the counter did not start counting\n{}",
+        all()
+    );
 
     let there = migrate(port, &counter.process, &b).unwrap_or_else(|e| panic!("{e}\n{}", all()));
     assert!(there.bytes > 0 && there.freeze_ms <= there.total_ms);
@@ -66,9 +76,17 @@ fn a_counter_moves_to_an_ne2000_node_and_back_and_keeps_counting() {
     let back = migrate(port, &there.process, &a).unwrap_or_else(|e| panic!("{e}\n{}", all()));
     let status = counter.wait(RUN_LIMIT);
     assert_eq!(status, Some(0), "{}", all());
-    let numbers: Vec<u64> = counter.lines().iter().filter_map(|l| report(l, "m")).collect();
+    let numbers: Vec<u64> = counter
+        .lines()
+        .iter()
+        .filter_map(|l| report(l, "m"))
+        .collect();
     let expected: Vec<u64> = (1..=3000).collect();
-    assert!(numbers == expected, "counts out of order or missing: {numbers:?}\n{}", all());
+    assert!(
+        numbers == expected,
+        "counts out of order or missing: {numbers:?}\n{}",
+        all()
+    );
     let (peer, root_a) = peer_and_root(port, &a, &node_a);
     assert!(process_names(&peer, &root_a).is_empty());
     assert!(process_names(&peer, &root_b).is_empty());
@@ -98,7 +116,14 @@ fn the_threads_program_moved_at_several_moments_passes_every_check() {
                 here = if here == a { &b } else { &a };
             }
             // It ended (or was ending) while being moved.
-            Err(_) if threads.lines().iter().any(|l| l.starts_with("threads: all")) => break,
+            Err(_)
+                if threads
+                    .lines()
+                    .iter()
+                    .any(|l| l.starts_with("threads: all")) =>
+            {
+                break;
+            }
             Err(error) if moves > 0 => {
                 eprintln!("a move failed, the program ran on: {error}");
                 break;
@@ -109,7 +134,11 @@ fn the_threads_program_moved_at_several_moments_passes_every_check() {
     let status = threads.wait(RUN_LIMIT);
     let lines = threads.lines();
     let failed: Vec<&String> = lines.iter().filter(|l| l.contains("FAILED")).collect();
-    assert!(failed.is_empty(), "{failed:?} after {moves} moves\n{}", all());
+    assert!(
+        failed.is_empty(),
+        "{failed:?} after {moves} moves\n{}",
+        all()
+    );
     assert!(
         lines.iter().any(|l| l == "threads: all checks passed"),
         "{lines:?}\n{}",
@@ -154,13 +183,18 @@ fn an_echo_server_moved_while_the_host_calls_answers_every_call_once() {
         std::thread::spawn(move || {
             let peer = lan_peer(port);
             let mut back = [0u8; 8];
+            let mut failures = Vec::new();
             for call in 0..CALLS {
                 let data = call.to_le_bytes();
-                if client::echo(&peer, &echo, &data, &mut back) == Ok(8) && back == data {
-                    answered.fetch_add(1, Ordering::Relaxed);
+                match client::echo(&peer, &echo, &data, &mut back) {
+                    Ok(8) if back == data => {
+                        answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    other => failures.push((call, other)),
                 }
                 done.fetch_add(1, Ordering::Relaxed);
             }
+            failures
         })
     };
     let mut process = server.process;
@@ -172,8 +206,15 @@ fn an_echo_server_moved_while_the_host_calls_answers_every_call_once() {
             .unwrap_or_else(|e| panic!("{e}\n{}", all()))
             .process;
     }
-    caller.join().unwrap_or_else(|_| panic!("the caller panicked"));
-    assert_eq!(answered.load(Ordering::Relaxed), CALLS, "{}", all());
+    let failures = caller
+        .join()
+        .unwrap_or_else(|_| panic!("the caller panicked"));
+    assert_eq!(
+        answered.load(Ordering::Relaxed),
+        CALLS,
+        "calls that failed: {failures:?}\n{}",
+        all()
+    );
     let peer = lan_peer(port);
     assert_eq!(echoes(&peer, &echo), Some(CALLS), "{}", all());
     let _ = client::std_destroy(&peer, &process);
@@ -199,7 +240,11 @@ fn a_client_moved_in_the_middle_of_its_calls_gets_each_reply_once() {
         move |line: &str| {
             let rest = line.strip_prefix("caller: ")?;
             let (_, of) = rest.split_once(" of ")?;
-            of.split(' ').next()?.parse::<u64>().ok().filter(|&n| n >= at)
+            of.split(' ')
+                .next()?
+                .parse::<u64>()
+                .ok()
+                .filter(|&n| n >= at)
         }
     };
     let mut process = caller.process;
@@ -216,7 +261,11 @@ fn a_client_moved_in_the_middle_of_its_calls_gets_each_reply_once() {
     assert_eq!(lines.last(), Some(&last), "{lines:?}\n{}", all());
     assert_eq!(status, Some(0));
     let peer = lan_peer(port);
-    assert_eq!(echoes(&peer, &echo), Some(CALLS), "the server ran each call once");
+    assert_eq!(
+        echoes(&peer, &echo),
+        Some(CALLS),
+        "the server ran each call once"
+    );
     stop.store(true, Ordering::Relaxed);
     let _ = serving.join();
     let _ = process;

@@ -108,6 +108,8 @@ pub fn getreq(get_port: Port) -> Result<Message, ErrorCode> {
         sched::getreq_block();
         if let Some(request) = BOARD.lock().collect_request(me) {
             sched::set_serving(true);
+            // A request that came with a stun is answered first; the thread stops after.
+            let _ = sched::take_restart();
             return Ok(request);
         }
         // A stun took the thread out: it asks again once the process goes on (here or on

@@ -327,8 +327,8 @@ fn read_only(owner: &Capability) -> Capability {
 pub fn start(published_caps: &mut Publications) {
     let ports = new_ports();
     let (server, owner) = ProcServer::new(ports.put, KernelEntropy, Processes::default());
-    // Everyone may look and start processes; ending others' processes takes the owner
-    // capabilities (admin programs') or the process's own capability.
+    // Everyone may look and (unless the profile withholds it) start processes; ending others'
+    // processes takes the owner capabilities (admin programs') or the process's own.
     let ps = server.ps_directory();
     published_caps.add("proc", published(&owner), owner);
     published_caps.add("ps", read_only(&ps), ps);

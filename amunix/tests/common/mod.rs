@@ -126,7 +126,6 @@ pub fn memory_returns(peer: &HostPeer, root: &Capability, before: u64, node: &No
     }
 }
 
-
 /// `amoeba exec` in the foreground, its output gathered line by line as it comes; killed when
 /// dropped.
 pub struct Foreground {
@@ -152,7 +151,10 @@ impl Foreground {
         let gathered = std::sync::Arc::clone(&lines);
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                gathered.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                gathered
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(line);
             }
         });
         let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
@@ -161,7 +163,10 @@ impl Foreground {
             .find_map(|line| {
                 let line = line.ok()?;
                 let open = line.rfind('(')?;
-                line[open + 1..].trim_end_matches(')').parse::<Capability>().ok()
+                line[open + 1..]
+                    .trim_end_matches(')')
+                    .parse::<Capability>()
+                    .ok()
             })
             .unwrap_or_else(|| panic!("amoeba exec {program} did not start\n{}", log.log()));
         std::thread::spawn(move || stderr.for_each(drop));

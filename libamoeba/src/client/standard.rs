@@ -67,7 +67,10 @@ mod tests {
     fn info_and_restrict_through_the_loopback() {
         let (rpc, owner) = echo_server();
         let mut buf = [0; 64];
-        assert_eq!(std_info(&rpc, &owner, &mut buf), Ok("echo server, 0 echoes"));
+        assert_eq!(
+            std_info(&rpc, &owner, &mut buf),
+            Ok("echo server, 0 echoes")
+        );
         let mut small = [0; 4];
         assert_eq!(std_info(&rpc, &owner, &mut small), Ok("echo"));
         let restricted = std_restrict(&rpc, &owner, USE).unwrap();

@@ -328,7 +328,8 @@ impl<T: Copy + Ord> Switchboard<T> {
             let Some(queue) = self.waiting.get_mut(&port) else {
                 continue;
             };
-            let (taken, kept): (VecDeque<T>, VecDeque<T>) = queue.drain(..).partition(|&c| which(c));
+            let (taken, kept): (VecDeque<T>, VecDeque<T>) =
+                queue.drain(..).partition(|&c| which(c));
             *queue = kept;
             if queue.is_empty() {
                 self.waiting.remove(&port);

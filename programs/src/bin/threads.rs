@@ -71,7 +71,11 @@ fn main(env: &Environment) -> i32 {
         mode: "",
         failed: 0,
     };
-    let rounds = env.args().get(1).and_then(|r| r.parse::<u32>().ok()).unwrap_or(1);
+    let rounds = env
+        .args()
+        .get(1)
+        .and_then(|r| r.parse::<u32>().ok())
+        .unwrap_or(1);
     for _ in 0..rounds {
         // Time slices between the threads first, then the default: each thread runs until it
         // blocks, yields or ends.

@@ -240,10 +240,12 @@ impl<T: Copy + Ord> Engine<T> {
         now: u64,
         out: &mut Vec<Action<T>>,
     ) -> bool {
-        let refused_here = self
-            .transactions
-            .get(&rpc.tid)
-            .is_some_and(|t| matches!(t.phase, Phase::Sent { server, .. } if server == from));
+        // Also after ALIVE: a server may give back a request it accepted but never ran (its
+        // port's server went away first), and then NAKs it.
+        let refused_here = self.transactions.get(&rpc.tid).is_some_and(|t| {
+            matches!(t.phase,
+                Phase::Sent { server, .. } | Phase::Accepted { server, .. } if server == from)
+        });
         if !refused_here {
             return false;
         }

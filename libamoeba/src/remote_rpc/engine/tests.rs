@@ -450,3 +450,29 @@ fn transmissions_go_to_the_link_and_the_rest_comes_back() {
     assert_eq!(complete.clone().transmit(&mut link), Some(complete));
     assert_eq!(link.0, [(Some(SERVER), vec![1]), (None, vec![2])]);
 }
+
+#[test]
+fn a_request_given_back_after_alive_is_sent_where_the_port_moved_and_runs_once() {
+    let (mut client, mut server) = (engine(1), engine(2));
+    let (handle, _, request_bytes) = deliver(&mut client, &mut server, b"moved");
+    // Accepted: the client hears ALIVE for it.
+    let alive = server.on_message(CLIENT, &request_bytes, &serves_port, 50);
+    client.on_message(SERVER, bytes_of(&alive[0]), &serves_port, 50);
+    // Its server went away before taking it: the node gives it back with a NAK.
+    let nak = server.not_run(handle);
+    assert_eq!(sent(&nak).1.rpc.kind, MessageType::Nak);
+    assert!(server.not_run(handle).is_empty(), "only once");
+    let relocate = client.on_message(SERVER, bytes_of(&nak[0]), &serves_port, 60);
+    assert_eq!(kind_of(&relocate[0]), MessageType::Locate);
+    // A late duplicate of the old request never runs there.
+    let again = server.on_message(CLIENT, &request_bytes, &serves_nothing, 70);
+    assert_eq!(sent(&again).1.rpc.kind, MessageType::Nak);
+    // The new server answers the locate and runs it.
+    let mut other = engine(3);
+    let here_is = other.on_message(CLIENT, bytes_of(&relocate[0]), &serves_port, 80);
+    let resent = client.on_message(OTHER_SERVER, bytes_of(&here_is[0]), &serves_port, 80);
+    let delivered = other.on_message(CLIENT, bytes_of(&resent[0]), &serves_port, 90);
+    assert!(
+        matches!(&delivered[..], [Action::Deliver { message, .. }] if message.data == b"moved")
+    );
+}

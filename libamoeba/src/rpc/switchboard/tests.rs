@@ -367,14 +367,28 @@ fn requests_left_without_a_server_are_taken_for_the_remote_ones_only() {
     );
     // Busy: the next two wait.
     assert!(board.collect_request(SERVER).is_some());
-    assert_eq!(board.trans(CLIENT2, message(port(), 2, b"")), Ok(TransStep::Queued));
-    assert_eq!(board.trans(100, message(port(), 3, b"")), Ok(TransStep::Queued));
-    assert!(board.take_orphans(|c| c >= 100).is_empty(), "its server is still there");
+    assert_eq!(
+        board.trans(CLIENT2, message(port(), 2, b"")),
+        Ok(TransStep::Queued)
+    );
+    assert_eq!(
+        board.trans(100, message(port(), 3, b"")),
+        Ok(TransStep::Queued)
+    );
+    assert!(
+        board.take_orphans(|c| c >= 100).is_empty(),
+        "its server is still there"
+    );
     assert_eq!(board.putrep(SERVER, reply(b"")), Ok(Some(CLIENT)));
     assert_eq!(board.thread_ended(SERVER), None);
     let orphans = board.take_orphans(|c| c >= 100);
-    let taken: Vec<(u32, u16)> = orphans.iter().map(|(c, m)| (*c, m.header.command)).collect();
+    let taken: Vec<(u32, u16)> = orphans
+        .iter()
+        .map(|(c, m)| (*c, m.header.command))
+        .collect();
     assert_eq!(taken, [(100, 3)]);
     // The local client still waits for a server to come.
-    assert!(matches!(board.getreq(SERVER2, port()), Ok(GetreqStep::Request(m)) if m.header.command == 2));
+    assert!(
+        matches!(board.getreq(SERVER2, port()), Ok(GetreqStep::Request(m)) if m.header.command == 2)
+    );
 }
