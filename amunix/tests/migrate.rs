@@ -270,3 +270,47 @@ fn a_client_moved_in_the_middle_of_its_calls_gets_each_reply_once() {
     let _ = serving.join();
     let _ = process;
 }
+
+#[test]
+fn a_move_the_target_refuses_or_cannot_take_leaves_the_process_running_where_it_was() {
+    let port = port_for(55);
+    let source = pool_node("keep-v", port, 1, Nic::Virtio);
+    let closed_image = amoeba_tests::images::built_test_profile("test-no-exec");
+    let words = ["node=closed-n".to_string()];
+    let closed = amoeba_tests::images::start_lan_node(
+        &closed_image,
+        Nic::Ne2000,
+        port,
+        2,
+        &words,
+        common::LIMIT,
+    );
+    let all = || logs(&source, &closed);
+    let mut counter = Foreground::start(port, "keep-v", "counter", &["k", "1500"], &source);
+    let seen = |at: u64| move |line: &str| report(line, "k").filter(|&n| n >= at);
+    assert!(counter.wait_for(Duration::from_secs(60), seen(20)).is_some(), "{}", all());
+    // A node that withholds the exec right refuses before anything stops.
+    let refused = migrate(port, &counter.process, "closed-n");
+    let error = refused.err().unwrap_or_else(|| panic!("moved to a closed node\n{}", all()));
+    assert!(error.contains("STD_DENIED"), "{error}");
+    let (peer, root) = peer_and_root(port, "keep-v", &source);
+    assert_eq!(process_names(&peer, &root), ["counter"]);
+    // A node that is gone cannot be found: nothing stops.
+    drop(closed);
+    let gone = migrate(port, &counter.process, "closed-n");
+    assert!(gone.is_err_and(|e| e.contains("no node named closed-n")));
+    // A target that refuses the descriptor after the stun (here the process's own node, which
+    // cannot read a running process as a segment): the exec fails, and the checkpoint's
+    // answer gives the process back to its node, where it runs on.
+    let refused_late = migrate(port, &counter.process, "keep-v");
+    assert!(refused_late.is_err_and(|e| e.contains("it runs on where it was")));
+    let last = counter.lines().len() as u64;
+    assert!(
+        counter.wait_for(Duration::from_secs(60), seen(last + 20)).is_some(),
+        "the counter stopped after a failed move\n{}",
+        source.log()
+    );
+    assert_eq!(counter.wait(RUN_LIMIT), Some(0), "{}", source.log());
+    let numbers: Vec<u64> = counter.lines().iter().filter_map(|l| report(l, "k")).collect();
+    assert_eq!(numbers, (1..=1500).collect::<Vec<u64>>());
+}
