@@ -121,11 +121,16 @@ impl ProcessControl for Processes {
             .iter()
             .map(|held| held.and_then(|id| self.held.remove(&id)))
             .collect();
+        let started = crate::arch::cpu::rdtsc();
         let pid =
             loader::exec_descriptor("process", &request.descriptor, segments).map_err(|error| {
                 log::warn!("exec refused: {error}");
                 exec_error(&error)
             })?;
+        log::info!(
+            "process pid {pid} created from its descriptor in {} cycles",
+            crate::arch::cpu::rdtsc() - started
+        );
         let owned = Owned {
             owner: request.descriptor.owner_cap,
             process: Capability::NULL,

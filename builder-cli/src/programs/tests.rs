@@ -291,6 +291,8 @@ fn the_available_programs_are_the_bins_of_the_programs_crate() {
         available(&ws()),
         [
             "hello",
+            "ballast",
+            "fetch",
             "caller",
             "status",
             "threads",
