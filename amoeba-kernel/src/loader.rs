@@ -36,8 +36,22 @@ pub enum LoadError {
     Plan(PlanError),
     Map(MapError),
     /// A held segment is not the length its descriptor says.
+    #[cfg_attr(
+        not(feature = "server-proc"),
+        allow(
+            dead_code,
+            reason = "only the process server (exec, migration) uses it"
+        )
+    )]
     SegmentLength(usize),
     /// The descriptor asks for what this kernel cannot start yet.
+    #[cfg_attr(
+        not(feature = "server-proc"),
+        allow(
+            dead_code,
+            reason = "only the process server (exec, migration) uses it"
+        )
+    )]
     Unsupported(&'static str),
     Start(libamoeba::syscall::Error),
 }
@@ -144,6 +158,13 @@ pub fn exec(program: &BootProgram<'static>) -> Result<ProcessId, LoadError> {
 
 /// Creates process `name` from a descriptor PS_EXEC checked, whose segments the process server
 /// gathered: each held segment becomes that segment's memory, a missing one is zero-filled.
+#[cfg_attr(
+    not(feature = "server-proc"),
+    allow(
+        dead_code,
+        reason = "only the process server (exec, migration) uses it"
+    )
+)]
 pub fn exec_descriptor(
     name: &str,
     descriptor: &ProcessDescriptor,
@@ -165,6 +186,13 @@ pub fn exec_descriptor(
 
 /// Starts threads that stopped on another node where each stopped: every one must carry its
 /// registers and kernel state, the first one the process's.
+#[cfg_attr(
+    not(feature = "server-proc"),
+    allow(
+        dead_code,
+        reason = "only the process server (exec, migration) uses it"
+    )
+)]
 fn immigrate(
     name: &str,
     threads: &[ThreadDescriptor],
@@ -197,6 +225,13 @@ fn immigrate(
 
 /// A new address space with every segment of `descriptor`: each held segment becomes that
 /// segment's memory, a missing one is zero-filled.
+#[cfg_attr(
+    not(feature = "server-proc"),
+    allow(
+        dead_code,
+        reason = "only the process server (exec, migration) uses it"
+    )
+)]
 fn map_segments(
     descriptor: &ProcessDescriptor,
     segments: Vec<Option<HeldFrames>>,

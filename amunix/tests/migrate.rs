@@ -288,10 +288,18 @@ fn a_move_the_target_refuses_or_cannot_take_leaves_the_process_running_where_it_
     let all = || logs(&source, &closed);
     let mut counter = Foreground::start(port, "keep-v", "counter", &["k", "1500"], &source);
     let seen = |at: u64| move |line: &str| report(line, "k").filter(|&n| n >= at);
-    assert!(counter.wait_for(Duration::from_secs(60), seen(20)).is_some(), "{}", all());
+    assert!(
+        counter
+            .wait_for(Duration::from_secs(60), seen(20))
+            .is_some(),
+        "{}",
+        all()
+    );
     // A node that withholds the exec right refuses before anything stops.
     let refused = migrate(port, &counter.process, "closed-n");
-    let error = refused.err().unwrap_or_else(|| panic!("moved to a closed node\n{}", all()));
+    let error = refused
+        .err()
+        .unwrap_or_else(|| panic!("moved to a closed node\n{}", all()));
     assert!(error.contains("STD_DENIED"), "{error}");
     let (peer, root) = peer_and_root(port, "keep-v", &source);
     assert_eq!(process_names(&peer, &root), ["counter"]);
@@ -306,11 +314,17 @@ fn a_move_the_target_refuses_or_cannot_take_leaves_the_process_running_where_it_
     assert!(refused_late.is_err_and(|e| e.contains("it runs on where it was")));
     let last = counter.lines().len() as u64;
     assert!(
-        counter.wait_for(Duration::from_secs(60), seen(last + 20)).is_some(),
+        counter
+            .wait_for(Duration::from_secs(60), seen(last + 20))
+            .is_some(),
         "the counter stopped after a failed move\n{}",
         source.log()
     );
     assert_eq!(counter.wait(RUN_LIMIT), Some(0), "{}", source.log());
-    let numbers: Vec<u64> = counter.lines().iter().filter_map(|l| report(l, "k")).collect();
+    let numbers: Vec<u64> = counter
+        .lines()
+        .iter()
+        .filter_map(|l| report(l, "k"))
+        .collect();
     assert_eq!(numbers, (1..=1500).collect::<Vec<u64>>());
 }

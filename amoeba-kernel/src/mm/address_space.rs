@@ -83,11 +83,25 @@ impl Drop for SharedFrames {
 
 /// Zeroed frames that belong to no address space yet: a segment the process server holds
 /// until a process takes it (PS_SEG_CREATE, PS_EXEC), freed if none does.
+#[cfg_attr(
+    not(feature = "server-proc"),
+    allow(
+        dead_code,
+        reason = "only the process server (exec, migration) uses it"
+    )
+)]
 pub struct HeldFrames {
     frames: Vec<u64>,
     length: u64,
 }
 
+#[cfg_attr(
+    not(feature = "server-proc"),
+    allow(
+        dead_code,
+        reason = "only the process server (exec, migration) uses it"
+    )
+)]
 impl HeldFrames {
     /// `length` bytes of zeroed frames, or none.
     pub fn new(length: u64) -> Result<Self, MapError> {
@@ -123,6 +137,13 @@ impl HeldFrames {
 
 /// Reads from byte `offset` of `frames` (holding `length` bytes) into `buffer`, as far as
 /// they go, through the identity map: whatever address space is current. The bytes read.
+#[cfg_attr(
+    not(feature = "server-proc"),
+    allow(
+        dead_code,
+        reason = "only the process server (exec, migration) uses it"
+    )
+)]
 fn read_frames(frames: &[u64], length: u64, offset: u64, buffer: &mut [u8]) -> usize {
     let available = length.saturating_sub(offset);
     let wanted = (buffer.len() as u64).min(available) as usize;
@@ -263,6 +284,13 @@ impl AddressSpace {
     }
 
     /// Maps held frames at `start` as a segment of this space, which owns them from now on.
+    #[cfg_attr(
+        not(feature = "server-proc"),
+        allow(
+            dead_code,
+            reason = "only the process server (exec, migration) uses it"
+        )
+    )]
     pub fn map_held(
         &mut self,
         start: u64,
@@ -309,6 +337,13 @@ impl AddressSpace {
     /// Moves the places new data segments and thread stacks go past the segments mapped so
     /// far: for a space built from another node's descriptor, whose data and stacks lie
     /// where that node put them.
+    #[cfg_attr(
+        not(feature = "server-proc"),
+        allow(
+            dead_code,
+            reason = "only the process server (exec, migration) uses it"
+        )
+    )]
     pub fn grow_past_mapped(&mut self) {
         let middle = DATA_AREA_START + (STACK_AREA_TOP - DATA_AREA_START) / 2;
         for segment in &self.segments {
@@ -364,6 +399,13 @@ impl AddressSpace {
 
     /// Reads from `offset` of the segment starting at `start` into `buffer`, as far as the
     /// segment goes, whatever address space is current (for a stopped process's memory).
+    #[cfg_attr(
+        not(feature = "server-proc"),
+        allow(
+            dead_code,
+            reason = "only the process server (exec, migration) uses it"
+        )
+    )]
     pub fn read_segment(&self, start: u64, offset: u64, buffer: &mut [u8]) -> Option<usize> {
         let segment = self.segments.iter().find(|s| s.start == start)?;
         let frames = segment.frames.as_slice();

@@ -34,11 +34,13 @@ pub use describe::{describe_stopped, process_facts, read_stopped};
 pub use devices::{device_interrupt, interrupt_await, io_port_grant};
 #[cfg(feature = "net")]
 pub use doorbell::Doorbell;
-pub use process_events::{Happened, ProcessEvent, next_process_event, watch_process_events};
-pub use stun::{
-    Immigrant, is_stunned, park_if_stunned, restart_pending, resume_process, set_serving,
-    spawn_immigrant, stun_process, stun_requested, take_restart,
-};
+pub use process_events::ProcessEvent;
+#[cfg(feature = "server-proc")]
+pub use process_events::{Happened, next_process_event, watch_process_events};
+pub use stun::{Immigrant, park_if_stunned, restart_pending, set_serving, spawn_immigrant};
+#[cfg(feature = "server-proc")]
+pub use stun::{is_stunned, resume_process, stun_process};
+pub use stun::{stun_requested, take_restart};
 pub use thread::{KERNEL_PROCESS, ProcessId, Start, State, ThreadId, WaitTarget, Wake};
 pub use thread_exit::on_thread_exit;
 

@@ -2,6 +2,11 @@
 //! thread that tells their owners (the process server's): the scheduler queues each event and
 //! wakes that thread, and knows nothing of owners.
 
+#![cfg_attr(
+    not(feature = "server-proc"),
+    allow(dead_code, reason = "only the process server watches processes")
+)]
+
 use super::api::{await_key, wake_awaiting};
 use super::{KERNEL_PROCESS, ProcessId, Scheduler, with};
 use core::sync::atomic::{AtomicBool, Ordering};

@@ -14,6 +14,14 @@
 //! When the last thread stops, the process is `Stunned` (a [`ProcessEvent`]) and stays so
 //! until [`resume_process`] or its end.
 
+#![cfg_attr(
+    not(feature = "server-proc"),
+    allow(
+        dead_code,
+        reason = "only the process server stuns processes and takes them in"
+    )
+)]
+
 use super::api::{add_thread, release_turn};
 use super::process_events::{Happened, ProcessEvent, record};
 use super::thread::{Process, Thread};

@@ -60,6 +60,13 @@ pub enum Start {
         rsp: u64,
         argument: u64,
     },
+    #[cfg_attr(
+        not(feature = "server-proc"),
+        allow(
+            dead_code,
+            reason = "only the process server (exec, migration) uses it"
+        )
+    )]
     /// Continues in ring 3 from the trap frame written at the top of its kernel stack (a
     /// thread that migrated here): `stack_pointer` is what `user_state::resume` takes.
     Resume {

@@ -2,7 +2,7 @@
 //! or anyone serves, the node's load, the `ps` directory of live processes, one object per
 //! process to inspect, own, stun or kill it, and one per held segment.
 //!
-//! Command numbers and rights from `docs/amoeba-protocol.md#process-server` (Amoeba 5.3's):
+//! Command numbers and rights from `docs/amoeba-protocol.md#kernel-servers` (Amoeba 5.3's):
 //!
 //! | object | command | rights | request → reply |
 //! |---|---|---|---|

@@ -19,7 +19,10 @@ fn main(env: &Environment) -> i32 {
     let args = env.args();
     let cap = args.get(1).and_then(|c| c.parse::<Capability>().ok());
     let bytes = args.get(2).and_then(|b| b.parse::<u64>().ok());
-    let chunk = args.get(3).and_then(|c| c.parse::<usize>().ok()).unwrap_or(8192);
+    let chunk = args
+        .get(3)
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(8192);
     let (Some(cap), Some(bytes)) = (cap, bytes) else {
         println!("fetch: usage: fetch CAP BYTES [CHUNK]");
         return 2;

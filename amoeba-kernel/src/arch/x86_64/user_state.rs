@@ -16,6 +16,13 @@ use libamoeba::process::kernel_state::FXSAVE_LEN;
 /// The FXSAVE image a thread resumes with when none travelled (its last stop was a system
 /// call, across which no vector register is kept): x87 control word 0x037F and MXCSR 0x1F80,
 /// the values after reset (Intel SDM vol. 1, 8.1.5 and 10.2.3).
+#[cfg_attr(
+    not(feature = "server-proc"),
+    allow(
+        dead_code,
+        reason = "only the process server (exec, migration) uses it"
+    )
+)]
 fn default_fpu() -> [u8; FXSAVE_LEN] {
     let mut area = [0; FXSAVE_LEN];
     area[0..2].copy_from_slice(&0x037Fu16.to_le_bytes());
@@ -25,11 +32,39 @@ fn default_fpu() -> [u8; FXSAVE_LEN] {
 
 /// MXCSR bits FXRSTOR accepts (a set reserved bit faults); MXCSR sits at byte 24 of the area
 /// (Intel SDM vol. 1, table 10-2).
+#[cfg_attr(
+    not(feature = "server-proc"),
+    allow(
+        dead_code,
+        reason = "only the process server (exec, migration) uses it"
+    )
+)]
 const MXCSR_WRITABLE: u32 = 0xFFFF;
 /// Arithmetic flags, direction and trap flag: what a user may set in RFLAGS; interrupts stay
 /// enabled and I/O privilege stays 0.
+#[cfg_attr(
+    not(feature = "server-proc"),
+    allow(
+        dead_code,
+        reason = "only the process server (exec, migration) uses it"
+    )
+)]
 const USER_RFLAGS_MASK: u64 = 0x0000_0DD5;
+#[cfg_attr(
+    not(feature = "server-proc"),
+    allow(
+        dead_code,
+        reason = "only the process server (exec, migration) uses it"
+    )
+)]
 const RFLAGS_RESERVED_ONE: u64 = 0x2;
+#[cfg_attr(
+    not(feature = "server-proc"),
+    allow(
+        dead_code,
+        reason = "only the process server (exec, migration) uses it"
+    )
+)]
 const RFLAGS_INTERRUPTS: u64 = 0x200;
 
 /// How the running thread last entered the kernel from ring 3.
@@ -134,6 +169,13 @@ pub fn user_fpu(stack_top: u64, entry: Entry) -> Option<[u8; FXSAVE_LEN]> {
 }
 
 /// Bytes below a kernel stack's top that [`prepare_resume`] fills.
+#[cfg_attr(
+    not(feature = "server-proc"),
+    allow(
+        dead_code,
+        reason = "only the process server (exec, migration) uses it"
+    )
+)]
 pub const RESUME_BYTES: u64 = (size_of::<TrapFrame>() + FXSAVE_LEN) as u64;
 
 /// Writes, just below `stack_top`, the trap frame and FXSAVE area that make [`resume`] continue
@@ -142,6 +184,13 @@ pub const RESUME_BYTES: u64 = (size_of::<TrapFrame>() + FXSAVE_LEN) as u64;
 ///
 /// # Safety
 /// The top [`RESUME_BYTES`] of the stack at `stack_top` must be mapped, writable and unused.
+#[cfg_attr(
+    not(feature = "server-proc"),
+    allow(
+        dead_code,
+        reason = "only the process server (exec, migration) uses it"
+    )
+)]
 pub unsafe fn prepare_resume(
     stack_top: u64,
     registers: &X86_64Registers,

@@ -1,6 +1,6 @@
 //! PS_CHECKPOINT: how a process server tells a process's owner that the process stopped.
 //!
-//! From `docs/amoeba-protocol.md#process-server`: the request goes to the owner capability
+//! From `docs/amoeba-protocol.md#kernel-servers`: the request goes to the owner capability
 //! with h_extra = the reason ([`Termination`]: TERM_NORMAL 0 with h_offset = the exit status,
 //! TERM_STUNNED 1 with the stun code, TERM_EXCEPTION 2 with the exception number) and the
 //! process descriptor as data, its self capability naming the process. For a normal exit the
