@@ -21,6 +21,8 @@ const MAX_CONSOLE_WRITE: u64 = 4096;
 const THREAD_STACK_PAGES: u64 = 16;
 /// Largest data segment one call may ask for.
 const MAX_SEGMENT_BYTES: u64 = 64 << 20;
+/// The signal bits a process may use: all but the top one.
+const USER_SIGNALS: u64 = u64::MAX >> 1;
 /// SYSCALL is `0F 05` (Intel SDM vol. 2B): RIP minus this makes the call again.
 const SYSCALL_INSTRUCTION_BYTES: u64 = 2;
 
@@ -120,8 +122,15 @@ fn handle(call: Call, args: [u64; 6]) -> Result<u64, Error> {
             sched::Wake::TimedOut => Err(Error::TimedOut),
         },
         Call::Wakeup => Ok(sched::wakeup(a0)),
-        Call::SignalSend => sched::signal_send(a0, a1).map(|()| 0),
-        Call::SignalWait => sched::signal_wait(a0, timeout(a1)),
+        Call::SignalSend => {
+            // The top bit would make the bits a waiter takes read as an error code.
+            if a1 & USER_SIGNALS != a1 {
+                return Err(Error::BadArgument);
+            }
+            let thread = sched::thread_of_local(a0).ok_or(Error::BadArgument)?;
+            sched::signal_send(thread, a1).map(|()| 0)
+        }
+        Call::SignalWait => sched::signal_wait(a0 & USER_SIGNALS, timeout(a1)),
         Call::Now => Ok(tsc::nanos_since_reset().unwrap_or(0)),
         Call::Statistic => statistic(a0),
         Call::SetPreemptive => {

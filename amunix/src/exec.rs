@@ -4,7 +4,8 @@
 //! environment on top of the main stack), each segment with contents goes to the node's process
 //! server by PS_SEG_CREATE and PS_SEG_WRITE, and PS_EXEC starts a process of the descriptor
 //! naming those segments. In the foreground this host process is the new process's owner and
-//! its TTY: the process's output is printed here, its end arrives as a PS_CHECKPOINT and
+//! its TTY: the process's output is printed here, lines typed here reach its reads (TTY_READ),
+//! its end arrives as a PS_CHECKPOINT and
 //! becomes this command's exit status, and Ctrl-C ends the process. With `--detach` the process
 //! gets its node's TTY and no owner, and the command prints its capability and returns.
 //!
@@ -25,7 +26,7 @@ use libamoeba::process::{ArchMagic, ProcessDescriptor, SegmentType, plan_exec};
 use libamoeba::random::Entropy;
 use libamoeba::servers::proc::owner::{CheckpointSink, OwnerServer};
 use libamoeba::servers::proc::{Checkpoint, Termination};
-use libamoeba::servers::tty::{Console, TtyServer};
+use libamoeba::servers::tty::{Console, Input, TtyServer};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -155,14 +156,58 @@ fn send_segments(
     Ok(descriptor)
 }
 
-/// Prints what the process writes to its TTY.
-struct Terminal;
+/// What was typed on this command's stdin and not read yet, and whether stdin ended.
+#[derive(Default)]
+struct Typed {
+    bytes: std::collections::VecDeque<u8>,
+    ended: bool,
+}
+
+/// The process's TTY here: its output printed on stdout, stdin read as it is typed (by a
+/// thread of its own, so the peer never waits for the keyboard).
+struct Terminal {
+    typed: Arc<Mutex<Typed>>,
+}
+
+impl Terminal {
+    fn new() -> Self {
+        let typed = Arc::new(Mutex::new(Typed::default()));
+        let filled = Arc::clone(&typed);
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 1024];
+            let mut stdin = std::io::stdin().lock();
+            loop {
+                let got = std::io::Read::read(&mut stdin, &mut buffer).unwrap_or(0);
+                let mut typed = locked(&filled);
+                if got == 0 {
+                    typed.ended = true;
+                    return;
+                }
+                typed.bytes.extend(&buffer[..got]);
+            }
+        });
+        Self { typed }
+    }
+}
 
 impl Console for Terminal {
     fn write(&mut self, bytes: &[u8]) {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(bytes);
         let _ = out.flush();
+    }
+
+    fn read(&mut self, buffer: &mut [u8]) -> Input {
+        let mut typed = locked(&self.typed);
+        let n = buffer.len().min(typed.bytes.len());
+        for (slot, byte) in buffer.iter_mut().zip(typed.bytes.drain(..n)) {
+            *slot = byte;
+        }
+        match (n, typed.ended) {
+            (0, true) => Input::End,
+            (0, false) => Input::Nothing,
+            (n, _) => Input::Bytes(n),
+        }
     }
 }
 
@@ -245,7 +290,7 @@ pub fn exec(
         (optional(peer, &root, "tty"), Capability::NULL)
     } else {
         let tty = serve_here(peer, |port| {
-            TtyServer::new(port, &mut HostEntropy, Terminal)
+            TtyServer::new(port, &mut HostEntropy, Terminal::new())
         });
         let sink = inbox.clone();
         let owner = serve_here(peer, |port| OwnerServer::new(port, &mut HostEntropy, sink));

@@ -59,6 +59,7 @@ fn ctrl_c_ends_the_remote_process_and_detach_leaves_it_running() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("running amoeba: {e}"));
+    let _watchdog = common::watchdog(&child);
     let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
     let mut lines = BufReader::new(stdout).lines();
     let third = lines.find(|line| line.as_ref().is_ok_and(|l| l == "counter c: 3"));
@@ -88,6 +89,40 @@ fn ctrl_c_ends_the_remote_process_and_detach_leaves_it_running() {
         std::thread::sleep(Duration::from_millis(200));
     }
     memory_returns(&peer, &root, before, &node);
+}
+
+#[test]
+fn lines_typed_to_amoeba_exec_reach_a_program_that_reads_its_tty() {
+    use std::io::Write;
+    let port = port_for(44);
+    let node = pool_node("exec-4", port, 1, Nic::Virtio);
+    let mut lines = amoeba(port);
+    lines
+        .args(["exec", "exec-4", "lines"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = lines
+        .spawn()
+        .unwrap_or_else(|e| panic!("running amoeba: {e}"));
+    let _watchdog = common::watchdog(&child);
+    let mut stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut answers = BufReader::new(stdout).lines().map_while(Result::ok);
+    let _ = stdin.write_all(b"one\ntwo words\n");
+    let _ = stdin.flush();
+    assert_eq!(
+        answers.next().as_deref(),
+        Some("lines: 1: one"),
+        "{}",
+        node.log()
+    );
+    assert_eq!(answers.next().as_deref(), Some("lines: 2: two words"));
+    let _ = stdin.write_all(b"quit\n");
+    drop(stdin);
+    assert_eq!(answers.next().as_deref(), Some("lines: 2 lines"));
+    let status = child.wait().unwrap_or_else(|e| panic!("waiting: {e}"));
+    assert_eq!(status.code(), Some(2), "{}", node.log());
 }
 
 /// A one-page-text process whose text is read from `text`.

@@ -32,7 +32,7 @@ pub use random::getrandom;
 pub use standard::{std_destroy, std_info, std_restrict};
 pub use sys::{KSTAT_REPLY_BYTES, boot, kstat, printbuf};
 pub use tod::gettime;
-pub use tty::tty_write;
+pub use tty::{tty_read, tty_write};
 
 use crate::rpc::codes::ErrorCode;
 use crate::rpc::header::Header;

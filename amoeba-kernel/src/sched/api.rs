@@ -552,14 +552,16 @@ pub(super) fn wake_awaiting(s: &mut Scheduler, process: ProcessId, key: u64) -> 
 }
 
 /// The thread of the calling process whose local id is `local`.
-fn local_thread(s: &mut Scheduler, local: u64) -> Option<ThreadId> {
-    let process = s.current_thread().process;
-    let threads = &s.threads;
-    let p = s.processes.get(&process)?;
-    p.threads.iter().copied().find(|t| {
-        threads
-            .get(t)
-            .is_some_and(|t| u64::from(t.local_id) == local)
+pub fn thread_of_local(local: u64) -> Option<ThreadId> {
+    with(|s| {
+        let process = s.current_thread().process;
+        let threads = &s.threads;
+        let p = s.processes.get(&process)?;
+        p.threads.iter().copied().find(|t| {
+            threads
+                .get(t)
+                .is_some_and(|t| u64::from(t.local_id) == local)
+        })
     })
 }
 
@@ -573,14 +575,14 @@ pub fn local_id_of(thread: ThreadId) -> u64 {
     with(|s| s.threads.get(&thread).map_or(0, |t| u64::from(t.local_id)))
 }
 
-/// Raises `signals` on the thread of the calling process whose local id is `local`.
-pub fn signal_send(local: u64, signals: u64) -> Result<(), Error> {
+/// Raises `signals` on `thread`, which must belong to the calling process.
+pub fn signal_send(thread: ThreadId, signals: u64) -> Result<(), Error> {
     with(|s| {
-        let thread = local_thread(s, local).ok_or(Error::BadArgument)?;
+        let process = s.current_thread().process;
         let target = s
             .threads
             .get_mut(&thread)
-            .filter(|t| t.state != State::Dead);
+            .filter(|t| t.process == process && t.state != State::Dead);
         let target = target.ok_or(Error::BadArgument)?;
         target.pending_signals |= signals;
         let deliver = target.state == State::Blocked && target.awaited_signals & signals != 0;

@@ -280,3 +280,28 @@ pub fn process_names(peer: &HostPeer, root: &Capability) -> Vec<String> {
         })
         .collect()
 }
+
+/// Kills `child` if it still runs after [`COMMAND_LIMIT`] and the guard is not dropped yet:
+/// for a test that reads a command's output as it comes and would otherwise wait for ever on
+/// a hung guest.
+pub fn watchdog(child: &std::process::Child) -> Watchdog {
+    let pid = child.id().to_string();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let finished = std::sync::Arc::clone(&done);
+    std::thread::spawn(move || {
+        std::thread::sleep(COMMAND_LIMIT);
+        if !finished.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+        }
+    });
+    Watchdog(done)
+}
+
+/// Calls the watchdog off when dropped.
+pub struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}

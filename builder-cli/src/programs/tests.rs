@@ -294,6 +294,7 @@ fn the_available_programs_are_the_bins_of_the_programs_crate() {
             "ballast",
             "fetch",
             "caller",
+            "lines",
             "status",
             "threads",
             "faults",

@@ -1,11 +1,11 @@
 //! tty server stub (format in `servers/tty.rs`).
 
-use super::{GARBLED, transact_bare};
+use super::{GARBLED, size_field, transact, transact_bare};
 use crate::capability::Capability;
 use crate::rpc::codes::ErrorCode;
 use crate::rpc::header::Header;
 use crate::rpc::transport::Rpc;
-use crate::servers::tty::{MAX_WRITE, TTY_WRITE};
+use crate::servers::tty::{END_OF_INPUT, Input, MAX_WRITE, TTY_READ, TTY_WRITE};
 
 /// Writes `bytes` to the console, one request per [`MAX_WRITE`]; how many were written
 /// (fewer than `bytes.len()` if the server wrote a chunk short, after which it stops).
@@ -23,6 +23,25 @@ pub fn tty_write(rpc: &impl Rpc, tty: &Capability, bytes: &[u8]) -> Result<usize
         }
     }
     Ok(written)
+}
+
+/// What was typed at the console so far, into `buffer` (at most [`MAX_WRITE`] bytes a call);
+/// never waits.
+pub fn tty_read(rpc: &impl Rpc, tty: &Capability, buffer: &mut [u8]) -> Result<Input, ErrorCode> {
+    let want = buffer.len().min(MAX_WRITE);
+    let request = Header {
+        size: size_field(want),
+        ..Header::request(tty, TTY_READ)
+    };
+    let answer = transact(rpc, &request, &[], &mut buffer[..want])?;
+    if answer.truncated {
+        return Err(GARBLED);
+    }
+    Ok(match (answer.data.len(), answer.header.extra) {
+        (0, END_OF_INPUT) => Input::End,
+        (0, _) => Input::Nothing,
+        (n, _) => Input::Bytes(n),
+    })
 }
 
 #[cfg(test)]

@@ -62,6 +62,65 @@ pub fn write(bytes: &[u8]) -> Result<()> {
     }
 }
 
+/// How long a [`LineReader`] waits before asking the tty server again when nothing was typed.
+const READ_POLL: core::time::Duration = core::time::Duration::from_millis(20);
+
+/// Lines typed at the process's TTY, one at a time: what a read brought beyond a line's end
+/// waits here for the next line.
+pub struct LineReader {
+    pending: [u8; 1024],
+    start: usize,
+    end: usize,
+    ended: bool,
+}
+
+impl Default for LineReader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LineReader {
+    pub const fn new() -> Self {
+        Self {
+            pending: [0; 1024],
+            start: 0,
+            end: 0,
+            ended: false,
+        }
+    }
+
+    /// The next line (without its newline) in `line`, cut at the buffer's end; `None` at the
+    /// end of input, or without a tty server. Waits for it to be typed.
+    pub fn next_line(&mut self, line: &mut [u8]) -> Option<usize> {
+        let tty = tty()?;
+        let mut len = 0;
+        loop {
+            while self.start < self.end {
+                let byte = self.pending[self.start];
+                self.start += 1;
+                if byte == b'\n' {
+                    return Some(len);
+                }
+                if len < line.len() {
+                    line[len] = byte;
+                    len += 1;
+                }
+            }
+            if self.ended {
+                return (len > 0).then_some(len);
+            }
+            self.start = 0;
+            self.end = 0;
+            match client::tty_read(&UserRpc, &tty, &mut self.pending).ok()? {
+                crate::servers::tty::Input::Bytes(n) => self.end = n.min(self.pending.len()),
+                crate::servers::tty::Input::Nothing => super::thread::sleep(READ_POLL),
+                crate::servers::tty::Input::End => self.ended = true,
+            }
+        }
+    }
+}
+
 /// Bytes buffered before a write; a `println!` line shorter than this is one write.
 const BUFFER: usize = 512;
 

@@ -1,5 +1,8 @@
 //! Signals: bits raised on a thread of the same process, taken by that thread with [`wait`].
-//! A signal raised before the thread waits stays pending until it does.
+//! A signal raised before the thread waits stays pending until it does. There are 63: the top
+//! bit is refused (a wait that took it would read as an error code). Threads are named by
+//! their number in the process ([`super::thread::current`]), which stays theirs when the
+//! process moves to another node.
 
 use core::time::Duration;
 
