@@ -36,6 +36,7 @@ pub mod dir;
 pub mod echo;
 pub mod proc;
 pub mod random;
+pub mod run;
 pub mod server_object;
 pub mod standard;
 pub mod sys;
