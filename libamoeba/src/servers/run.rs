@@ -2,7 +2,8 @@
 //! process (5.3's score), when each host is polled for its load, and (ours: 5.3 never moved
 //! processes to balance load) which process moves from the busiest host to the idlest.
 //!
-//! From `docs/amoeba-protocol.md` (the run server, 5.3's `src/admin/run`): a host's score is
+//! From `docs/amoeba-protocol.md#kernel-servers` (the run server, 5.3's `src/admin/run`): a
+//! host's score is
 //! `PREF(arch) * KIPS / (load + 1) * min(MEMTRUNC, free - needed + CACHEMEM * cached) *
 //! (1 + cached / CACHETIME)`, and the host is chosen at random among those within EQUIVPERC
 //! percent of the best, with EQUIVPERC 5, MEMTRUNC 2048 KiB, CACHETIME 500, CACHEMEM 10 and
