@@ -6,7 +6,7 @@
 //! builds of one profile (tests run in threads and processes) take turns instead of writing
 //! the same files at once; builds of different profiles run side by side.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -184,22 +184,12 @@ pub fn build_profile(
     })
 }
 
-/// Held until dropped; the OS releases it if the build dies.
+/// Held until dropped (`workspace::lock_in`).
 fn lock(ws: &Workspace, dir: &Path) -> Result<File, BuildError> {
-    let path = dir.join(LOCK_FILE);
-    let lock_error = |source| BuildError::Lock {
-        path: ws.display(&path),
+    crate::workspace::lock_in(dir, LOCK_FILE).map_err(|source| BuildError::Lock {
+        path: ws.display(&dir.join(LOCK_FILE)),
         source,
-    };
-    fs::create_dir_all(dir).map_err(lock_error)?;
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(lock_error)?;
-    file.lock().map_err(lock_error)?;
-    Ok(file)
+    })
 }
 
 /// Makes the profile's programs into process images and writes their boot table (empty when

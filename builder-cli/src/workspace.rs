@@ -115,6 +115,19 @@ impl Workspace {
     }
 }
 
+/// Creates `dir` if need be and locks the file `name` in it, held until the file is dropped
+/// (the OS releases it if its holder dies): how writers of one output directory take turns.
+pub fn lock_in(dir: &Path, name: &str) -> std::io::Result<std::fs::File> {
+    std::fs::create_dir_all(dir)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(name))?;
+    file.lock()?;
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 //! their target and renamed into place, unchanged images are not rewritten, and images of
 //! programs that no longer exist are removed. Writers take turns on `.programs.lock`.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -145,22 +145,12 @@ pub fn write_images(
     Ok(written)
 }
 
-/// Held until dropped; the OS releases it if the writer dies.
+/// Held until dropped (`workspace::lock_in`).
 fn lock(ws: &Workspace, dir: &Path) -> Result<File, ProgramsError> {
-    let path = dir.join(LOCK_FILE);
-    let lock_error = |source| ProgramsError::Lock {
-        file: ws.display(&path),
+    crate::workspace::lock_in(dir, LOCK_FILE).map_err(|source| ProgramsError::Lock {
+        file: ws.display(&dir.join(LOCK_FILE)),
         source,
-    };
-    fs::create_dir_all(dir).map_err(lock_error)?;
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(lock_error)?;
-    file.lock().map_err(lock_error)?;
-    Ok(file)
+    })
 }
 
 /// Leaves a file that already holds `bytes` alone (its time stays); otherwise writes beside it
