@@ -6,10 +6,12 @@
     allow(dead_code, reason = "only `selftest=describe` uses it so far")
 )]
 
-use super::thread::{Process, Thread};
-use super::{ProcessId, Scheduler, Start, ThreadId, with};
+use super::thread::Thread;
+use super::{ProcessId, Start, with};
+#[cfg(feature = "server-proc")]
+use super::{Scheduler, ThreadId, thread::Process};
 use crate::arch::user_state;
-use crate::mm::address_space::Access;
+use crate::mm::address_space::{Access, AddressSpace};
 use alloc::string::String;
 use alloc::vec::Vec;
 #[cfg(feature = "server-proc")]
@@ -17,6 +19,7 @@ use amoeba_kernel_core::sched::describe::liveliest;
 use amoeba_kernel_core::sched::describe::{
     SegmentAccess, SegmentFacts, ThreadFacts, process_descriptor,
 };
+#[cfg(feature = "server-proc")]
 use libamoeba::process::kernel_state::{KernelState, ProcessKernelState};
 use libamoeba::process::{ProcessDescriptor, X86_64Registers};
 
@@ -28,10 +31,26 @@ fn segment_access(access: Access) -> SegmentAccess {
     }
 }
 
-fn thread_facts(thread: &Thread) -> ThreadFacts {
-    let registers = thread
+/// Where the thread's ring-3 registers were saved when it last entered the kernel, if it did.
+fn saved_registers(thread: &Thread) -> Option<X86_64Registers> {
+    thread
         .kernel_stack_top()
-        .and_then(|top| user_state::user_registers(top, thread.user_entry));
+        .and_then(|top| user_state::user_registers(top, thread.user_entry))
+}
+
+/// The segments of `space`, as a descriptor describes them.
+fn segment_facts(space: &AddressSpace) -> impl Iterator<Item = SegmentFacts> + '_ {
+    space
+        .segments()
+        .map(|(address, length, access)| SegmentFacts {
+            address,
+            length,
+            access: segment_access(access),
+        })
+}
+
+fn thread_facts(thread: &Thread) -> ThreadFacts {
+    let registers = saved_registers(thread);
     let start = match thread.start {
         Start::User { rip, rsp, .. } => Some((rip, rsp)),
         Start::AlreadyRunning | Start::Kernel { .. } | Start::Resume { .. } => None,
@@ -44,16 +63,15 @@ fn thread_facts(thread: &Thread) -> ThreadFacts {
     }
 }
 
+#[cfg(feature = "server-proc")]
 /// Flags ring 3 starts with: interrupts on, the reserved bit set.
 const FIRST_RFLAGS: u64 = 0x202;
 
+#[cfg(feature = "server-proc")]
 /// The registers of a stopped thread: where it entered the kernel, or, for one that never
 /// ran, what it starts with (its first argument in RDI).
 fn stopped_registers(thread: &Thread) -> Option<X86_64Registers> {
-    let saved = thread
-        .kernel_stack_top()
-        .and_then(|top| user_state::user_registers(top, thread.user_entry));
-    saved.or(match thread.start {
+    saved_registers(thread).or(match thread.start {
         Start::User { rip, rsp, argument } => Some(X86_64Registers {
             rip,
             rsp,
@@ -65,6 +83,7 @@ fn stopped_registers(thread: &Thread) -> Option<X86_64Registers> {
     })
 }
 
+#[cfg(feature = "server-proc")]
 /// The kernel state of stopped `thread`; the first thread of a process carries the
 /// process's part too.
 fn kernel_state(thread: &Thread, process: Option<&Process>, s: &Scheduler) -> Option<KernelState> {
@@ -102,13 +121,7 @@ pub fn describe_stopped(pid: ProcessId) -> Option<ProcessDescriptor> {
     with(|s| {
         let process = s.processes.get(&pid)?;
         let space = process.address_space.as_ref()?;
-        let segments = space
-            .segments()
-            .map(|(address, length, access)| SegmentFacts {
-                address,
-                length,
-                access: segment_access(access),
-            });
+        let segments = segment_facts(space);
         let mut threads = Vec::new();
         for (index, id) in process.threads.iter().enumerate() {
             let thread = s.threads.get(id)?;
@@ -129,13 +142,7 @@ pub fn describe(pid: ProcessId) -> Option<ProcessDescriptor> {
     with(|s| {
         let process = s.processes.get(&pid)?;
         let space = process.address_space.as_ref()?;
-        let segments = space
-            .segments()
-            .map(|(address, length, access)| SegmentFacts {
-                address,
-                length,
-                access: segment_access(access),
-            });
+        let segments = segment_facts(space);
         let threads = process
             .threads
             .iter()

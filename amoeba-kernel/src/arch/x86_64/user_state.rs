@@ -158,6 +158,13 @@ pub fn user_registers(stack_top: u64, entry: Entry) -> Option<X86_64Registers> {
 
 /// The FXSAVE area of a thread that entered the kernel by an interrupt from ring 3 (saved by
 /// `trap_entry.s` right below its trap frame); `None` otherwise.
+#[cfg_attr(
+    not(feature = "server-proc"),
+    allow(
+        dead_code,
+        reason = "only the process server (exec, migration) uses it"
+    )
+)]
 pub fn user_fpu(stack_top: u64, entry: Entry) -> Option<[u8; FXSAVE_LEN]> {
     if entry != Entry::Interrupt {
         return None;
