@@ -10,9 +10,11 @@
 
 mod dir;
 mod echo;
+pub mod migration;
 pub mod node_check;
 mod proc;
 mod random;
+mod run;
 mod standard;
 mod sys;
 mod tod;
@@ -29,6 +31,7 @@ pub use proc::{
     ps_setcomment, ps_setowner, ps_stun,
 };
 pub use random::getrandom;
+pub use run::{ChosenHost, run_balance, run_findhost};
 pub use standard::{std_destroy, std_info, std_restrict};
 pub use sys::{KSTAT_REPLY_BYTES, boot, kstat, printbuf};
 pub use tod::gettime;

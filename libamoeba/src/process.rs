@@ -12,6 +12,8 @@ pub mod exec_plan;
 pub mod image;
 pub mod kernel_state;
 pub mod layout;
+#[cfg(test)]
+pub(crate) mod sample;
 
 pub use descriptor::{
     ArchMagic, DescriptorError, ProcessDescriptor, SegmentDescriptor, SegmentType,

@@ -1,7 +1,8 @@
 //! RPC for kernel threads: the [`Rpc`] interface as direct calls, so a server written against it
 //! runs as a kernel thread exactly as it runs in a process.
 
-use super::{copy_data, getreq, putrep, putrep_error, trans};
+use super::{copy_data, getreq, getreq_within, putrep, putrep_error, trans};
+use libamoeba::client::migration::Mover;
 use libamoeba::rpc::codes::ErrorCode;
 use libamoeba::rpc::header::Header;
 use libamoeba::rpc::switchboard::Message;
@@ -45,6 +46,19 @@ impl Rpc for KernelRpc {
                 Err(error)
             }
         }
+    }
+}
+
+impl Mover for KernelRpc {
+    fn getreq_within(
+        &self,
+        header: &mut Header,
+        buffer: &mut [u8],
+        millis: u64,
+    ) -> Result<Received, ErrorCode> {
+        let request = getreq_within(header.port, Some(millis))?;
+        *header = request.header;
+        Ok(copy_out(&request.data, buffer))
     }
 }
 

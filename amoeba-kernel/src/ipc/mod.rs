@@ -21,6 +21,7 @@ pub use remote::{deliver_remote, reap_remote};
 #[cfg(feature = "net")]
 pub use remote_transport::{RemoteTransport, register_remote_transport};
 
+use crate::arch::tsc;
 use crate::sched::{self, ThreadId, Wake};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -95,6 +96,12 @@ fn locate_timeout_nanos(thread: ThreadId) -> u64 {
 
 /// Blocks until a request arrives for the put-port of `get_port`.
 pub fn getreq(get_port: Port) -> Result<Message, ErrorCode> {
+    getreq_within(get_port, None)
+}
+
+/// [`getreq`] giving up after `millis` milliseconds (RPC_ABORTED then, and the port is no
+/// longer claimed for the thread); `None` waits for ever.
+pub fn getreq_within(get_port: Port, millis: Option<u64>) -> Result<Message, ErrorCode> {
     if get_port.is_null() {
         return Err(ErrorCode::RPC_BADADDRESS);
     }
@@ -104,17 +111,21 @@ pub fn getreq(get_port: Port) -> Result<Message, ErrorCode> {
         sched::set_serving(true);
         return Ok(request);
     }
+    let deadline = millis.map(|ms| now().saturating_add(ms.saturating_mul(1_000_000)));
     loop {
-        sched::getreq_block();
+        let left = deadline.map(|at| at.saturating_sub(now()));
+        let wake = sched::getreq_block(left);
         if let Some(request) = BOARD.lock().collect_request(me) {
             sched::set_serving(true);
             // A request that came with a stun is answered first; the thread stops after.
             let _ = sched::take_restart();
             return Ok(request);
         }
-        // A stun took the thread out: it asks again once the process goes on (here or on
-        // another node), and meanwhile this node stops claiming the port for it.
-        if sched::restart_pending() {
+        // A stun took the thread out (it asks again once the process goes on, here or on
+        // another node, and meanwhile this node stops claiming the port for it), or the time
+        // is up.
+        let restart = sched::restart_pending();
+        if restart || wake == Wake::TimedOut {
             if let Some(request) = BOARD.lock().cancel_getreq(me) {
                 sched::set_serving(true);
                 let _ = sched::take_restart();
@@ -123,6 +134,10 @@ pub fn getreq(get_port: Port) -> Result<Message, ErrorCode> {
             return Err(ErrorCode::RPC_ABORTED);
         }
     }
+}
+
+fn now() -> u64 {
+    tsc::nanos_since_reset().unwrap_or(0)
 }
 
 /// Answers the request the calling thread took with its last getreq.

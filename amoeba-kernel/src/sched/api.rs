@@ -629,9 +629,10 @@ pub fn rpc_block(timeout: Option<u64>, partner: Option<ThreadId>) -> Wake {
     })
 }
 
-/// Blocks in getreq until a request comes (or a stun takes the thread out).
-pub fn getreq_block() -> Wake {
-    block(WaitTarget::GetReq, None, |_, _| {})
+/// Blocks in getreq until a request comes (or a stun takes the thread out), or for at most
+/// `timeout` nanoseconds.
+pub fn getreq_block(timeout: Option<u64>) -> Wake {
+    block(WaitTarget::GetReq, timeout, |_, _| {})
 }
 
 /// Blocks in an RPC call unless `done`, asked under the scheduler's lock (so a wake-up that

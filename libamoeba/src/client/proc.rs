@@ -141,6 +141,7 @@ mod tests {
     use super::*;
     use crate::client::scripted::scripted;
     use crate::client::{dir_list, dir_lookup, std_destroy, std_info};
+    use crate::process::sample::small_descriptor;
     use crate::servers::loopback::Loopback;
     use crate::servers::proc::PS_EXEC;
     use crate::servers::proc::tests::{TestServer, server};
@@ -190,44 +191,6 @@ mod tests {
         assert_eq!(Some(late), ps.borrow_mut().process_capability(99));
     }
 
-    /// A one-text-page, one-stack process whose text is `text` in a segment `make` gives.
-    fn descriptor(text: Capability, owner: Capability) -> ProcessDescriptor {
-        use crate::process::layout::{MAIN_STACK_BASE, MAIN_STACK_BYTES, USER_TEXT_BASE};
-        use crate::process::{ArchMagic, SegmentDescriptor, SegmentType, ThreadDescriptor};
-        let segment = |cap, address, length, kind| SegmentDescriptor {
-            cap,
-            offset: 0,
-            address,
-            length,
-            kind,
-        };
-        ProcessDescriptor {
-            arch: ArchMagic::X86_64,
-            self_cap: Capability::NULL,
-            owner_cap: owner,
-            segments: alloc::vec![
-                segment(
-                    text,
-                    USER_TEXT_BASE,
-                    8192,
-                    SegmentType::TEXT | SegmentType::RO | SegmentType::AND_DESTROY
-                ),
-                segment(
-                    Capability::NULL,
-                    MAIN_STACK_BASE,
-                    MAIN_STACK_BYTES,
-                    SegmentType::DATA | SegmentType::RW
-                ),
-            ],
-            threads: alloc::vec![ThreadDescriptor {
-                idle: true,
-                pc: USER_TEXT_BASE,
-                sp: MAIN_STACK_BASE + MAIN_STACK_BYTES - 8,
-                ..ThreadDescriptor::default()
-            }],
-        }
-    }
-
     #[test]
     fn a_creator_sends_segments_then_execs_them() {
         let (rpc, ps, owner) = node();
@@ -241,7 +204,7 @@ mod tests {
             object: 77,
             ..owner
         };
-        let process = ps_exec(&rpc, &owner, &descriptor(segment, creator)).unwrap();
+        let process = ps_exec(&rpc, &owner, &small_descriptor(segment, creator)).unwrap();
         assert_eq!(process.rights, crate::capability::ALL_RIGHTS);
         {
             let ps = ps.borrow();
@@ -288,7 +251,7 @@ mod tests {
             .control_mut()
             .remote
             .push((elsewhere, alloc::vec![0xAB; 5000]));
-        ps_exec(&rpc, &owner, &descriptor(elsewhere, Capability::NULL)).unwrap();
+        ps_exec(&rpc, &owner, &small_descriptor(elsewhere, Capability::NULL)).unwrap();
         let ps = ps.borrow();
         let text = ps.control().execs[0].1[0].clone().unwrap();
         assert_eq!(text.len(), 8192);
@@ -307,7 +270,7 @@ mod tests {
             ..owner
         };
         let segment = ps_seg_create(&rpc, &owner, 8192).unwrap();
-        let good = descriptor(segment, Capability::NULL);
+        let good = small_descriptor(segment, Capability::NULL);
         let mut no_threads = good.clone();
         no_threads.threads.clear();
         let mut overlapping = good.clone();
@@ -329,7 +292,7 @@ mod tests {
             transact_bare(&rpc, &exec, &encoded[..encoded.len() - 1]),
             Err(ErrorCode::STD_ARGBAD)
         );
-        let unreadable = descriptor(nowhere, Capability::NULL);
+        let unreadable = small_descriptor(nowhere, Capability::NULL);
         assert_eq!(
             ps_exec(&rpc, &owner, &unreadable),
             Err(ErrorCode::RPC_NOTFOUND)
