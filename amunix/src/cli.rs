@@ -9,6 +9,7 @@
 
 use crate::commands::{self, RoundTrips};
 use crate::entropy::{HostEntropy, random_mac};
+use crate::exec::ExecOptions;
 use crate::lan::{LAN_GROUP, LanSeat};
 use crate::medium::{LanMedium, UdpMedium};
 use crate::nodes::{self, Node};
@@ -93,13 +94,19 @@ pub enum PeerCommand {
         count: usize,
     },
     /// Start PROGRAM (a process image file, or a program's name in images/programs/) on
-    /// NODE; in the foreground its output shows here, Ctrl-C ends it, and this command exits
-    /// with its exit status
+    /// NODE, or where the run server RUN chooses (`exec --run RUN PROGRAM`); in the
+    /// foreground its output shows here, Ctrl-C ends it, and this command exits with its exit
+    /// status
     Exec {
-        #[arg(value_name = "NODE")]
-        node: Target,
-        #[arg(value_name = "PROGRAM")]
-        program: String,
+        /// NODE then PROGRAM; with --run, PROGRAM alone (NODE given too: start it there, and
+        /// let RUN move it later to balance load)
+        #[arg(value_name = "NODE", num_args = 1..=2, required = true)]
+        places: Vec<String>,
+        /// The run server that chooses the pool processor: a node's name (its `run`) or the
+        /// run server's capability; the process is handed to it, which may move it to balance
+        /// load
+        #[arg(long, value_name = "RUN")]
+        run: Option<Target>,
         /// Print the process's capability and return at once (it then writes to its node's
         /// console)
         #[arg(long)]
@@ -177,23 +184,17 @@ pub fn run(
             count,
         } => echo(&open(options, lan, &target)?, bytes, count, json),
         PeerCommand::Exec {
-            node,
-            program,
+            places,
+            run,
             detach,
             args,
         } => {
-            let program = crate::exec::find_program(&program)?;
-            let session = open(options, lan, &node)?;
-            let result = crate::exec::exec(
-                &session.peer,
-                session.object,
-                &session.shown,
-                &program,
-                &args,
+            let how = ExecOptions {
                 detach,
                 json,
-            );
-            session.context(result)
+                balance: None,
+            };
+            exec(options, lan, &places, run.as_ref(), &args, how)
         }
         PeerCommand::Migrate { process, to } => {
             let target_root = match &to.node {
@@ -220,6 +221,64 @@ pub fn run(
             serve_echo(&peer, port, duration_ms.map(Duration::from_millis), json)
         }
     }
+}
+
+/// `amoeba exec`: finds where to start the program (NODE, or the node the run server
+/// chooses), starts it there, and hands it to the run server if one was named.
+fn exec(
+    options: &PeerOptions,
+    lan: Lan,
+    places: &[String],
+    run: Option<&Target>,
+    args: &[String],
+    mut how: ExecOptions,
+) -> Result<ExitCode> {
+    let (node, program) = match (places, run) {
+        ([node, program], _) => (Some(node.as_str()), program.as_str()),
+        ([program], Some(_)) => (None, program.as_str()),
+        _ => bail!("give NODE and PROGRAM, or --run RUN and PROGRAM"),
+    };
+    let program = crate::exec::find_program(program)?;
+    let chosen = match run {
+        Some(run) => {
+            let mut target = run.clone();
+            if let NodeRef::Name(_) = target.node {
+                target.path.push("run".to_string());
+            }
+            let session = open(options, lan, &target)?;
+            how.balance = Some(session.object);
+            match node {
+                Some(_) => None,
+                None => {
+                    let host =
+                        crate::exec::choose_host(&session.peer, &session.object, &program, args);
+                    Some(session.context(host)?)
+                }
+            }
+        }
+        None => None,
+    };
+    let target: Target = match (&chosen, node) {
+        (Some(host), _) => Target {
+            node: NodeRef::Name(host.name.clone()),
+            path: Vec::new(),
+        },
+        (None, Some(node)) => node.parse().map_err(|e| anyhow!("NODE `{node}`: {e}"))?,
+        (None, None) => bail!("no node to start {} on", program.name),
+    };
+    if let Some(host) = &chosen {
+        eprintln!("amoeba: the run server chose {}", host.name);
+    }
+    let session = open(options, lan, &target)?;
+    let result = crate::exec::exec(
+        &session.peer,
+        session.object,
+        &session.shown,
+        &program,
+        args,
+        &how,
+    );
+    session.context(result)
 }
 
 #[derive(Clone, Copy)]

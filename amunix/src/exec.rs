@@ -18,10 +18,10 @@ use crate::entropy::HostEntropy;
 use crate::peer::HostPeer;
 use anyhow::{Context, Result, anyhow, bail};
 use libamoeba::capability::{Capability, Port};
-use libamoeba::client;
+use libamoeba::client::{self, ChosenHost};
 use libamoeba::oneway::put_port;
 use libamoeba::process::environment;
-use libamoeba::process::image::{MAX_IMAGE_BYTES, decode_image};
+use libamoeba::process::image::{MAX_IMAGE_BYTES, ProcessImage, decode_image};
 use libamoeba::process::{ArchMagic, ProcessDescriptor, SegmentType, plan_exec};
 use libamoeba::random::Entropy;
 use libamoeba::servers::proc::owner::{CheckpointSink, OwnerServer};
@@ -101,6 +101,54 @@ fn optional(peer: &HostPeer, dir: &Capability, name: &str) -> Capability {
     client::dir_lookup(peer, dir, name).unwrap_or(Capability::NULL)
 }
 
+/// The environment `program` starts with: its arguments and the standard capabilities.
+fn environment_of(program: &Program, args: &[String], standard: &Standard) -> Vec<u8> {
+    let mut argv = vec![program.name.as_str()];
+    argv.extend(args.iter().map(String::as_str));
+    let caps = [
+        (environment::TTY, standard.tty),
+        (environment::RANDOM, standard.random),
+        (environment::TOD, standard.tod),
+        (environment::ROOT, standard.root),
+    ];
+    environment::encode(&argv, &caps, &["TERM=amoeba"])
+}
+
+fn decoded(program: &Program) -> Result<ProcessImage> {
+    decode_image(&program.image, ArchMagic::X86_64, MAX_IMAGE_BYTES).map_err(|e| {
+        anyhow!(
+            "{} is not a process image for x86_64: {e}",
+            program.file.display()
+        )
+    })
+}
+
+/// Asks the run server `run` which pool processor should run `program` (its descriptor as it
+/// would start, segments not sent yet: the server weighs the memory it needs).
+pub fn choose_host(
+    peer: &HostPeer,
+    run: &Capability,
+    program: &Program,
+    args: &[String],
+) -> Result<ChosenHost> {
+    let image = decoded(program)?;
+    let nothing = Standard {
+        tty: Capability::NULL,
+        random: Capability::NULL,
+        tod: Capability::NULL,
+        root: Capability::NULL,
+    };
+    let env = environment_of(program, args, &nothing);
+    let plan =
+        plan_exec(&image, &env).map_err(|e| anyhow!("cannot start {}: {e}", program.name))?;
+    rpc_context(client::run_findhost(peer, run, &plan.descriptor), || {
+        format!(
+            "asking the run server where to run {} (RUN_MULTI_FINDHOST)",
+            program.name
+        )
+    })
+}
+
 /// Sends every segment of `program` with contents to `proc`, and returns the descriptor naming
 /// them, owned by `owner`.
 fn send_segments(
@@ -111,21 +159,8 @@ fn send_segments(
     standard: &Standard,
     owner: Capability,
 ) -> Result<ProcessDescriptor> {
-    let image = decode_image(&program.image, ArchMagic::X86_64, MAX_IMAGE_BYTES).map_err(|e| {
-        anyhow!(
-            "{} is not a process image for x86_64: {e}",
-            program.file.display()
-        )
-    })?;
-    let mut argv = vec![program.name.as_str()];
-    argv.extend(args.iter().map(String::as_str));
-    let caps = [
-        (environment::TTY, standard.tty),
-        (environment::RANDOM, standard.random),
-        (environment::TOD, standard.tod),
-        (environment::ROOT, standard.root),
-    ];
-    let env = environment::encode(&argv, &caps, &["TERM=amoeba"]);
+    let image = decoded(program)?;
+    let env = environment_of(program, args, standard);
     let plan =
         plan_exec(&image, &env).map_err(|e| anyhow!("cannot start {}: {e}", program.name))?;
     let mut descriptor = plan.descriptor;
@@ -272,6 +307,16 @@ fn serve_here<S: libamoeba::rpc::server::Server + Send + 'static>(
     cap
 }
 
+/// How `amoeba exec` runs a program.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExecOptions {
+    /// Print the capability and return, instead of owning the process.
+    pub detach: bool,
+    pub json: bool,
+    /// A run server to hand the process to, which may move it to balance load.
+    pub balance: Option<Capability>,
+}
+
 /// Starts `program` with `args` on the node whose root directory is `root`.
 pub fn exec(
     peer: &HostPeer,
@@ -279,9 +324,13 @@ pub fn exec(
     node: &str,
     program: &Program,
     args: &[String],
-    detach: bool,
-    json: bool,
+    options: &ExecOptions,
 ) -> Result<ExitCode> {
+    let ExecOptions {
+        detach,
+        json,
+        balance,
+    } = *options;
     let proc = rpc_context(client::dir_lookup(peer, &root, "proc"), || {
         format!("looking up `proc` in {node}")
     })?;
@@ -311,6 +360,16 @@ pub fn exec(
     // Only the name `ps` shows: a node that refuses it runs the process all the same.
     let _ = client::ps_setcomment(peer, &process, &program.name);
     let exec_time = started.elapsed();
+    if let Some(run) = balance
+        && let Err(error) = client::run_balance(peer, &run, &process)
+    {
+        // The process runs all the same, where it was started.
+        eprintln!(
+            "amoeba: warning: {error} handing {} to the run server (RUN_BALANCE): it will not \
+             be moved to balance load",
+            program.name
+        );
+    }
     if detach {
         if json {
             let value = serde_json::json!({

@@ -102,7 +102,10 @@ fn pause_at(step: &str, file: &PathBuf) {
     if std::fs::write(file, step).is_err() {
         return;
     }
-    eprintln!("migration paused at {step}: remove {} to go on", file.display());
+    eprintln!(
+        "migration paused at {step}: remove {} to go on",
+        file.display()
+    );
     while file.exists() {
         std::thread::sleep(Duration::from_millis(20));
     }

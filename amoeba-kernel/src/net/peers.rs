@@ -1,11 +1,15 @@
 //! The other nodes on this node's LANs, as their link-check answers name them: node name and
 //! root directory capability (`libamoeba::link_check`). How a kernel finds another node's
-//! servers without a capability handed to it (`selftest=lan` uses it).
+//! servers without a capability handed to it (the run server finds its pool so, and
+//! `selftest=lan` uses it).
 #![cfg_attr(
-    not(all(feature = "selftest", feature = "server-dir")),
+    not(any(
+        feature = "server-run",
+        all(feature = "selftest", feature = "server-dir")
+    )),
     allow(
         dead_code,
-        reason = "only `selftest=lan` asks, and it needs a directory"
+        reason = "only the run server and `selftest=lan` (which needs a directory) ask"
     )
 )]
 

@@ -15,7 +15,8 @@
         feature = "server-random",
         feature = "server-proc",
         feature = "server-tty",
-        feature = "server-echo"
+        feature = "server-echo",
+        feature = "server-run"
     )),
     allow(dead_code, reason = "a profile without servers uses none of this")
 )]
@@ -28,6 +29,8 @@ mod echo;
 mod proc;
 #[cfg(feature = "server-random")]
 mod random;
+#[cfg(feature = "server-run")]
+mod run;
 #[cfg(feature = "server-sys")]
 mod sys;
 #[cfg(feature = "server-tod")]
@@ -165,6 +168,8 @@ pub fn start_selected() {
     tty::start(&mut published);
     #[cfg(feature = "server-echo")]
     echo::start(&mut published);
+    #[cfg(feature = "server-run")]
+    run::start(&mut published);
     #[cfg(feature = "server-dir")]
     let (root, lan_root) = dir::start(&published);
     #[cfg(not(feature = "server-dir"))]

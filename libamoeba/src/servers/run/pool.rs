@@ -43,6 +43,14 @@ pub struct Pool {
 }
 
 impl Pool {
+    /// An empty pool (const: the kernel keeps one in a static).
+    pub const fn new() -> Self {
+        Self {
+            hosts: Vec::new(),
+            balanced: Vec::new(),
+        }
+    }
+
     pub fn hosts(&self) -> &[PoolHost] {
         &self.hosts
     }
@@ -154,7 +162,13 @@ impl Pool {
         if let Some(kept) = self.balanced.iter_mut().find(|p| **p == done.process) {
             *kept = moved;
         }
-        for index in [done.from, done.to] {
+        self.tried(done, now);
+    }
+
+    /// `attempt` was tried at `now` and failed, the process still where it was: no next move
+    /// until both hosts have answered again, so a refused move is not retried at once.
+    pub fn tried(&mut self, attempt: &Move, now: u64) {
+        for index in [attempt.from, attempt.to] {
             if let Some(host) = self.hosts.get_mut(index) {
                 host.state.started_process(now);
             }
