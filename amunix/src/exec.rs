@@ -38,6 +38,13 @@ use std::time::{Duration, Instant};
 const PROGRAMS_DIR: &str = "images/programs";
 /// The exit status of a command whose process was ended by Ctrl-C (128 + SIGINT).
 const INTERRUPTED: u8 = 130;
+/// How often a process in the foreground is asked after.
+const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+/// Unanswered questions in a row after which the process counts as lost (a move between two
+/// nodes leaves the old capability unanswered for a moment, never this long).
+const LOST_AFTER: u32 = 3;
+/// The exit status of a command whose process was lost with its node.
+const LOST: u8 = 125;
 /// How long to wait after Ctrl-C for the process's end to be confirmed.
 const KILL_CONFIRM: Duration = Duration::from_secs(10);
 
@@ -391,6 +398,8 @@ pub fn exec(
 }
 
 /// Serves the TTY and the owner until the process ends (or Ctrl-C ends it); the exit status.
+/// Meanwhile the process is asked after now and then: a node that died with it sends no
+/// checkpoint, and the command says the process was lost instead of waiting for ever.
 fn wait_for_end(peer: &HostPeer, inbox: &Inbox, name: &str, node: &str) -> Result<ExitCode> {
     let interrupted = Arc::new(AtomicBool::new(false));
     let (flag, wake) = (Arc::clone(&interrupted), Arc::clone(&inbox.wake));
@@ -399,6 +408,9 @@ fn wait_for_end(peer: &HostPeer, inbox: &Inbox, name: &str, node: &str) -> Resul
         wake.store(true, Ordering::Relaxed);
     })
     .context("installing the Ctrl-C handler")?;
+    let _ticks = Ticks::start(Arc::clone(&inbox.wake), PROBE_INTERVAL);
+    let mut unanswered = 0;
+    let mut last_probe = Instant::now();
     loop {
         if let Some(ending) = inbox.ending() {
             return Ok(exit_status(ending, name));
@@ -406,10 +418,48 @@ fn wait_for_end(peer: &HostPeer, inbox: &Inbox, name: &str, node: &str) -> Resul
         if interrupted.load(Ordering::Relaxed) {
             return end_on_interrupt(peer, inbox, name, node);
         }
+        if last_probe.elapsed() >= PROBE_INTERVAL {
+            last_probe = Instant::now();
+            match client::ps_getowner(peer, &inbox.process()) {
+                Ok(_) => unanswered = 0,
+                Err(error) if unanswered + 1 >= LOST_AFTER => {
+                    eprintln!(
+                        "amoeba: {name} was lost: {error} asking after it (PS_GETOWNER) \
+                         {LOST_AFTER} times in a row; the node it ran on (started on {node}) \
+                         may have stopped"
+                    );
+                    return Ok(ExitCode::from(LOST));
+                }
+                Err(_) => unanswered += 1,
+            }
+        }
         inbox.wake.store(false, Ordering::Relaxed);
         if inbox.ending().is_none() {
             peer.serve_until(&inbox.wake);
         }
+    }
+}
+
+/// A thread that sets `wake` every `interval` until dropped.
+struct Ticks(Arc<AtomicBool>);
+
+impl Ticks {
+    fn start(wake: Arc<AtomicBool>, interval: Duration) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                std::thread::sleep(interval);
+                wake.store(true, Ordering::Relaxed);
+            }
+        });
+        Self(stop)
+    }
+}
+
+impl Drop for Ticks {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 

@@ -11,11 +11,13 @@
 //! process (its descriptor names it) and told the new capability by PS_SWAPPROC, so an owner in
 //! the foreground keeps the output and the exit status across any number of moves.
 //!
-//! Faults: a target that dies or refuses leaves the process running at the source; a source
-//! that dies once the target has started the process leaves it running on the target (the
-//! answer to the checkpoint goes nowhere, and a source that missed it keeps its copy stunned,
-//! never running); only a source dying before the target read its segments loses the process,
-//! and [`MigrationError::Exec`] says so (`resumed: false`).
+//! Faults: a target that dies or refuses leaves the process running at the source (a target
+//! that no longer answers for the process just after starting it counts as dead: the source
+//! gets the descriptor back); a source that dies once the target has started the process
+//! leaves it running on the target (the answer to the checkpoint goes nowhere, and a source
+//! that missed it keeps its copy stunned, never running); only a source dying before the
+//! target read its segments loses the process, and [`MigrationError::Exec`] says so
+//! (`resumed: false`).
 
 use core::fmt;
 
@@ -162,6 +164,7 @@ pub fn migrate(
         let _ = ps_setowner(mover, process, &owner);
         error
     };
+    // From here on every failure gives the process its owner back.
     ps_stun(mover, process, MIGRATION_CODE).map_err(|e| restore(MigrationError::Stun(e)))?;
     mover.reached(Step::Stunned);
     let checkpoint = wait_for_checkpoint(mover, get, process).map_err(restore)?;
@@ -173,13 +176,16 @@ pub fn migrate(
     descriptor.self_cap = Capability::NULL;
     let moved = match ps_exec(mover, target, &descriptor) {
         Ok(moved) => moved,
-        Err(error) => {
-            // The source resumes the process when it gets its descriptor back.
-            let resumed = answer(mover, &back).is_ok();
-            return Err(restore(MigrationError::Exec { error, resumed }));
-        }
+        Err(error) => return Err(take_back(mover, process, &owner, &back, error)),
     };
     mover.reached(Step::Started);
+    // The source drops its copy only if the target still answers for the process: a target
+    // that died right after starting it leaves the process to the source.
+    if let Err(error @ (ErrorCode::RPC_NOTFOUND | ErrorCode::RPC_FAILURE)) =
+        ps_getowner(mover, &moved)
+    {
+        return Err(take_back(mover, process, &owner, &back, error));
+    }
     // Ends the source's copy; if that answer is lost the source keeps it stunned, never runs it.
     let _ = answer(mover, &[]);
     mover.reached(Step::Finished);
@@ -188,6 +194,21 @@ pub fn migrate(
         process: moved,
         bytes,
     })
+}
+
+/// The target refused the process (or died): the source gets the descriptor back, which
+/// resumes it there, and the process its owner. Whether that worked says whether it runs on.
+fn take_back(
+    mover: &impl Mover,
+    process: &Capability,
+    owner: &Capability,
+    back: &[u8],
+    error: ErrorCode,
+) -> MigrationError {
+    let _ = answer(mover, back);
+    // A source that is gone answers neither: the process was lost with it.
+    let resumed = ps_setowner(mover, process, owner).is_ok();
+    MigrationError::Exec { error, resumed }
 }
 
 /// Gives the moved process its name again and tells its owner where it runs now.
