@@ -162,7 +162,7 @@ static BUILTIN: &[Component] = &[
     server("vdisk", "virtual disk server over block devices", &["dir", "virtio-blk"], PLANNED),
     server("bullet", "Bullet file server: immutable files", &["vdisk"], PLANNED),
     server("soap", "SOAP directory server, stored on Bullet", &["bullet"], PLANNED),
-    server("run", "run server: picks a pool processor for a new process", &["proc"], PLANNED),
+    server("run", "run server: picks a pool processor for a new process and (with [run] rebalance) balances load by migration", &["dir"], IMPLEMENTED),
 ];
 
 #[cfg(test)]

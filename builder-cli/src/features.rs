@@ -11,6 +11,10 @@ pub const SELFTEST: &str = "selftest";
 /// (`[kernel] remote_exec = false`): no one else may start processes on the node.
 pub const PROC_EXEC_WITHHELD: &str = "proc-exec-withheld";
 
+/// The feature that makes the run server move processes from the busiest pool processor to
+/// the idlest (`[run] rebalance = true`).
+pub const RUN_REBALANCE: &str = "run-rebalance";
+
 /// The Cargo feature of one component: `server-NAME` or `driver-NAME`.
 pub fn feature(kind: Kind, name: &str) -> String {
     format!("{}-{name}", kind.word())
@@ -23,10 +27,12 @@ pub fn features(spec: &NodeSpec) -> Vec<String> {
     let drivers = spec.drivers.iter().map(|d| feature(Kind::Driver, d));
     let selftest = spec.selftest.then(|| SELFTEST.to_string());
     let withheld = (!spec.remote_exec).then(|| PROC_EXEC_WITHHELD.to_string());
+    let rebalance = spec.rebalance.then(|| RUN_REBALANCE.to_string());
     let mut features: Vec<String> = servers
         .chain(drivers)
         .chain(selftest)
         .chain(withheld)
+        .chain(rebalance)
         .collect();
     features.sort();
     features.dedup();
@@ -51,6 +57,7 @@ mod tests {
             drivers: drivers.iter().map(|s| s.to_string()).collect(),
             selftest: false,
             remote_exec: true,
+            rebalance: false,
             programs: Vec::new(),
         }
     }
@@ -108,6 +115,32 @@ mod tests {
         assert!(
             kernel_features().contains_key(PROC_EXEC_WITHHELD),
             "kernel lacks {PROC_EXEC_WITHHELD}"
+        );
+    }
+
+    #[test]
+    fn rebalancing_is_a_feature_only_when_the_profile_asks() {
+        let placing = spec(&["dir", "run"], &["virtio-net"]);
+        assert_eq!(
+            features(&placing),
+            ["driver-virtio-net", "server-dir", "server-run"]
+        );
+        let balancing = NodeSpec {
+            rebalance: true,
+            ..spec(&["dir", "run"], &["virtio-net"])
+        };
+        assert_eq!(
+            features(&balancing),
+            [
+                "driver-virtio-net",
+                "run-rebalance",
+                "server-dir",
+                "server-run"
+            ]
+        );
+        assert!(
+            kernel_features().contains_key(RUN_REBALANCE),
+            "kernel lacks {RUN_REBALANCE}"
         );
     }
 

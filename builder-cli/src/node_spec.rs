@@ -24,6 +24,9 @@ pub struct NodeSpec {
     /// Other hosts and nodes may send segments and start processes through the process
     /// server's published capability (`[kernel] remote_exec`, true unless set false).
     pub remote_exec: bool,
+    /// The run server also moves processes handed to it from the busiest pool processor to
+    /// the idlest (`[run] rebalance`, false unless set true; only with server "run").
+    pub rebalance: bool,
     /// The programs the node starts at boot, in profile order.
     pub programs: Vec<ProgramSpec>,
 }

@@ -135,6 +135,16 @@ pub enum Problem {
          out; add \"proc\" to servers, or remove remote_exec"
     )]
     RemoteExecWithoutProc,
+    #[error(
+        "says whether the run server moves processes between its pool processors, but this \
+         profile has no run server; add \"run\" to [kernel] servers, or remove rebalance"
+    )]
+    RebalanceWithoutRun,
+    #[error(
+        "server `run` finds its pool processors and polls their load over the LAN, but this \
+         node has no network card; add {drivers} to [kernel] drivers"
+    )]
+    RunServerWithoutCard { drivers: String },
 }
 
 /// How to compile the self-tests in, given the line of a `selftest = false` if there is one.

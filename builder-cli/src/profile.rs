@@ -13,6 +13,8 @@
 //! drivers = ["pci"]
 //! selftest = false     # compile in the self-tests of `selftest=` words (test profiles only)
 //! remote_exec = true   # others may start processes here (needs server "proc")
+//! [run]                # optional; for a node with server "run"
+//! rebalance = false    # also move processes from the busiest pool processor to the idlest
 //! [network]            # optional; needs a network card driver
 //! ip = "dhcp"          # the card's address: "dhcp" or "A.B.C.D/N" (kernel word `ip=`)
 //! flip_udp_port = 4146 # FLIP inside UDP on this port, 1 to 65535 (kernel word `flip-udp=`)
@@ -67,6 +69,9 @@ pub struct Profile {
     /// `[kernel] remote_exec`: whether the process server's published capability lets other
     /// hosts and nodes send segments and start processes.
     pub remote_exec: Option<Located<bool>>,
+    /// `[run] rebalance`: whether the run server also moves the processes handed to it from
+    /// the busiest pool processor to the idlest.
+    pub rebalance: Option<Located<bool>>,
     /// `[network] ip`: "dhcp" or "A.B.C.D/N".
     pub network_ip: Option<Located<String>>,
     /// `[network] flip_udp_port`, as written (its range is checked by validation).
@@ -114,8 +119,15 @@ struct RawProfile {
     node: Option<RawNode>,
     kernel: Option<RawKernel>,
     network: Option<RawNetwork>,
+    run: Option<RawRun>,
     #[serde(default)]
     programs: Vec<RawProgram>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRun {
+    rebalance: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -271,6 +283,10 @@ impl Profile {
                 .collect(),
             selftest: kernel.selftest.map(|v| lines.locate(v)),
             remote_exec: kernel.remote_exec.map(|v| lines.locate(v)),
+            rebalance: raw
+                .run
+                .and_then(|run| run.rebalance)
+                .map(|v| lines.locate(v)),
             network_ip: network.ip.map(|v| lines.locate(v)),
             flip_udp_port: network.flip_udp_port.map(|v| lines.locate(v)),
             programs: raw
@@ -487,6 +503,52 @@ mod tests {
             message,
             "node-profiles/x.toml:3: [kernel] remote_exec: invalid type: integer `0`, expected a \
              boolean; write `true` or `false`"
+        );
+    }
+
+    #[test]
+    fn the_rebalance_key_is_a_located_switch() {
+        let text = "description = \"d\"\n[kernel]\nservers = [\"dir\", \"run\"]\n[run]\nrebalance = true\n";
+        let profile = parse(text).expect("parses");
+        assert_eq!(
+            profile.rebalance,
+            Some(Located {
+                value: true,
+                line: 5
+            })
+        );
+        assert_eq!(parse("description = \"d\"\n").unwrap().rebalance, None);
+        assert_eq!(
+            parse("description = \"d\"\n[run]\n").unwrap().rebalance,
+            None
+        );
+        let message = error("description = \"d\"\n[run]\nrebalance = \"yes\"\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:3: [run] rebalance: invalid type: string \"yes\", expected a \
+             boolean; write `true` or `false`"
+        );
+    }
+
+    #[test]
+    fn run_shape_errors_say_the_fix() {
+        let message = error("description = \"d\"\n[run]\nbalance = true\n");
+        assert!(
+            message.starts_with("node-profiles/x.toml:3: [run] balance: unknown field `balance`")
+                && message.contains("`rebalance`")
+                && message.ends_with("; remove it or correct its spelling"),
+            "{message}"
+        );
+        let message = error("description = \"d\"\nrun = true\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:2: run: `run` must be a table: write `[run]` and its keys below it"
+        );
+        let message = error("description = \"d\"\n[[run]]\nrebalance = true\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:2: [[run]]: `[[run]]` makes a list of tables, but there is one \
+             `run` table: write `[run]`"
         );
     }
 

@@ -24,6 +24,8 @@ pub const MIN_MEMORY_MIB: u32 = 32;
 pub const MAX_MEMORY_MIB: u32 = 64 * 1024;
 /// Bytes of a process's environment block kept for its name, capabilities and strings.
 const ENVIRONMENT_RESERVE: usize = 1024;
+/// The server that places processes on the LAN's pool processors.
+const RUN_SERVER: &str = "run";
 
 /// Checks `profile` against `catalog`; on failure returns every problem found, in file order.
 pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, ProfileProblems> {
@@ -43,6 +45,8 @@ pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, Pr
     check.dependencies(catalog, &selected);
     check.conflicts(&selected);
     check.remote_exec(profile);
+    check.rebalance(profile);
+    check.run_server_has_a_card(&servers, &drivers);
     let network = check.network(profile, &cmdline_extra, &drivers);
     cmdline_extra.extend(network);
     let programs = check.programs(catalog, &profile.programs);
@@ -61,6 +65,7 @@ pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, Pr
         drivers: drivers.iter().map(|s| s.name.to_string()).collect(),
         selftest: is_on(profile.selftest.as_ref()),
         remote_exec: profile.remote_exec.as_ref().is_none_or(|r| r.value),
+        rebalance: is_on(profile.rebalance.as_ref()),
         programs,
     })
 }
@@ -289,12 +294,12 @@ impl Checker<'_> {
                 self.report(Some(cmdline.line), Some("[node] cmdline"), problem);
             }
         }
-        let cards = Nic::ALL.map(Nic::driver);
         if let Some(line) = ip_line.into_iter().chain(port_line).min()
-            && !drivers.iter().any(|d| cards.contains(&d.name))
+            && !has_card(drivers)
         {
-            let drivers = cards.map(|c| format!("\"{c}\"")).join(" or ");
-            let problem = Problem::NetworkWithoutCard { drivers };
+            let problem = Problem::NetworkWithoutCard {
+                drivers: card_drivers(),
+            };
             self.report(Some(line), Some("[network]"), problem);
         }
         words
@@ -416,6 +421,36 @@ impl Checker<'_> {
         }
     }
 
+    /// `[run] rebalance` tunes the run server and means nothing without it; `true` would even
+    /// pull the server in unasked (its kernel feature implies `server-run`), so either value
+    /// on a node without server "run" is a mistake worth pointing at.
+    fn rebalance(&mut self, profile: &Profile) {
+        let Some(rebalance) = &profile.rebalance else {
+            return;
+        };
+        if !profile.servers.iter().any(|s| s.value == RUN_SERVER) {
+            self.report(
+                Some(rebalance.line),
+                Some("[run] rebalance"),
+                Problem::RebalanceWithoutRun,
+            );
+        }
+    }
+
+    /// The run server's pool is the other nodes of the LAN (found by the link check, their
+    /// load polled by PS_GETLOAD), so without a card it would have nothing to choose among.
+    fn run_server_has_a_card(&mut self, servers: &[Selected<'_>], drivers: &[Selected<'_>]) {
+        let Some(run) = servers.iter().find(|s| s.name == RUN_SERVER) else {
+            return;
+        };
+        if !has_card(drivers) {
+            let problem = Problem::RunServerWithoutCard {
+                drivers: card_drivers(),
+            };
+            self.report(Some(run.line), Some(&key_of(Kind::Server)), problem);
+        }
+    }
+
     /// Each `[[programs]]` entry: a known program, arguments the boot table can carry, a
     /// priority level. The same program may be listed any number of times.
     fn programs(&mut self, catalog: &Catalog<'_>, entries: &[ProgramEntry]) -> Vec<ProgramSpec> {
@@ -487,6 +522,19 @@ impl Checker<'_> {
 /// A `true`/`false` key: on only when written `true`.
 fn is_on(flag: Option<&Located<bool>>) -> bool {
     flag.is_some_and(|f| f.value)
+}
+
+/// Whether a network card's driver is among the selected drivers.
+fn has_card(drivers: &[Selected<'_>]) -> bool {
+    let cards = Nic::ALL.map(Nic::driver);
+    drivers.iter().any(|d| cards.contains(&d.name))
+}
+
+/// The card drivers, as a fix names them: `"virtio-net" or "ne2000"`.
+fn card_drivers() -> String {
+    Nic::ALL
+        .map(|nic| format!("\"{}\"", nic.driver()))
+        .join(" or ")
 }
 
 fn key_of(kind: Kind) -> String {

@@ -41,7 +41,9 @@ pub(super) fn explain(text: &str, error: &toml::de::Error) -> (usize, Option<Str
             format!("`{table}` must be a table: write `[{table}]` and its keys below it")
         }
     } else if let Some(header) = place.header.as_ref().filter(|h| {
-        place.on_header && h.array && matches!(h.name.as_str(), "node" | "kernel" | "network")
+        place.on_header
+            && h.array
+            && matches!(h.name.as_str(), "node" | "kernel" | "network" | "run")
     }) {
         format!(
             "`{header}` makes a list of tables, but there is one `{name}` table: write `[{name}]`",
@@ -139,6 +141,7 @@ fn table_of_struct(name: &str) -> Option<&'static str> {
         "RawNode" => Some("node"),
         "RawKernel" => Some("kernel"),
         "RawNetwork" => Some("network"),
+        "RawRun" => Some("run"),
         "RawProgram" => Some("programs"),
         _ => None,
     }

@@ -408,6 +408,7 @@ fn every_real_program_becomes_a_bootable_image() {
         drivers: vec![],
         selftest: false,
         remote_exec: true,
+        rebalance: false,
         programs: vec![
             ProgramSpec {
                 driver: false,

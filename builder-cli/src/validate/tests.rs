@@ -129,11 +129,11 @@ fn a_component_of_the_other_kind_is_moved() {
 
 #[test]
 fn planned_components_are_refused() {
-    let text = "description = \"d\"\n[kernel]\nservers = [\"dir\", \"proc\", \"run\"]\n";
+    let text = "description = \"d\"\n[kernel]\nservers = [\"dir\", \"proc\", \"bullet\"]\n";
     assert_eq!(
         problems(text),
         [
-            "node-profiles/x.toml:3: [kernel] servers: server `run` is not implemented yet; remove it from [kernel] servers"
+            "node-profiles/x.toml:3: [kernel] servers: server `bullet` is not implemented yet; remove it from [kernel] servers"
         ]
     );
 }
@@ -596,6 +596,72 @@ fn remote_exec_is_allowed_unless_withheld() {
     assert!(check(on).expect("valid").remote_exec);
     let off = "description = \"d\"\n[kernel]\nservers = [\"dir\", \"proc\"]\nremote_exec = false\n";
     assert!(!check(off).expect("valid").remote_exec);
+}
+
+#[test]
+fn rebalance_needs_the_run_server() {
+    let message = "says whether the run server moves processes between its pool processors, \
+                   but this profile has no run server; add \"run\" to [kernel] servers, or \
+                   remove rebalance";
+    let on =
+        "description = \"d\"\n[kernel]\nservers = [\"dir\", \"proc\"]\n[run]\nrebalance = true\n";
+    assert_eq!(
+        problems(on),
+        [format!(
+            "node-profiles/x.toml:5: [run] rebalance: {message}"
+        )]
+    );
+    // Saying the default is as wrong: the key means nothing without the server.
+    let off = "description = \"d\"\n[run]\nrebalance = false\n";
+    assert_eq!(
+        problems(off),
+        [format!(
+            "node-profiles/x.toml:3: [run] rebalance: {message}"
+        )]
+    );
+    assert!(check("description = \"d\"\n[run]\n").is_ok());
+}
+
+#[test]
+fn the_run_server_needs_a_network_card() {
+    let text = "description = \"d\"\n[kernel]\nservers = [\n  \"dir\",\n  \"run\",\n]\ndrivers = [\"pci\", \"rtc\"]\n";
+    assert_eq!(
+        problems(text),
+        [
+            "node-profiles/x.toml:5: [kernel] servers: server `run` finds its pool processors \
+             and polls their load over the LAN, but this node has no network card; add \
+             \"virtio-net\" or \"ne2000\" to [kernel] drivers"
+        ]
+    );
+    for card in ["virtio-net", "ne2000"] {
+        let text = format!(
+            "description = \"d\"\n[kernel]\nservers = [\"dir\", \"run\"]\ndrivers = [\"pci\", \"{card}\"]\n"
+        );
+        assert!(check(&text).is_ok(), "{card}");
+    }
+}
+
+#[test]
+fn the_run_server_balances_only_when_asked() {
+    let servers = "description = \"d\"\n[kernel]\nservers = [\"dir\", \"run\"]\ndrivers = [\"pci\", \"virtio-net\"]\n";
+    assert!(!check(servers).expect("valid").rebalance);
+    let off = format!("{servers}[run]\nrebalance = false\n");
+    assert!(!check(&off).expect("valid").rebalance);
+    let on = format!("{servers}[run]\nrebalance = true\n");
+    assert!(check(&on).expect("valid").rebalance);
+}
+
+#[test]
+fn the_run_profile_places_and_balances_without_being_a_pool_processor() {
+    let (ws, programs) = this_workspace();
+    let catalog = Catalog::builtin().with_programs(&programs);
+    let file = ws.profiles_dir().join("run.toml");
+    let source = std::fs::read(&file).expect("run.toml");
+    let profile = Profile::parse("run", &ws.display(&file), source).expect("parses");
+    let spec = validate(&profile, &catalog).expect("valid");
+    assert!(spec.servers.iter().any(|s| s == "run"), "{spec:?}");
+    assert!(spec.rebalance, "{spec:?}");
+    assert!(!spec.remote_exec, "{spec:?}");
 }
 
 #[test]
