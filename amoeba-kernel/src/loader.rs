@@ -15,6 +15,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec;
 use alloc::vec::Vec;
+use libamoeba::capability::Capability;
 use libamoeba::memory::PAGE_SIZE;
 use libamoeba::priority::Level;
 use libamoeba::process::boot_table::{self, BootProgram};
@@ -81,13 +82,27 @@ fn access_of(segment: &SegmentDescriptor) -> Access {
     }
 }
 
-/// The environment the process finds on its stack: its arguments, standard capabilities (null
-/// where the profile has no such server) and strings. An admin program also gets the owner
-/// capabilities of the process and sys servers.
-fn environment_block(name: &str, args: &[&str], admin: bool) -> Vec<u8> {
+/// The capabilities a boot program finds in its environment, null where the profile has no
+/// such server: handed in by whoever starts the programs (the servers are started above the
+/// loader, which names none of them).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BootCapabilities {
+    pub tty: Capability,
+    pub random: Capability,
+    pub tod: Capability,
+    pub root: Capability,
+    /// Owner capabilities of the ps directory and the process and sys servers, for admin
+    /// programs only.
+    pub ps: Capability,
+    pub proc: Capability,
+    pub sys: Capability,
+}
+
+/// The environment the process finds on its stack: its arguments, standard capabilities and
+/// strings. An admin program also gets the owner capabilities of the process and sys servers.
+fn environment_block(name: &str, args: &[&str], admin: bool, caps: &BootCapabilities) -> Vec<u8> {
     let mut argv = vec![name];
     argv.extend_from_slice(args);
-    let caps = crate::servers::environment();
     let mut capabilities = vec![
         (environment::TTY, caps.tty),
         (environment::RANDOM, caps.random),
@@ -95,11 +110,10 @@ fn environment_block(name: &str, args: &[&str], admin: bool) -> Vec<u8> {
         (environment::ROOT, caps.root),
     ];
     if admin {
-        let owners = crate::servers::owner_capabilities();
         capabilities.extend([
-            (environment::PS, owners.ps),
-            (environment::PROC, owners.proc),
-            (environment::SYS, owners.sys),
+            (environment::PS, caps.ps),
+            (environment::PROC, caps.proc),
+            (environment::SYS, caps.sys),
         ]);
     }
     let node = alloc::format!("NODE_PROFILE={}", build_info::PROFILE);
@@ -130,12 +144,16 @@ fn start_main(
     sched::spawn_process(new, space).map_err(LoadError::Start)
 }
 
-/// Creates a process running `program` (embedded, so its image's address identifies it).
-pub fn exec(program: &BootProgram<'static>) -> Result<ProcessId, LoadError> {
+/// Creates a process running `program` (embedded, so its image's address identifies it) with
+/// `caps` in its environment.
+pub fn exec(
+    program: &BootProgram<'static>,
+    caps: &BootCapabilities,
+) -> Result<ProcessId, LoadError> {
     let image = program.image;
     let decoded =
         decode_image(image, ArchMagic::X86_64, MAX_IMAGE_BYTES).map_err(LoadError::Image)?;
-    let env = environment_block(program.name, &program.args, program.admin);
+    let env = environment_block(program.name, &program.args, program.admin, caps);
     let plan = plan_exec(&decoded, &env).map_err(LoadError::Plan)?;
     let mut space = AddressSpace::new().map_err(LoadError::Map)?;
     let segments = plan.descriptor.segments.iter().zip(&plan.contents);
@@ -270,8 +288,9 @@ fn shared_text(
     Ok(frames)
 }
 
-/// Starts every program of the embedded boot table; a bad entry is reported and skipped.
-pub fn start_boot_programs() {
+/// Starts every program of the embedded boot table with `caps`; a bad entry is reported and
+/// skipped.
+pub fn start_boot_programs(caps: &BootCapabilities) {
     let programs = match boot_table::decode(build_info::BOOT_PROGRAMS) {
         Ok(programs) => programs,
         Err(error) => {
@@ -281,7 +300,7 @@ pub fn start_boot_programs() {
     };
     for program in &programs {
         let started = cpu::rdtsc();
-        match exec(program) {
+        match exec(program, caps) {
             Ok(pid) => log::info!(
                 "process {} (pid {pid}) created from its {} byte image in {} cycles",
                 program.name,

@@ -66,7 +66,7 @@ pub fn start(boot: arch::multiboot::BootInfo, entry_tsc: u64) -> ! {
     #[cfg(feature = "selftest")]
     selftest::before_boot_programs(config.selftest);
     let free_before_programs = mm::frames::stats().free_bytes;
-    loader::start_boot_programs();
+    loader::start_boot_programs(&servers::boot_capabilities());
     #[cfg(feature = "selftest")]
     selftest::after_boot_programs(config.selftest);
     print_banner(&config, &boot, tsc_hz, &memory);

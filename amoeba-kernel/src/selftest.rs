@@ -268,7 +268,7 @@ fn loader() {
             admin: false,
             image: bytes,
         };
-        match crate::loader::exec(&damaged) {
+        match crate::loader::exec(&damaged, &crate::loader::BootCapabilities::default()) {
             Err(error) => kprintln!("selftest: loader refused a {what} image: {error}"),
             Ok(pid) => {
                 ok = false;

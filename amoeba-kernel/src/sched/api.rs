@@ -5,6 +5,7 @@
 use super::process_events::{Happened, ProcessEvent};
 use super::thread::{Process, Thread};
 use super::timer_queue::TimerAction;
+use super::wait::{await_key, block, release_turn, wake_awaiting};
 use super::{
     KERNEL_PROCESS, ProcessId, Scheduler, Start, State, ThreadId, WaitTarget, Wake, switch_to_next,
     ticks, with,
@@ -13,7 +14,6 @@ use crate::arch::cpu;
 use crate::mm::address_space::AddressSpace;
 use crate::mm::kstack::KernelStack;
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use amoeba_kernel_core::sched::sync::WaitOutcome;
 use libamoeba::memory::PAGE_SIZE;
@@ -44,22 +44,8 @@ fn new_thread(
     let mut thread = Thread::new(id, process, priority, start);
     thread.saved_rsp = stack.prepare_first_switch(super::thread_start);
     thread.kernel_stack = Some(stack);
-    add_thread(s, thread);
+    s.add_thread(thread);
     Ok(id)
-}
-
-/// Makes `thread` one of its process's, with the next local id unless it has one, and ready.
-pub(super) fn add_thread(s: &mut Scheduler, mut thread: Thread) {
-    let id = thread.id;
-    if let Some(p) = s.processes.get_mut(&thread.process) {
-        if thread.local_id == 0 {
-            thread.local_id = p.next_local_id;
-            p.next_local_id = p.next_local_id.saturating_add(1);
-        }
-        p.threads.push(id);
-    }
-    s.threads.insert(id, Box::new(thread));
-    s.make_ready(id);
 }
 
 /// Starts a kernel thread running `entry(argument)`.
@@ -197,57 +183,6 @@ fn free_user_stack(s: &mut Scheduler, process: ProcessId, stack_start: u64) {
     }
 }
 
-/// Blocks the running thread after `setup` registered it wherever it waits; returns why it
-/// woke. A `timeout` in nanoseconds of `None` waits for ever.
-pub(super) fn block(
-    target: WaitTarget,
-    timeout: Option<u64>,
-    setup: impl FnOnce(&mut Scheduler, ThreadId),
-) -> Wake {
-    let blocks = |s: &mut Scheduler, current| {
-        setup(s, current);
-        true
-    };
-    block_unless_done(target, timeout, blocks).unwrap_or(Wake::Signaled)
-}
-
-/// Blocks like [`block`] if `setup`, run under the scheduler's lock, says to; `None` if it
-/// did not (what the caller waits for had already happened).
-pub(super) fn block_unless_done(
-    target: WaitTarget,
-    timeout: Option<u64>,
-    setup: impl FnOnce(&mut Scheduler, ThreadId) -> bool,
-) -> Option<Wake> {
-    let blocked = with(|s| {
-        let current = s.current;
-        if !setup(s, current) {
-            return false;
-        }
-        let deadline = timeout.map(|nanos| cpu::rdtsc().saturating_add(ticks(nanos)));
-        let timer = deadline.map(|d| s.timers.add(d, TimerAction::Wake(current)));
-        let thread = s.current_thread();
-        thread.state = State::Blocked;
-        thread.waiting_on = Some(target);
-        thread.timer = timer;
-        release_turn(s, current);
-        s.reprogram_timer();
-        true
-    });
-    if !blocked {
-        return None;
-    }
-    switch_to_next();
-    Some(with(|s| s.current_thread().wake))
-}
-
-pub(super) fn release_turn(s: &mut Scheduler, thread: ThreadId) {
-    if let Some(process) = s.process_of(thread)
-        && process.turn_holder == Some(thread)
-    {
-        process.turn_holder = None;
-    }
-}
-
 /// Runs `function` in the timer interrupt every `period` nanoseconds until it returns false.
 /// It runs with the scheduler's state locked: it may only note things (atomics), not block or
 /// call the scheduler.
@@ -368,7 +303,7 @@ pub(super) fn end_process(s: &mut Scheduler, id: ProcessId) {
         end_thread(s, thread);
     }
     if let Some(mut process) = s.processes.remove(&id) {
-        super::stun::forget_stun(&mut process);
+        process.forget_stun();
         log::info!(
             "process {} (pid {id}) ended with code {}",
             process.name,
@@ -518,37 +453,12 @@ pub fn sync_signal(handle: u64) -> Result<(), Error> {
     })
 }
 
-/// Blocks until [`wakeup`] on `key` in the same process, or the timeout.
-pub fn await_key(key: u64, timeout: Option<u64>) -> Wake {
-    block(WaitTarget::Await(key), timeout, |s, current| {
-        if let Some(process) = s.process_of(current) {
-            process
-                .awaiting
-                .entry(key)
-                .or_insert_with(VecDeque::new)
-                .push_back(current);
-        }
-    })
-}
-
 /// Wakes every thread of the calling process awaiting `key`; returns how many.
 pub fn wakeup(key: u64) -> u64 {
     with(|s| {
         let process = s.current_thread().process;
         wake_awaiting(s, process, key)
     })
-}
-
-pub(super) fn wake_awaiting(s: &mut Scheduler, process: ProcessId, key: u64) -> u64 {
-    let waiters = s
-        .processes
-        .get_mut(&process)
-        .and_then(|p| p.awaiting.remove(&key))
-        .unwrap_or_default();
-    waiters
-        .into_iter()
-        .filter(|&t| s.wake(t, Wake::Signaled))
-        .count() as u64
 }
 
 /// The thread of the calling process whose local id is `local`.
@@ -639,7 +549,7 @@ pub fn getreq_block(timeout: Option<u64>) -> Wake {
 /// follows it cannot be missed), says the awaited event already happened; then `None`.
 #[cfg(feature = "net")]
 pub fn rpc_block_unless(timeout: Option<u64>, done: impl FnOnce() -> bool) -> Option<Wake> {
-    block_unless_done(WaitTarget::Rpc, timeout, |_, _| !done())
+    super::wait::block_unless_done(WaitTarget::Rpc, timeout, |_, _| !done())
 }
 
 /// Wakes a thread blocked in an RPC call; with `partner`, it is to run as soon as the caller

@@ -202,15 +202,37 @@ pub fn process_facts() -> Vec<ProcessFacts> {
     facts
 }
 
-/// Threads and user processes alive, and threads ready to run (the load).
-#[cfg(any(feature = "server-sys", feature = "server-proc"))]
-pub fn population() -> (u32, u32, u32) {
+/// Threads and user processes alive.
+#[cfg(feature = "server-sys")]
+pub fn population() -> (u32, u32) {
     with(|s| {
         (
             s.threads.len() as u32,
             s.processes.values().filter(|p| p.is_user()).count() as u32,
-            s.ready.len() as u32,
         )
+    })
+}
+
+/// User threads at work: running, ready, or in a trans. A process that prints or calls a
+/// server waits for each answer a moment but is busy all the same, so counting only the ready
+/// queue would make a busy node look idle between two of its prints: this is the load the run
+/// server balances by.
+#[cfg(feature = "server-proc")]
+pub fn busy_user_threads() -> u32 {
+    use super::{State, WaitTarget};
+    with(|s| {
+        let busy = |t: &&Thread| match t.state {
+            State::Running | State::Ready => true,
+            State::Blocked => t.waiting_on == Some(WaitTarget::Rpc),
+            State::Dead => false,
+        };
+        let user = |t: &&Thread| s.processes.get(&t.process).is_some_and(|p| p.is_user());
+        s.threads
+            .values()
+            .map(|t| &**t)
+            .filter(busy)
+            .filter(user)
+            .count() as u32
     })
 }
 

@@ -6,7 +6,7 @@
 //! The FLIP thread (`net::flip`) sleeps until its next protocol deadline on one; a client
 //! starting a remote transaction rings it so that its deadlines count.
 
-use super::api::block_unless_done;
+use super::wait::block_unless_done;
 use super::{ThreadId, WaitTarget, Wake, with};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 

@@ -20,17 +20,18 @@ mod stun;
 mod thread;
 mod thread_exit;
 mod timer_queue;
+mod wait;
 
 pub use api::*;
-#[cfg(any(feature = "server-sys", feature = "server-proc"))]
+#[cfg(feature = "server-sys")]
 pub use describe::population;
+#[cfg(feature = "server-proc")]
+pub use describe::{busy_user_threads, describe_stopped, process_facts, read_stopped};
 #[cfg_attr(
     not(feature = "selftest"),
     allow(unused_imports, reason = "only `selftest=describe` uses it so far")
 )]
 pub use describe::{describe, user_processes};
-#[cfg(feature = "server-proc")]
-pub use describe::{describe_stopped, process_facts, read_stopped};
 pub use devices::{device_interrupt, interrupt_await, io_port_grant};
 #[cfg(feature = "net")]
 pub use doorbell::Doorbell;
@@ -43,18 +44,19 @@ pub use stun::{is_stunned, resume_process, stun_process};
 pub use stun::{stun_requested, take_restart};
 pub use thread::{KERNEL_PROCESS, ProcessId, Start, State, ThreadId, WaitTarget, Wake};
 pub use thread_exit::on_thread_exit;
+pub use wait::await_key;
 
 use crate::arch::{context, cpu, lapic, paging, syscall, tsc, user_state};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use amoeba_kernel_core::sched::id_table::IdTable;
 use amoeba_kernel_core::sched::ready::{Eligibility, ReadyQueues};
-use api::block;
 use core::sync::atomic::{AtomicU64, Ordering};
 use libamoeba::priority::{Level, Priority};
 use spin::Mutex;
 use thread::{Process, Thread};
 use timer_queue::{TimerAction, TimerQueue};
+use wait::block;
 
 /// How long a user thread runs before an equally urgent one gets the CPU.
 const TIME_SLICE_NANOS: u64 = 10_000_000;
@@ -271,6 +273,20 @@ impl Scheduler {
             Some(thread) => thread,
             None => panic!("the running thread {current} has no control block"),
         }
+    }
+
+    /// Makes `thread` one of its process's, with the next local id unless it has one, and ready.
+    fn add_thread(&mut self, mut thread: Thread) {
+        let id = thread.id;
+        if let Some(p) = self.processes.get_mut(&thread.process) {
+            if thread.local_id == 0 {
+                thread.local_id = p.next_local_id;
+                p.next_local_id = p.next_local_id.saturating_add(1);
+            }
+            p.threads.push(id);
+        }
+        self.threads.insert(id, Box::new(thread));
+        self.make_ready(id);
     }
 
     fn make_ready(&mut self, id: ThreadId) {

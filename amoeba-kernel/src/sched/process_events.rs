@@ -7,7 +7,7 @@
     allow(dead_code, reason = "only the process server watches processes")
 )]
 
-use super::api::{await_key, wake_awaiting};
+use super::wait::{await_key, wake_awaiting};
 use super::{KERNEL_PROCESS, ProcessId, Scheduler, with};
 use core::sync::atomic::{AtomicBool, Ordering};
 

@@ -22,28 +22,24 @@
     )
 )]
 
-use super::api::{add_thread, release_turn};
 use super::process_events::{Happened, ProcessEvent, record};
 use super::thread::{Process, Thread};
+use super::wait::release_turn;
 use super::{ProcessId, Scheduler, Start, State, ThreadId, WaitTarget, with};
 use crate::arch::{cpu, tsc, user_state};
 use crate::mm::address_space::AddressSpace;
 use crate::mm::kstack::KernelStack;
 use alloc::vec::Vec;
 use amoeba_kernel_core::sched::sync::SyncTable;
-use core::sync::atomic::{AtomicU32, Ordering};
 use libamoeba::priority::Level;
 use libamoeba::process::X86_64Registers;
 use libamoeba::process::kernel_state::{FXSAVE_LEN, ProcessKernelState};
 use libamoeba::syscall::Error;
 
-/// Processes being stunned or stunned: while none is, the return paths check one word.
-static STUNNING: AtomicU32 = AtomicU32::new(0);
-
 /// Whether any process is being stunned (the cheap check before [`park_if_stunned`]).
 #[inline(always)]
 pub fn stun_requested() -> bool {
-    STUNNING.load(Ordering::Relaxed) != 0
+    super::thread::any_stunning()
 }
 
 fn is_stopped(thread: &Thread) -> bool {
@@ -64,8 +60,7 @@ pub fn stun_process(pid: ProcessId) -> Result<(), Error> {
         if process.stunning || process.threads.contains(&current) {
             return Err(Error::Denied);
         }
-        process.stunning = true;
-        STUNNING.fetch_add(1, Ordering::Relaxed);
+        process.begin_stun();
         for thread in process.threads.clone() {
             back_out(s, thread);
         }
@@ -176,7 +171,7 @@ pub fn resume_process(pid: ProcessId) -> Result<(), Error> {
         if !process.stunning {
             return Err(Error::Denied);
         }
-        forget_stun(process);
+        process.forget_stun();
         for thread in process.threads.clone() {
             if s.threads.get(&thread).is_some_and(|t| is_stopped(t)) {
                 s.wake(thread, super::Wake::Signaled);
@@ -184,14 +179,6 @@ pub fn resume_process(pid: ProcessId) -> Result<(), Error> {
         }
         Ok(())
     })
-}
-
-/// Clears a process's stun (it is resumed or ending).
-pub(super) fn forget_stun(process: &mut Process) {
-    if process.stunning {
-        process.stunning = false;
-        STUNNING.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// Whether every thread of `pid` has stopped for a stun.
@@ -262,7 +249,7 @@ pub fn spawn_immigrant(
             match immigrant_thread(id, pid, immigrant) {
                 Ok(thread) => {
                     made.push((immigrant.local_id, id));
-                    add_thread(s, thread);
+                    s.add_thread(thread);
                 }
                 Err(error) => {
                     super::api::end_process(s, pid);

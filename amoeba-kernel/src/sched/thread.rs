@@ -8,6 +8,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use amoeba_kernel_core::sched::sync::SyncTable;
 use amoeba_kernel_core::sched::timer_queue::TimerKey;
+use core::sync::atomic::{AtomicU32, Ordering};
 use libamoeba::priority::Level;
 
 pub use amoeba_kernel_core::sched::state::State;
@@ -138,7 +139,32 @@ pub struct Process {
     pub next_local_id: u32,
 }
 
+/// Processes being stunned or stunned: while none is, the return paths check one word.
+static STUNNING: AtomicU32 = AtomicU32::new(0);
+
+/// Whether any process is being stunned or stunned.
+#[inline(always)]
+pub fn any_stunning() -> bool {
+    STUNNING.load(Ordering::Relaxed) != 0
+}
+
 impl Process {
+    /// Marks the process as being stunned (its threads stop at their next safe point).
+    pub fn begin_stun(&mut self) {
+        if !self.stunning {
+            self.stunning = true;
+            STUNNING.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Clears its stun (it is resumed or ending).
+    pub fn forget_stun(&mut self) {
+        if self.stunning {
+            self.stunning = false;
+            STUNNING.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
     pub fn new(
         id: ProcessId,
         name: &str,

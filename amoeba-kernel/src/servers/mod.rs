@@ -41,6 +41,7 @@ mod tty;
 use crate::console;
 use crate::entropy::KernelEntropy;
 use crate::ipc::KernelRpc;
+use crate::loader::BootCapabilities;
 use crate::sched;
 use alloc::vec::Vec;
 use libamoeba::capability::{Capability, Port};
@@ -95,6 +96,21 @@ pub fn owner_capabilities() -> OwnerCapabilities {
 /// What the processes started from now on get; null capabilities before the servers start.
 pub fn environment() -> EnvironmentCapabilities {
     ENVIRONMENT.get().copied().unwrap_or_default()
+}
+
+/// What boot programs get in their environment, from the servers started.
+pub fn boot_capabilities() -> BootCapabilities {
+    let standard = environment();
+    let owners = owner_capabilities();
+    BootCapabilities {
+        tty: standard.tty,
+        random: standard.random,
+        tod: standard.tod,
+        root: standard.root,
+        ps: owners.ps,
+        proc: owners.proc,
+        sys: owners.sys,
+    }
 }
 
 /// A server's ports: the secret get-port it listens on and the put-port clients address.

@@ -105,12 +105,13 @@ impl ProcessControl for Processes {
         sched::read_stopped(pid, offset, buffer).ok_or(ErrorCode::STD_NOTNOW)
     }
 
-    /// The load is the number of threads ready to run now (not an average), ×256.
+    /// The load is the number of user threads at work now (not an average), ×256: see
+    /// `sched::busy_user_threads`.
     fn load(&self) -> Load {
-        let (_, _, ready) = sched::population();
+        let busy = sched::busy_user_threads();
         Load {
             free_memory: mm::frames::stats().free_bytes,
-            load_average: u16::try_from(ready.saturating_mul(256)).unwrap_or(u16::MAX),
+            load_average: u16::try_from(busy.saturating_mul(256)).unwrap_or(u16::MAX),
             speed_mhz: u16::try_from(tsc::frequency() / 1_000_000).unwrap_or(u16::MAX),
         }
     }

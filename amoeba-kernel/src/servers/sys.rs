@@ -21,7 +21,7 @@ struct KernelFacts;
 impl SysFacts for KernelFacts {
     fn kstat(&self) -> Kstat {
         let frames = mm::frames::stats();
-        let (threads, processes, _) = sched::population();
+        let (threads, processes) = sched::population();
         let rpc = ipc::counts();
         Kstat {
             uptime_ns: tsc::nanos_since_reset().unwrap_or(0),

@@ -43,6 +43,13 @@ pub fn pool_node(name: &str, port: u16, index: u8, nic: Nic) -> Node {
     start_lan_node(&image, nic, port, index, &words, LIMIT)
 }
 
+/// A run-server node (profile `run`) called `name` on LAN `port` with card `nic`.
+pub fn run_node(name: &str, port: u16, index: u8, nic: Nic) -> Node {
+    let image = built("run");
+    let words = [format!("node={name}")];
+    start_lan_node(&image, nic, port, index, &words, LIMIT)
+}
+
 /// `amoeba --lan-port PORT ARGS...`, with the program images where it looks for them.
 pub fn amoeba(port: u16) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_amoeba"));
@@ -138,9 +145,16 @@ pub struct Foreground {
 impl Foreground {
     /// Starts PROGRAM ARGS on `node` of LAN `port` and waits for its capability.
     pub fn start(port: u16, node: &str, program: &str, args: &[&str], log: &Node) -> Self {
+        Self::exec(port, &[node, program], args, log)
+    }
+
+    /// `amoeba exec EXEC... -- ARGS...` (EXEC: the command's own words: node, program,
+    /// flags), waiting for the process's capability.
+    pub fn exec(port: u16, exec: &[&str], args: &[&str], log: &Node) -> Self {
         use std::io::{BufRead, BufReader};
+        let program = exec.join(" ");
         let mut command = amoeba(port);
-        command.args(["exec", node, program, "--"]).args(args);
+        command.arg("exec").args(exec).arg("--").args(args);
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -229,6 +243,7 @@ impl Drop for Foreground {
 }
 
 /// What `amoeba migrate --json` reports.
+#[derive(Debug)]
 pub struct Migration {
     pub process: Capability,
     pub bytes: u64,
@@ -236,8 +251,8 @@ pub struct Migration {
     pub total_ms: f64,
 }
 
-/// Moves `process` to `node` with `amoeba migrate`; `Err` with the command's message.
-pub fn migrate(port: u16, process: &Capability, node: &str) -> Result<Migration, String> {
+/// `amoeba --json migrate PROCESS --to NODE`, its output piped.
+fn migrate_command(port: u16, process: &Capability, node: &str) -> Command {
     let mut command = amoeba(port);
     command
         .args(["--json", "migrate"])
@@ -245,9 +260,58 @@ pub fn migrate(port: u16, process: &Capability, node: &str) -> Result<Migration,
         .args(["--to", node])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let output = command
+    command
+}
+
+/// Moves `process` to `node` with `amoeba migrate`; `Err` with the command's message.
+pub fn migrate(port: u16, process: &Capability, node: &str) -> Result<Migration, String> {
+    let output = migrate_command(port, process, node)
         .output()
         .unwrap_or_else(|e| panic!("running amoeba migrate: {e}"));
+    migration_result(&output)
+}
+
+/// [`migrate`], stopped when the move reaches `step` (the command's test hook) while
+/// `meanwhile` runs (killing a node, say), then let go on.
+pub fn migrate_paused(
+    port: u16,
+    process: &Capability,
+    node: &str,
+    step: &str,
+    meanwhile: impl FnOnce(),
+) -> Result<Migration, String> {
+    let file = std::env::temp_dir().join(format!(
+        "amoeba-migrate-pause-{}-{port}-{step}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&file);
+    let mut command = migrate_command(port, process, node);
+    command.env("AMOEBA_MIGRATE_PAUSE", format!("{step}:{}", file.display()));
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("running amoeba migrate: {e}"));
+    let guard = watchdog(&child);
+    let deadline = Instant::now() + COMMAND_LIMIT;
+    while !file.exists() && Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let paused = file.exists();
+    if paused {
+        meanwhile();
+        let _ = std::fs::remove_file(&file);
+    }
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("waiting for amoeba migrate: {e}"));
+    drop(guard);
+    assert!(paused, "the move never reached {step}: {}", text(&output.stderr));
+    migration_result(&output)
+}
+
+fn migration_result(output: &Output) -> Result<Migration, String> {
     if !output.status.success() {
         return Err(text(&output.stderr));
     }

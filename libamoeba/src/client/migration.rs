@@ -11,13 +11,14 @@
 //! process (its descriptor names it) and told the new capability by PS_SWAPPROC, so an owner in
 //! the foreground keeps the output and the exit status across any number of moves.
 //!
-//! Faults: a target that dies or refuses leaves the process running at the source (a target
-//! that no longer answers for the process just after starting it counts as dead: the source
-//! gets the descriptor back); a source that dies once the target has started the process
-//! leaves it running on the target (the answer to the checkpoint goes nowhere, and a source
-//! that missed it keeps its copy stunned, never running); only a source dying before the
-//! target read its segments loses the process, and [`MigrationError::Exec`] says so
-//! (`resumed: false`).
+//! Faults: a target that dies or refuses before it started the process leaves the process
+//! running at the source; a source that dies once the target has started the process leaves it
+//! running on the target (the answer to the checkpoint goes nowhere, and a source that missed
+//! it keeps its copy stunned, never running); only a source dying before the target read its
+//! segments loses the process, and [`MigrationError::Exec`] says so (`resumed: false`). A
+//! target that dies after starting the process takes it along, as any node that dies does
+//! with its processes: the source's copy is never resumed once the process ran elsewhere,
+//! which would repeat what it did there.
 
 use core::fmt;
 
@@ -179,13 +180,8 @@ pub fn migrate(
         Err(error) => return Err(take_back(mover, process, &owner, &back, error)),
     };
     mover.reached(Step::Started);
-    // The source drops its copy only if the target still answers for the process: a target
-    // that died right after starting it leaves the process to the source.
-    if let Err(error @ (ErrorCode::RPC_NOTFOUND | ErrorCode::RPC_FAILURE)) =
-        ps_getowner(mover, &moved)
-    {
-        return Err(take_back(mover, process, &owner, &back, error));
-    }
+    // From here the process has run on the target: the source's copy is older than what the
+    // process did there (printed, called), so it never runs again, even if the target dies now.
     // Ends the source's copy; if that answer is lost the source keeps it stunned, never runs it.
     let _ = answer(mover, &[]);
     mover.reached(Step::Finished);

@@ -1,0 +1,178 @@
+//! Tier 3: a run server with three pool processors (`amoeba-build cluster --profile run
+//! --profile pool:3` in miniature). `amoeba exec --run` puts each new process on the least
+//! loaded pool processor; processes handed to the run server that all started on one node
+//! are spread two, two, two by migration, and none of them restarts.
+
+mod common;
+
+use amoeba_build::qemu::Nic;
+use amoeba_tests::Node;
+use amoeba_tests::lan::port_for;
+use amunix::peer::HostPeer;
+use common::{Foreground, peer_and_root, pool_node, process_names, run_node};
+use libamoeba::capability::Capability;
+use std::time::{Duration, Instant};
+
+const POOL: [&str; 3] = ["runp-a", "runp-b", "runp-c"];
+
+/// The run node and the three pool processors on LAN `port`.
+struct Cluster {
+    port: u16,
+    run: Node,
+    pool: Vec<Node>,
+}
+
+impl Cluster {
+    fn start(port: u16) -> Self {
+        let run = run_node("runs-1", port, 1, Nic::Virtio);
+        let nics = [Nic::Ne2000, Nic::Virtio, Nic::Ne2000];
+        let pool = POOL
+            .iter()
+            .zip(nics)
+            .zip(2u8..)
+            .map(|((name, nic), index)| pool_node(name, port, index, nic))
+            .collect();
+        Self { port, run, pool }
+    }
+
+    fn logs(&self) -> String {
+        let mut all = format!("--- runs-1 ---\n{}", self.run.log());
+        for (name, node) in POOL.iter().zip(&self.pool) {
+            all.push_str(&format!("\n--- {name} ---\n{}", node.log()));
+        }
+        all
+    }
+
+    /// A peer and each pool processor's root directory.
+    fn roots(&self) -> (HostPeer, Vec<Capability>) {
+        let (peer, first) = peer_and_root(self.port, POOL[0], &self.pool[0]);
+        let mut roots = vec![first];
+        for (name, node) in POOL.iter().zip(&self.pool).skip(1) {
+            roots.push(peer_and_root(self.port, name, node).1);
+        }
+        (peer, roots)
+    }
+
+    /// How many counters each pool processor runs.
+    fn counters(&self, peer: &HostPeer, roots: &[Capability]) -> Vec<usize> {
+        let count = |root| {
+            let names = process_names(peer, root);
+            names.iter().filter(|n| *n == "counter").count()
+        };
+        roots.iter().map(count).collect()
+    }
+
+    /// Waits (at most `limit`) until the pool processors run `wanted` counters each.
+    fn wait_for_spread(&self, wanted: &[usize], limit: Duration) {
+        let (peer, roots) = self.roots();
+        let deadline = Instant::now() + limit;
+        loop {
+            let now = self.counters(&peer, &roots);
+            if now == wanted {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "counters per pool processor: {now:?}, wanted {wanted:?}\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// The run server has found every pool processor, and polled it.
+    fn wait_for_pool(&self) {
+        for name in POOL {
+            let line = format!("run: pool processor {name}");
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while !self.run.log().contains(&line) {
+                assert!(Instant::now() < deadline, "{line} missing\n{}", self.logs());
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        // Its first polls follow the discovery within a tick.
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// The number a `counter NAME` line reports.
+fn report(line: &str, name: &str) -> Option<u64> {
+    line.strip_prefix(&format!("counter {name}: "))?
+        .parse()
+        .ok()
+}
+
+/// Every report of `name` so far is 1, 2, 3...: the counter never restarted.
+fn assert_counted_on(counter: &Foreground, name: &str, logs: &dyn Fn() -> String) {
+    let numbers: Vec<u64> = counter
+        .lines()
+        .iter()
+        .filter_map(|l| report(l, name))
+        .collect();
+    let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
+    assert!(
+        !numbers.is_empty() && numbers == expected,
+        "counter {name} restarted or counted twice: {numbers:?}\n{}",
+        logs()
+    );
+}
+
+/// Ends every counter by Ctrl-C (the command's exit status says the process was ended).
+fn end_all(counters: Vec<Foreground>, logs: &dyn Fn() -> String) {
+    for mut counter in counters {
+        counter.interrupt();
+        assert_eq!(counter.wait(Duration::from_secs(60)), Some(130), "{}", logs());
+    }
+}
+
+#[test]
+fn the_run_server_places_new_processes_and_spreads_a_busy_node_two_two_two() {
+    let cluster = Cluster::start(port_for(63));
+    let port = cluster.port;
+    let logs = || cluster.logs();
+    cluster.wait_for_pool();
+
+    // Two counters started on runp-a without the run server: new processes avoid that node,
+    // one going to each idle one.
+    let mut counters: Vec<Foreground> = ["b1", "b2"]
+        .iter()
+        .map(|name| Foreground::start(port, POOL[0], "counter", &[name], &cluster.pool[0]))
+        .collect();
+    // The run server polls each host every 5 s: let it see runp-a's load.
+    std::thread::sleep(Duration::from_secs(6));
+    for name in ["p1", "p2"] {
+        let placed = Foreground::exec(port, &["--run", "runs-1", "counter"], &[name], &cluster.run);
+        counters.push(placed);
+        // It polls a host again 0.5 s after giving it a process.
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    cluster.wait_for_spread(&[2, 1, 1], Duration::from_secs(20));
+    for (counter, name) in counters.iter().zip(["b1", "b2", "p1", "p2"]) {
+        assert_counted_on(counter, name, &logs);
+    }
+    end_all(counters, &logs);
+    cluster.wait_for_spread(&[0, 0, 0], Duration::from_secs(20));
+
+    // Six counters started on runp-a and handed to the run server, which moves them.
+    let names = ["s1", "s2", "s3", "s4", "s5", "s6"];
+    let spread: Vec<Foreground> = names
+        .iter()
+        .map(|name| {
+            let exec = [POOL[0], "counter", "--run", "runs-1"];
+            Foreground::exec(port, &exec, &[name], &cluster.pool[0])
+        })
+        .collect();
+    cluster.wait_for_spread(&[2, 2, 2], Duration::from_secs(120));
+    // Settled: no more moves, and every counter counts on from where it was.
+    std::thread::sleep(Duration::from_secs(8));
+    cluster.wait_for_spread(&[2, 2, 2], Duration::from_secs(1));
+    for (counter, name) in spread.iter().zip(names) {
+        let last = counter.lines().len() as u64;
+        let more = counter.wait_for(Duration::from_secs(60), |line| {
+            report(line, name).filter(|&n| n > last + 10)
+        });
+        assert!(more.is_some(), "counter {name} stopped\n{}", logs());
+        assert_counted_on(counter, name, &logs);
+    }
+    end_all(spread, &logs);
+}
