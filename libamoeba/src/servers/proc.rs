@@ -10,6 +10,8 @@
 //! | server | PS_GETDEF 2304 | READ | h_extra first user page, h_offset last page + 1 (saturated), h_size 12 |
 //! | server | PS_SEG_CREATE 2306 | CREATE | h_offset = bytes; data = optional source capability → segment capability |
 //! | server | PS_EXEC 2303 | EXEC | data = descriptor → process capability (all rights) |
+//! | server | PS_SGETLOAD 2312 | all | as GETLOAD, plus the current exec capability in the header ([`exec_keys`]) |
+//! | exec capability | PS_EXEC 2303 | EXEC | as on the server |
 //! | segment | PS_SEG_WRITE 2307 | WRITE | h_offset = where; data → h_size = bytes written |
 //! | segment | BS_READ 2006 | READ | h_offset, h_size → the bytes |
 //! | segment | BS_SIZE 2007 | READ | → h_offset = bytes |
@@ -40,6 +42,7 @@
 pub mod checkpoint;
 pub mod control;
 mod exec;
+mod exec_keys;
 pub mod owner;
 mod segments;
 
@@ -90,6 +93,8 @@ pub const PS_SETCOMMENT: Command = Command(PS_FIRST_COM + 9);
 pub const PS_GETCOMMENT: Command = Command(PS_FIRST_COM + 10);
 /// Whoever moved a process → its owner: the old capability and the new ([`owner`]).
 pub const PS_SWAPPROC: Command = Command(PS_FIRST_COM + 11);
+/// The load and the current exec capability (server capability with all rights).
+pub const PS_SGETLOAD: Command = Command(PS_FIRST_COM + 12);
 /// Read bytes of a file or segment (the Bullet server's command, which segments answer too).
 pub const BS_READ: Command = Command(BULLET_FIRST_COM + 6);
 /// The size of a file or segment.
@@ -107,6 +112,8 @@ enum ProcObject {
     PsDirectory,
     Process(u64),
     Segment(SegmentId),
+    /// An exec capability PS_SGETLOAD gave out ([`exec_keys`]).
+    ExecKey,
 }
 
 /// A live process and its object.
@@ -122,6 +129,7 @@ pub struct ProcServer<P, E> {
     live: BTreeMap<u64, Live>,
     control: P,
     entropy: E,
+    exec_keys: exec_keys::ExecKeys,
 }
 
 impl<P: ProcessControl, E: Entropy> ProcServer<P, E> {
@@ -139,6 +147,7 @@ impl<P: ProcessControl, E: Entropy> ProcServer<P, E> {
             live: BTreeMap::new(),
             control,
             entropy,
+            exec_keys: exec_keys::ExecKeys::default(),
         };
         (server, owner)
     }
@@ -210,6 +219,7 @@ impl<P: ProcessControl, E: Entropy> ProcServer<P, E> {
                 Some(bytes) => format!("segment of {bytes} bytes"),
                 None => "segment, gone".to_string(),
             },
+            ProcObject::ExecKey => "process server, exec only".to_string(),
         }
     }
 
@@ -275,6 +285,7 @@ impl<P: ProcessControl, E: Entropy> ProcServer<P, E> {
             PS_GETDEF => self.getdef(request, reply),
             PS_SEG_CREATE => self.seg_create(request, reply),
             PS_EXEC => self.exec(request, reply),
+            PS_SGETLOAD => self.sgetload(request, reply),
             _ => Err(ErrorCode::STD_COMBAD),
         }
     }
@@ -372,6 +383,10 @@ impl<P: ProcessControl, E: Entropy> Server for ProcServer<P, E> {
             },
             ProcObject::Process(pid) => self.on_process(pid, request, reply),
             ProcObject::Segment(id) => self.on_segment(object, id, request, reply),
+            ProcObject::ExecKey => match request.header.command() {
+                PS_EXEC => self.exec(request, reply),
+                _ => Err(ErrorCode::STD_COMBAD),
+            },
         }
     }
 }

@@ -392,3 +392,35 @@ fn ps_pages_like_the_kernel_directory() {
         Err(ErrorCode::STD_OVERFLOW)
     );
 }
+
+#[test]
+fn sgetload_hands_out_an_exec_capability_that_changes_every_second_call() {
+    let (mut ps, owner) = server();
+    let descriptor = crate::process::sample::small_descriptor(Capability::NULL, Capability::NULL);
+    let sgetload = |ps: &mut TestServer| {
+        let (reply, _) = send(ps, Header::request(&owner, PS_SGETLOAD), &[]).unwrap();
+        assert_eq!(Load::from_header(&reply), Some(ps.control().load));
+        reply.capability()
+    };
+    let exec = |ps: &mut TestServer, cap: &Capability| {
+        send(ps, Header::request(cap, PS_EXEC), &descriptor.encode()).map(drop)
+    };
+    let first = sgetload(&mut ps);
+    assert_eq!(first.rights, EXEC);
+    assert_eq!(sgetload(&mut ps), first, "the same for two calls");
+    let second = sgetload(&mut ps);
+    assert_ne!(second, first);
+    assert_eq!(exec(&mut ps, &first), Ok(()), "the previous one still works");
+    assert_eq!(exec(&mut ps, &second), Ok(()));
+    assert_eq!(sgetload(&mut ps), second);
+    let third = sgetload(&mut ps);
+    assert_ne!(third, second);
+    assert_eq!(exec(&mut ps, &first), Err(ErrorCode::STD_CAPBAD), "two changes ago");
+    assert_eq!(exec(&mut ps, &third), Ok(()));
+    // An exec capability starts processes and nothing else; only all rights get one.
+    let load = send(&mut ps, Header::request(&third, PS_GETLOAD), &[]);
+    assert_eq!(load.map(drop), Err(ErrorCode::STD_COMBAD));
+    let published = restrict(&mut ps, &owner, READ | CREATE | EXEC);
+    let denied = send(&mut ps, Header::request(&published, PS_SGETLOAD), &[]);
+    assert_eq!(denied.map(drop), Err(ErrorCode::STD_DENIED));
+}
