@@ -9,8 +9,9 @@
 //!   1 MiB bulk RPC between the same two nodes (`fetch`: BS_READ of a 1 MiB segment held by
 //!   the other node, in the 8 KiB pieces a migration's reads use, and in 64 KiB pieces).
 //!
-//! Wall times are TCG's (noisy: compare the ratios of one run); the nodes' TSC figures are
-//! the kernel's own log lines. Run: `cargo bench -p amunix --bench migration`.
+//! Wall times are TCG's (noisy: compare the ratios of one run); the creation cycles are the
+//! kernel's own log lines from nodes under `-icount`, where a cycle is an instruction and the
+//! figure repeats from run to run. Run: `cargo bench -p amunix --bench migration`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -18,7 +19,7 @@ mod common;
 use amoeba_build::qemu::Nic;
 use amoeba_tests::images::{built, start_lan_node};
 use amoeba_tests::lan::port_for;
-use common::{Foreground, amoeba, migrate, peer_and_root, pool_node};
+use common::{Foreground, amoeba, counted_pool_node, migrate, peer_and_root, pool_node};
 use libamoeba::client;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -70,18 +71,18 @@ fn exec_once(port: u16, node: &str) -> (Duration, Duration) {
 
 fn exec_figures(out: &mut String) {
     let port = port_for(61);
-    let node = pool_node("bench-exec", port, 1, Nic::Virtio);
+    let node = counted_pool_node("bench-exec", port, 1, Nic::Virtio);
     let runs: Vec<(Duration, Duration)> =
         (0..RUNS).map(|_| exec_once(port, "bench-exec")).collect();
     let first = median(runs.iter().map(|r| ms(r.0)).collect());
     let exit = median(runs.iter().map(|r| ms(r.1)).collect());
     let exec_cycles = median(cycles_in(&node.log(), "created from its descriptor"));
     let demo = built("demo");
-    let mut boot = amoeba_tests::node::Node::start(
-        &amoeba_tests::images::command(&amoeba_build::qemu::QemuSpec::for_image(&demo)),
-        common::LIMIT,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let mut spec = amoeba_build::qemu::QemuSpec::for_image(&demo);
+    spec.icount = true;
+    let mut boot =
+        amoeba_tests::node::Node::start(&amoeba_tests::images::command(&spec), common::LIMIT)
+            .unwrap_or_else(|e| panic!("{e}"));
     let _ = boot.wait_for("process hello");
     let boot_cycles = median(cycles_in(
         &boot
@@ -95,7 +96,7 @@ fn exec_figures(out: &mut String) {
     out.push_str(&format!(
         "exec of hello from the host (median of {RUNS}, TCG wall time):\n  \
          to first output {first:.1} ms, to exit {exit:.1} ms\n  \
-         creation on the node: {exec_cycles:.0} cycles from the descriptor, \
+         creation on the node (-icount): {exec_cycles:.0} cycles from the descriptor, \
          {boot_cycles:.0} from the embedded image at boot (ratio {:.2})\n",
         exec_cycles / boot_cycles
     ));

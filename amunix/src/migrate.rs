@@ -13,8 +13,7 @@ use libamoeba::capability::Capability;
 use libamoeba::client::migration::{self, Mover, Step};
 use libamoeba::rpc::codes::ErrorCode;
 use libamoeba::rpc::header::Header;
-use libamoeba::rpc::transport::{Received, Rpc};
-use std::cell::Cell;
+use libamoeba::rpc::transport::Received;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -34,56 +33,14 @@ pub struct Moved {
     pub total: Duration,
 }
 
-/// The host peer as a mover: times the freeze and pauses where the test hook says.
-struct HostMover<'p> {
-    peer: &'p HostPeer,
-    stunned: Cell<Option<Instant>>,
-    started: Cell<Option<Instant>>,
-    pause: Option<(String, PathBuf)>,
-}
-
-impl Rpc for HostMover<'_> {
-    fn trans(
-        &self,
-        request: &Header,
-        request_data: &[u8],
-        reply: &mut Header,
-        reply_data: &mut [u8],
-    ) -> Result<Received, ErrorCode> {
-        self.peer.trans(request, request_data, reply, reply_data)
-    }
-
-    fn getreq(&self, header: &mut Header, buffer: &mut [u8]) -> Result<Received, ErrorCode> {
-        self.peer.getreq(header, buffer)
-    }
-
-    fn putrep(&self, header: &Header, data: &[u8]) -> Result<(), ErrorCode> {
-        self.peer.putrep(header, data)
-    }
-}
-
-impl Mover for HostMover<'_> {
+impl Mover for HostPeer {
     fn getreq_within(
         &self,
         header: &mut Header,
         buffer: &mut [u8],
         millis: u64,
     ) -> Result<Received, ErrorCode> {
-        self.peer
-            .getreq_within(header, buffer, Duration::from_millis(millis))
-    }
-
-    fn reached(&self, step: Step) {
-        match step {
-            Step::Stunned => self.stunned.set(Some(Instant::now())),
-            Step::Started => self.started.set(Some(Instant::now())),
-            _ => {}
-        }
-        if let Some((at, file)) = &self.pause
-            && at == step_name(step)
-        {
-            pause_at(at, file);
-        }
+        HostPeer::getreq_within(self, header, buffer, Duration::from_millis(millis))
     }
 }
 
@@ -125,16 +82,24 @@ pub fn migrate(
     node: &str,
 ) -> Result<Moved> {
     let started = Instant::now();
-    let mover = HostMover {
-        peer,
-        stunned: Cell::new(None),
-        started: Cell::new(None),
-        pause: pause_from_environment(),
+    let pause = pause_from_environment();
+    let (mut stunned, mut running) = (None, None);
+    let reached = |step: Step| {
+        match step {
+            Step::Stunned => stunned = Some(Instant::now()),
+            Step::Started => running = Some(Instant::now()),
+            _ => {}
+        }
+        if let Some((at, file)) = &pause
+            && at == step_name(step)
+        {
+            pause_at(at, file);
+        }
     };
     let owner = migration::temporary_owner(&mut HostEntropy);
-    let moved = migration::migrate(&mover, process, target, owner)
+    let moved = migration::migrate(peer, process, target, owner, reached)
         .map_err(|error| anyhow!("moving the process to {node}: {error}"))?;
-    let freeze = match (mover.stunned.get(), mover.started.get()) {
+    let freeze = match (stunned, running) {
         (Some(stunned), Some(running)) => running.duration_since(stunned),
         _ => Duration::ZERO,
     };

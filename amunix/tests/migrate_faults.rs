@@ -9,7 +9,8 @@ mod common;
 use amoeba_build::qemu::Nic;
 use amoeba_tests::Node;
 use amoeba_tests::lan::port_for;
-use common::{Foreground, migrate_paused, peer_and_root, pool_node, process_names};
+use common::{Foreground, Migration, migrate_paused, peer_and_root, pool_node, process_names};
+use libamoeba::capability::Capability;
 use std::time::Duration;
 
 /// The number a `counter NAME` line reports.
@@ -37,8 +38,18 @@ fn counts_on(counter: &Foreground, name: &str, logs: &str) {
     assert!(more.is_some(), "the counter stopped at {last}\n{logs}");
 }
 
+/// The move failed, its message saying `says`.
+fn assert_refused(moved: Result<Migration, String>, says: &str, logs: &str) {
+    match moved {
+        Ok(moved) => panic!("moved ({moved:?}) though a node died\n{logs}"),
+        Err(error) => assert!(error.contains(says), "{error}"),
+    }
+}
+
 fn all_logs(nodes: &[(&str, &Node)]) -> String {
-    let logs = nodes.iter().map(|(name, node)| format!("--- {name} ---\n{}", node.log()));
+    let logs = nodes
+        .iter()
+        .map(|(name, node)| format!("--- {name} ---\n{}", node.log()));
     logs.collect::<Vec<_>>().join("\n")
 }
 
@@ -66,8 +77,7 @@ fn a_process_runs_on_exactly_one_node_whichever_node_dies_during_a_move() {
     let moved = migrate_paused(port, &counter.process, "fault-t1", "checkpointed", || {
         early.kill()
     });
-    let error = moved.err().unwrap_or_else(|| panic!("moved to a dead node\n{}", logs!()));
-    assert!(error.contains("it runs on where it was"), "{error}");
+    assert_refused(moved, "it runs on where it was", &logs!());
     counts_on(&counter, "f", &logs!());
     let (peer, root) = peer_and_root(port, "fault-s", &source);
     assert_eq!(process_names(&peer, &root), ["counter"], "{}", logs!());
@@ -93,10 +103,19 @@ fn a_process_runs_on_exactly_one_node_whichever_node_dies_during_a_move() {
     let gone = migrate_paused(port, &moved.process, "fault-t3", "started", || last.kill());
     assert!(gone.is_ok(), "{gone:?}\n{}", logs!());
     assert!(process_names(&peer, &root).is_empty(), "{}", logs!());
-    assert_eq!(counter.wait(Duration::from_secs(90)), Some(125), "{}", logs!());
+    assert_eq!(
+        counter.wait(Duration::from_secs(90)),
+        Some(125),
+        "{}",
+        logs!()
+    );
     let numbers = counts(&counter, "f");
     let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
-    assert!(numbers == expected, "counted twice: {numbers:?}\n{}", logs!());
+    assert!(
+        numbers == expected,
+        "counted twice: {numbers:?}\n{}",
+        logs!()
+    );
 }
 
 #[test]
@@ -114,10 +133,59 @@ fn a_source_dying_before_its_memory_was_read_loses_the_process_and_the_owner_say
     let moved = migrate_paused(port, &counter.process, "lost-t", "checkpointed", || {
         source.kill()
     });
-    let error = moved.err().unwrap_or_else(|| panic!("moved from a dead node\n{}", logs!()));
-    assert!(error.contains("the process is lost"), "{error}");
+    assert_refused(moved, "the process is lost", &logs!());
     let (peer, root) = peer_and_root(port, "lost-t", &target);
     assert!(process_names(&peer, &root).is_empty(), "{}", logs!());
     // `amoeba exec` hears nothing more from the process and says it was lost (status 125).
-    assert_eq!(counter.wait(Duration::from_secs(90)), Some(125), "{}", logs!());
+    assert_eq!(
+        counter.wait(Duration::from_secs(90)),
+        Some(125),
+        "{}",
+        logs!()
+    );
+}
+
+/// The capability a server program printed as `... serving as CAP`.
+fn served_as(program: &Foreground, logs: &str) -> Capability {
+    let found = program.wait_for(Duration::from_secs(60), |line| {
+        line.rsplit_once("serving as ")?.1.parse().ok()
+    });
+    found.unwrap_or_else(|| panic!("no capability printed: {:?}\n{logs}", program.lines()))
+}
+
+#[test]
+fn a_process_whose_thread_never_stops_is_not_moved_and_runs_on() {
+    let port = port_for(64);
+    let node = pool_node("stall-s", port, 1, Nic::Virtio);
+    let target = pool_node("stall-t", port, 2, Nic::Ne2000);
+    let logs = || all_logs(&[("stall-s", &node), ("stall-t", &target)]);
+    let stall = Foreground::start(port, "stall-s", "stall-server", &[], &node);
+    let server = served_as(&stall, &logs());
+    // Its one call is never answered: the caller's thread waits in trans for ever.
+    let caller = Foreground::start(
+        port,
+        "stall-s",
+        "caller",
+        &[&server.to_string(), "1"],
+        &node,
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let moved = common::migrate(port, &caller.process, "stall-t");
+    assert_refused(moved, "no checkpoint came", &logs());
+    assert!(
+        node.log().contains("stun not complete"),
+        "the stun was not given up\n{}",
+        logs()
+    );
+    let (peer, root) = peer_and_root(port, "stall-t", &target);
+    assert!(process_names(&peer, &root).is_empty(), "{}", logs());
+    // Not left stopped: it waits in its call again, as before the stun.
+    let (peer, _) = peer_and_root(port, "stall-s", &node);
+    let mut buffer = [0u8; 128];
+    let info = libamoeba::client::std_info(&peer, &caller.process, &mut buffer);
+    assert!(
+        info.is_ok_and(|info| info.ends_with("blocked")),
+        "{info:?}\n{}",
+        logs()
+    );
 }

@@ -121,7 +121,12 @@ fn assert_counted_on(counter: &Foreground, name: &str, logs: &dyn Fn() -> String
 fn end_all(counters: Vec<Foreground>, logs: &dyn Fn() -> String) {
     for mut counter in counters {
         counter.interrupt();
-        assert_eq!(counter.wait(Duration::from_secs(60)), Some(130), "{}", logs());
+        assert_eq!(
+            counter.wait(Duration::from_secs(60)),
+            Some(130),
+            "{}",
+            logs()
+        );
     }
 }
 

@@ -40,7 +40,7 @@ pub use process_events::ProcessEvent;
 pub use process_events::{Happened, next_process_event, watch_process_events};
 pub use stun::{Immigrant, park_if_stunned, restart_pending, set_serving, spawn_immigrant};
 #[cfg(feature = "server-proc")]
-pub use stun::{is_stunned, resume_process, stun_process};
+pub use stun::{abandon_incomplete_stun, is_stunned, resume_process, stun_process};
 pub use stun::{stun_requested, take_restart};
 pub use thread::{KERNEL_PROCESS, ProcessId, Start, State, ThreadId, WaitTarget, Wake};
 pub use thread_exit::on_thread_exit;

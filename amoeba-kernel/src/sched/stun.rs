@@ -166,34 +166,46 @@ pub fn park_if_stunned() {
 
 /// Lets a stunned process go on where each thread stopped.
 pub fn resume_process(pid: ProcessId) -> Result<(), Error> {
+    with(|s| resume(s, pid))
+}
+
+fn resume(s: &mut Scheduler, pid: ProcessId) -> Result<(), Error> {
+    let process = s.processes.get_mut(&pid).ok_or(Error::BadArgument)?;
+    if !process.stunning {
+        return Err(Error::Denied);
+    }
+    process.forget_stun();
+    for thread in process.threads.clone() {
+        if s.threads.get(&thread).is_some_and(|t| is_stopped(t)) {
+            s.wake(thread, super::Wake::Signaled);
+        }
+    }
+    Ok(())
+}
+
+/// Gives the stun of `pid` up if some thread has not stopped yet (it waits in a call that
+/// does not end): the threads that stopped go on as after a resume, and no checkpoint is
+/// sent. Whether it gave up; a stun that completed is left alone (its checkpoint is on its way).
+pub fn abandon_incomplete_stun(pid: ProcessId) -> bool {
     with(|s| {
-        let process = s.processes.get_mut(&pid).ok_or(Error::BadArgument)?;
-        if !process.stunning {
-            return Err(Error::Denied);
+        if all_stopped(s, pid) != Some(false) {
+            return false;
         }
-        process.forget_stun();
-        for thread in process.threads.clone() {
-            if s.threads.get(&thread).is_some_and(|t| is_stopped(t)) {
-                s.wake(thread, super::Wake::Signaled);
-            }
-        }
-        Ok(())
+        resume(s, pid).is_ok()
     })
+}
+
+/// Whether every thread of a stunning `pid` has stopped; `None` if it is not being stunned.
+fn all_stopped(s: &Scheduler, pid: ProcessId) -> Option<bool> {
+    let process = s.processes.get(&pid).filter(|p| p.stunning)?;
+    let threads = &s.threads;
+    let stopped = |t: &ThreadId| threads.get(t).is_none_or(|t| is_stopped(t));
+    Some(process.threads.iter().all(stopped))
 }
 
 /// Whether every thread of `pid` has stopped for a stun.
 pub fn is_stunned(pid: ProcessId) -> bool {
-    with(|s| {
-        let Some(process) = s.processes.get(&pid) else {
-            return false;
-        };
-        let threads = &s.threads;
-        process.stunning
-            && process
-                .threads
-                .iter()
-                .all(|t| threads.get(t).is_none_or(|t| is_stopped(t)))
-    })
+    with(|s| all_stopped(s, pid) == Some(true))
 }
 
 /// A thread that moved here, as it stopped where it came from.

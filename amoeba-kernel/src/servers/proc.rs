@@ -98,7 +98,18 @@ impl ProcessControl for Processes {
         sched::stun_process(pid).map_err(|error| match error {
             libamoeba::syscall::Error::Denied => ErrorCode::STD_NOTNOW,
             _ => ErrorCode::STD_NOTFOUND,
-        })
+        })?;
+        let watch = move || {
+            sched::sleep(STUN_LIMIT_MS * 1_000_000);
+            if sched::abandon_incomplete_stun(pid) {
+                log::warn!("pid {pid}: stun not complete after {STUN_LIMIT_MS} ms: resumed");
+            }
+        };
+        if sched::spawn_kernel_task(Level::Norm, watch).is_err() {
+            // Without the watch a stun that never completes leaves the process stopped.
+            log::warn!("pid {pid}: no memory to watch its stun");
+        }
+        Ok(())
     }
 
     fn process_read(&self, pid: u64, offset: u64, buffer: &mut [u8]) -> Result<usize, ErrorCode> {
@@ -328,6 +339,12 @@ fn published(owner: &Capability) -> Capability {
 fn read_only(owner: &Capability) -> Capability {
     restrict_owner(owner, READ).unwrap_or(Capability::NULL)
 }
+
+/// How long a stun may take to stop every thread (milliseconds) before it is given up and the
+/// process goes on: a thread in a call that never ends must not leave it stopped for ever.
+/// Less than a mover's wait for the checkpoint (`libamoeba::client::migration`), so the mover
+/// finds the process running when it gives up.
+const STUN_LIMIT_MS: u64 = 20_000;
 
 #[inline(never)] // one symbol per server: image checks find selected servers by name
 pub fn start(published_caps: &mut Publications) {

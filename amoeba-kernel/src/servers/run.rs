@@ -135,7 +135,7 @@ mod rebalance {
             }
         };
         let owner = migration::temporary_owner(&mut KernelEntropy);
-        match migration::migrate(&KernelRpc, &wanted.process, &to.1, owner) {
+        match migration::migrate(&KernelRpc, &wanted.process, &to.1, owner, |_| {}) {
             Ok(moved) => {
                 log::info!(
                     "run: moved process {} from {} to {} ({} bytes)",

@@ -5,7 +5,7 @@
 use amoeba_build::programs::write_program_images;
 use amoeba_build::qemu::Nic;
 use amoeba_tests::Node;
-use amoeba_tests::images::{built, start_lan_node, workspace};
+use amoeba_tests::images::{built, launch_lan_node, start_lan_node, workspace};
 use amunix::entropy::random_mac;
 use amunix::lan::LanSeat;
 use amunix::medium::LanMedium;
@@ -41,6 +41,17 @@ pub fn pool_node(name: &str, port: u16, index: u8, nic: Nic) -> Node {
     let image = built("pool");
     let words = [format!("node={name}")];
     start_lan_node(&image, nic, port, index, &words, LIMIT)
+}
+
+/// [`pool_node`] under `-icount`: its cycle counts are instructions, the same from run to run
+/// (for benchmarks of guest work).
+pub fn counted_pool_node(name: &str, port: u16, index: u8, nic: Nic) -> Node {
+    let image = built("pool");
+    let words = [format!("node={name}")];
+    let mut node = launch_lan_node(&image, nic, port, index, &words, true, LIMIT);
+    node.wait_for("amoeba: node")
+        .unwrap_or_else(|e| panic!("{e}"));
+    node
 }
 
 /// A run-server node (profile `run`) called `name` on LAN `port` with card `nic`.
@@ -307,7 +318,11 @@ pub fn migrate_paused(
         .wait_with_output()
         .unwrap_or_else(|e| panic!("waiting for amoeba migrate: {e}"));
     drop(guard);
-    assert!(paused, "the move never reached {step}: {}", text(&output.stderr));
+    assert!(
+        paused,
+        "the move never reached {step}: {}",
+        text(&output.stderr)
+    );
     migration_result(&output)
 }
 

@@ -53,7 +53,7 @@ pub enum Step {
     Finished,
 }
 
-/// Where a move is made from: RPC plus a getreq that gives up, and a witness of each step.
+/// Where a move is made from: RPC plus a getreq that gives up.
 pub trait Mover: Rpc {
     /// [`Rpc::getreq`] waiting at most `millis` milliseconds; an error if nothing came.
     fn getreq_within(
@@ -62,9 +62,6 @@ pub trait Mover: Rpc {
         buffer: &mut [u8],
         millis: u64,
     ) -> Result<Received, ErrorCode>;
-
-    /// Called as each step is reached (timing it, or pausing there in a fault test).
-    fn reached(&self, _step: Step) {}
 }
 
 /// A finished move.
@@ -113,7 +110,8 @@ impl fmt::Display for MigrationError {
             Self::Stun(e) => write!(f, "{e} stunning the process (PS_STUN)"),
             Self::NoCheckpoint => write!(
                 f,
-                "the process was stunned but no checkpoint came within {} s; it stays stunned",
+                "the process was stunned but no checkpoint came within {} s (a thread that does \
+                 not stop); its node resumes a stun that does not complete",
                 CHECKPOINT_WAIT_MS / 1000
             ),
             Self::Ended(how) => write!(f, "the process ended before it could move ({how:?})"),
@@ -147,12 +145,14 @@ pub fn temporary_owner(entropy: &mut impl Entropy) -> (Port, Capability) {
 }
 
 /// Moves `process` to the process server `target`, listening for the checkpoint on `get`
-/// (the get-port of `me`, from [`temporary_owner`]).
+/// (the get-port of `me`, from [`temporary_owner`]); `reached` is told each step as it is
+/// reached (to time it, or to pause there in a fault test).
 pub fn migrate(
     mover: &impl Mover,
     process: &Capability,
     target: &Capability,
     (get, me): (Port, Capability),
+    mut reached: impl FnMut(Step),
 ) -> Result<Moved, MigrationError> {
     let owner = ps_getowner(mover, process).map_err(MigrationError::Owner)?;
     if !owner.is_null() && owner.rights == 0 {
@@ -160,18 +160,18 @@ pub fn migrate(
     }
     let name = ps_getcomment(mover, process).unwrap_or_default();
     ps_setowner(mover, process, &me).map_err(MigrationError::TakeOwner)?;
-    mover.reached(Step::OwnerTaken);
+    reached(Step::OwnerTaken);
     let restore = |error| {
         let _ = ps_setowner(mover, process, &owner);
         error
     };
     // From here on every failure gives the process its owner back.
     ps_stun(mover, process, MIGRATION_CODE).map_err(|e| restore(MigrationError::Stun(e)))?;
-    mover.reached(Step::Stunned);
+    reached(Step::Stunned);
     let checkpoint = wait_for_checkpoint(mover, get, process).map_err(restore)?;
     let mut descriptor = checkpoint.descriptor;
     let bytes = descriptor.segments.iter().map(|s| s.length).sum();
-    mover.reached(Step::Checkpointed { bytes });
+    reached(Step::Checkpointed { bytes });
     let back = descriptor.encode();
     descriptor.owner_cap = owner;
     descriptor.self_cap = Capability::NULL;
@@ -179,12 +179,12 @@ pub fn migrate(
         Ok(moved) => moved,
         Err(error) => return Err(take_back(mover, process, &owner, &back, error)),
     };
-    mover.reached(Step::Started);
+    reached(Step::Started);
     // From here the process has run on the target: the source's copy is older than what the
     // process did there (printed, called), so it never runs again, even if the target dies now.
     // Ends the source's copy; if that answer is lost the source keeps it stunned, never runs it.
     let _ = answer(mover, &[]);
-    mover.reached(Step::Finished);
+    reached(Step::Finished);
     tell(mover, &moved, &owner, process, &name);
     Ok(Moved {
         process: moved,

@@ -410,12 +410,20 @@ fn sgetload_hands_out_an_exec_capability_that_changes_every_second_call() {
     assert_eq!(sgetload(&mut ps), first, "the same for two calls");
     let second = sgetload(&mut ps);
     assert_ne!(second, first);
-    assert_eq!(exec(&mut ps, &first), Ok(()), "the previous one still works");
+    assert_eq!(
+        exec(&mut ps, &first),
+        Ok(()),
+        "the previous one still works"
+    );
     assert_eq!(exec(&mut ps, &second), Ok(()));
     assert_eq!(sgetload(&mut ps), second);
     let third = sgetload(&mut ps);
     assert_ne!(third, second);
-    assert_eq!(exec(&mut ps, &first), Err(ErrorCode::STD_CAPBAD), "two changes ago");
+    assert_eq!(
+        exec(&mut ps, &first),
+        Err(ErrorCode::STD_CAPBAD),
+        "two changes ago"
+    );
     assert_eq!(exec(&mut ps, &third), Ok(()));
     // An exec capability starts processes and nothing else; only all rights get one.
     let load = send(&mut ps, Header::request(&third, PS_GETLOAD), &[]);
