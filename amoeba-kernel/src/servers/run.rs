@@ -101,12 +101,24 @@ fn discover(directories: &mut BTreeMap<String, Capability>) {
     }
 }
 
-/// Asks every host whose poll is due for its load.
+/// Asks every host whose poll is due for its load, and after the processes balanced there:
+/// those that ended are forgotten.
 fn poll_due() {
     let due = POOL.lock().due(now_ms());
     for (index, proc) in due {
         let answer = client::ps_getload(&KernelRpc, &proc).ok();
         POOL.lock().polled(index, &proc, answer, now_ms());
+        if answer.is_none() {
+            continue;
+        }
+        let processes = POOL.lock().processes_on(index);
+        for process in processes {
+            if let Err(ErrorCode::STD_CAPBAD | ErrorCode::STD_NOTFOUND) =
+                client::ps_getowner(&KernelRpc, &process)
+            {
+                POOL.lock().forget(&process);
+            }
+        }
     }
 }
 

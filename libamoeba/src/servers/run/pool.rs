@@ -133,11 +133,16 @@ impl Pool {
 
     /// Balanced processes running on host `index`.
     pub fn balanced_on(&self, index: usize) -> usize {
+        self.processes_on(index).len()
+    }
+
+    /// The balanced processes running on host `index`.
+    pub fn processes_on(&self, index: usize) -> Vec<Capability> {
         let Some(host) = self.hosts.get(index) else {
-            return 0;
+            return Vec::new();
         };
         let on = |p: &&Capability| p.port == host.proc.port;
-        self.balanced.iter().filter(on).count()
+        self.balanced.iter().filter(on).copied().collect()
     }
 
     /// The next move, if loads differ by more than one process plus `threshold` (×256), both
