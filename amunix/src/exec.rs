@@ -42,7 +42,7 @@ const INTERRUPTED: u8 = 130;
 const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 /// Unanswered questions in a row after which the process counts as lost (a move between two
 /// nodes leaves the old capability unanswered for a moment, never this long).
-const LOST_AFTER: u32 = 3;
+const LOST_AFTER: u32 = 5;
 /// The exit status of a command whose process was lost with its node.
 const LOST: u8 = 125;
 /// How long to wait after Ctrl-C for the process's end to be confirmed.

@@ -286,7 +286,8 @@ fn a_move_the_target_refuses_or_cannot_take_leaves_the_process_running_where_it_
         common::LIMIT,
     );
     let all = || logs(&source, &closed);
-    let mut counter = Foreground::start(port, "keep-v", "counter", &["k", "1500"], &source);
+    // Counting for ever: however fast it counts, it is still there for every move below.
+    let mut counter = Foreground::start(port, "keep-v", "counter", &["k"], &source);
     let seen = |at: u64| move |line: &str| report(line, "k").filter(|&n| n >= at);
     assert!(
         counter
@@ -311,7 +312,13 @@ fn a_move_the_target_refuses_or_cannot_take_leaves_the_process_running_where_it_
     // cannot read a running process as a segment): the exec fails, and the checkpoint's
     // answer gives the process back to its node, where it runs on.
     let refused_late = migrate(port, &counter.process, "keep-v");
-    assert!(refused_late.is_err_and(|e| e.contains("it runs on where it was")));
+    assert!(
+        refused_late
+            .as_ref()
+            .is_err_and(|e| e.contains("it runs on where it was")),
+        "{refused_late:?}\n{}",
+        source.log()
+    );
     let last = counter.lines().len() as u64;
     assert!(
         counter
@@ -320,11 +327,12 @@ fn a_move_the_target_refuses_or_cannot_take_leaves_the_process_running_where_it_
         "the counter stopped after a failed move\n{}",
         source.log()
     );
-    assert_eq!(counter.wait(RUN_LIMIT), Some(0), "{}", source.log());
+    counter.interrupt();
+    assert_eq!(counter.wait(RUN_LIMIT), Some(130), "{}", source.log());
     let numbers: Vec<u64> = counter
         .lines()
         .iter()
         .filter_map(|l| report(l, "k"))
         .collect();
-    assert_eq!(numbers, (1..=1500).collect::<Vec<u64>>());
+    assert_eq!(numbers, (1..=numbers.len() as u64).collect::<Vec<u64>>());
 }

@@ -1,7 +1,8 @@
-//! Tier 3: a run server with three pool processors (`amoeba-build cluster --profile run
-//! --profile pool:3` in miniature). `amoeba exec --run` puts each new process on the least
-//! loaded pool processor; processes handed to the run server that all started on one node
-//! are spread two, two, two by migration, and none of them restarts.
+//! Tier 3: run servers with three pool processors (`amoeba-build cluster --profile run
+//! --profile pool:3` in miniature, with a second run node that never moves processes). `amoeba
+//! exec --run` of the placing run server puts each new process on the least loaded pool
+//! processor; processes handed to the rebalancing one that all started on one node are
+//! spread two, two, two by migration, and none of them restarts.
 
 mod common;
 
@@ -15,16 +16,23 @@ use std::time::{Duration, Instant};
 
 const POOL: [&str; 3] = ["runp-a", "runp-b", "runp-c"];
 
-/// The run node and the three pool processors on LAN `port`.
+/// The rebalancing run server's node.
+const BALANCING: &str = "runs-1";
+/// The node of the run server that only places processes.
+const PLACING: &str = "runf-1";
+
+/// The run nodes and the three pool processors on LAN `port`.
 struct Cluster {
     port: u16,
     run: Node,
+    fixed: Node,
     pool: Vec<Node>,
 }
 
 impl Cluster {
     fn start(port: u16) -> Self {
-        let run = run_node("runs-1", port, 1, Nic::Virtio);
+        let run = run_node(BALANCING, port, 1, Nic::Virtio, false);
+        let fixed = run_node(PLACING, port, 5, Nic::Ne2000, true);
         let nics = [Nic::Ne2000, Nic::Virtio, Nic::Ne2000];
         let pool = POOL
             .iter()
@@ -32,11 +40,20 @@ impl Cluster {
             .zip(2u8..)
             .map(|((name, nic), index)| pool_node(name, port, index, nic))
             .collect();
-        Self { port, run, pool }
+        Self {
+            port,
+            run,
+            fixed,
+            pool,
+        }
     }
 
     fn logs(&self) -> String {
-        let mut all = format!("--- runs-1 ---\n{}", self.run.log());
+        let mut all = format!(
+            "--- {BALANCING} ---\n{}\n--- {PLACING} ---\n{}",
+            self.run.log(),
+            self.fixed.log()
+        );
         for (name, node) in POOL.iter().zip(&self.pool) {
             all.push_str(&format!("\n--- {name} ---\n{}", node.log()));
         }
@@ -80,12 +97,12 @@ impl Cluster {
         }
     }
 
-    /// The run server has found every pool processor, and polled it.
+    /// Both run servers have found every pool processor, and polled it.
     fn wait_for_pool(&self) {
-        for name in POOL {
+        for (name, run) in POOL.iter().flat_map(|n| [(n, &self.run), (n, &self.fixed)]) {
             let line = format!("run: pool processor {name}");
             let deadline = Instant::now() + Duration::from_secs(60);
-            while !self.run.log().contains(&line) {
+            while !run.log().contains(&line) {
                 assert!(Instant::now() < deadline, "{line} missing\n{}", self.logs());
                 std::thread::sleep(Duration::from_millis(200));
             }
@@ -137,8 +154,8 @@ fn the_run_server_places_new_processes_and_spreads_a_busy_node_two_two_two() {
     let logs = || cluster.logs();
     cluster.wait_for_pool();
 
-    // Two counters started on runp-a without the run server: new processes avoid that node,
-    // one going to each idle one.
+    // Two counters started on runp-a without a run server: new processes placed by the run
+    // server that never moves any avoid that node, one going to each idle one.
     let mut counters: Vec<Foreground> = ["b1", "b2"]
         .iter()
         .map(|name| Foreground::start(port, POOL[0], "counter", &[name], &cluster.pool[0]))
@@ -146,7 +163,12 @@ fn the_run_server_places_new_processes_and_spreads_a_busy_node_two_two_two() {
     // The run server polls each host every 5 s: let it see runp-a's load.
     std::thread::sleep(Duration::from_secs(6));
     for name in ["p1", "p2"] {
-        let placed = Foreground::exec(port, &["--run", "runs-1", "counter"], &[name], &cluster.run);
+        let placed = Foreground::exec(
+            port,
+            &["--run", PLACING, "counter"],
+            &[name],
+            &cluster.fixed,
+        );
         counters.push(placed);
         // It polls a host again 0.5 s after giving it a process.
         std::thread::sleep(Duration::from_secs(2));
@@ -158,12 +180,13 @@ fn the_run_server_places_new_processes_and_spreads_a_busy_node_two_two_two() {
     end_all(counters, &logs);
     cluster.wait_for_spread(&[0, 0, 0], Duration::from_secs(20));
 
-    // Six counters started on runp-a and handed to the run server, which moves them.
+    // Six counters started on runp-a and handed to the rebalancing run server, which moves
+    // them.
     let names = ["s1", "s2", "s3", "s4", "s5", "s6"];
     let spread: Vec<Foreground> = names
         .iter()
         .map(|name| {
-            let exec = [POOL[0], "counter", "--run", "runs-1"];
+            let exec = [POOL[0], "counter", "--run", BALANCING];
             Foreground::exec(port, &exec, &[name], &cluster.pool[0])
         })
         .collect();
@@ -179,5 +202,17 @@ fn the_run_server_places_new_processes_and_spreads_a_busy_node_two_two_two() {
         assert!(more.is_some(), "counter {name} stopped\n{}", logs());
         assert_counted_on(counter, name, &logs);
     }
+    let moves = cluster.run.log().matches("run: moved process").count();
+    assert!(
+        moves >= 4,
+        "{moves} moves made 2/2/2 out of 6/0/0\n{}",
+        logs()
+    );
+    assert!(
+        !cluster.fixed.log().contains("run: moved"),
+        "the placing run server moved a process\n{}",
+        logs()
+    );
+    eprintln!("six counters spread 2/2/2 by {moves} moves");
     end_all(spread, &logs);
 }

@@ -5,7 +5,7 @@
 use amoeba_build::programs::write_program_images;
 use amoeba_build::qemu::Nic;
 use amoeba_tests::Node;
-use amoeba_tests::images::{built, launch_lan_node, start_lan_node, workspace};
+use amoeba_tests::images::{built, built_test_profile, launch_lan_node, start_lan_node, workspace};
 use amunix::entropy::random_mac;
 use amunix::lan::LanSeat;
 use amunix::medium::LanMedium;
@@ -54,9 +54,14 @@ pub fn counted_pool_node(name: &str, port: u16, index: u8, nic: Nic) -> Node {
     node
 }
 
-/// A run-server node (profile `run`) called `name` on LAN `port` with card `nic`.
-pub fn run_node(name: &str, port: u16, index: u8, nic: Nic) -> Node {
-    let image = built("run");
+/// A run-server node called `name` on LAN `port` with card `nic`: profile `run` (which
+/// rebalances), or with `fixed` the test profile whose run server only places processes.
+pub fn run_node(name: &str, port: u16, index: u8, nic: Nic, fixed: bool) -> Node {
+    let image = if fixed {
+        built_test_profile("test-run-fixed")
+    } else {
+        built("run")
+    };
     let words = [format!("node={name}")];
     start_lan_node(&image, nic, port, index, &words, LIMIT)
 }
@@ -194,7 +199,12 @@ impl Foreground {
                     .ok()
             })
             .unwrap_or_else(|| panic!("amoeba exec {program} did not start\n{}", log.log()));
-        std::thread::spawn(move || stderr.for_each(drop));
+        // Shown with a failing test's output.
+        std::thread::spawn(move || {
+            for line in stderr.map_while(Result::ok) {
+                eprintln!("amoeba exec: {line}");
+            }
+        });
         Self {
             child,
             lines,
