@@ -19,6 +19,7 @@ mod standard;
 mod sys;
 mod tod;
 mod tty;
+mod vdisk;
 
 #[cfg(test)]
 mod scripted;
@@ -36,6 +37,7 @@ pub use standard::{std_destroy, std_info, std_restrict};
 pub use sys::{KSTAT_REPLY_BYTES, boot, kstat, printbuf};
 pub use tod::gettime;
 pub use tty::{tty_read, tty_write};
+pub use vdisk::{ds_flush, ds_getgeometry, ds_info, ds_read, ds_size, ds_write};
 
 use crate::rpc::codes::ErrorCode;
 use crate::rpc::header::Header;

@@ -9,6 +9,7 @@
 //! | [`proc`]   | processes, the `ps` directory, load      | PS_GETLOAD, PS_STUN, STD_DESTROY, LIST... |
 //! | [`tty`]    | the node's console                       | TTY_WRITE (ours)                          |
 //! | [`echo`]   | null and bulk RPC for benchmarks, tests  | ECHO (ours)                               |
+//! | [`vdisk`]  | a block device as a virtual disk         | DS_READ, DS_WRITE, DS_SIZE, DS_INFO...    |
 //!
 //! Every server also answers STD_INFO and STD_RESTRICT for each of its objects, through
 //! [`standard`]. Command numbers and error codes are from `docs/amoeba-protocol.md`
@@ -17,7 +18,8 @@
 //!
 //! The rule: a server's logic is pure and tested on the host. It reaches the machine only
 //! through a small trait of facts ([`sys::SysFacts`], [`tod::Clock`], [`proc::ProcessControl`],
-//! [`tty::Console`], [`crate::random::Entropy`]) that the kernel, or a user process, implements.
+//! [`tty::Console`], [`vdisk::BlockDevice`], [`crate::random::Entropy`]) that the kernel, or a
+//! user process, implements.
 //! Each server is an [`crate::rpc::server::Server`], so [`crate::rpc::server::serve`] runs the
 //! same code as a kernel thread (the kernel's direct [`crate::rpc::transport::Rpc`]) or as a
 //! process (system calls). [`crate::client`] has the matching client stubs.
@@ -26,8 +28,8 @@
 //! server itself, and its constructor returns that object's owner capability. The servers
 //! that are nothing but that object share [`server_object`]; the directory and the process
 //! server, which have more objects, use [`standard`] directly. Each server names its rights
-//! bits as constants (`READ`, `MODIFY`, ...): they are ours, not 5.3's
-//! (`docs/amoeba-protocol.md#kernel-servers`).
+//! bits as constants (`READ`, `MODIFY`, ...): they are ours, not 5.3's, except the process
+//! server's and the virtual disk's (`docs/amoeba-protocol.md#kernel-servers`).
 //!
 //! Tests drive the servers, and the stubs against them, through an in-memory transport
 //! (`loopback`, test-only), and check every server's refusals the same way (`refusals`).
@@ -42,6 +44,7 @@ pub mod standard;
 pub mod sys;
 pub mod tod;
 pub mod tty;
+pub mod vdisk;
 
 #[cfg(test)]
 pub(crate) mod loopback;

@@ -1,4 +1,4 @@
-//! A server that is a single object, the server itself (sys, tod, random, tty, echo): its
+//! A server that is a single object, the server itself (sys, tod, random, tty, echo, vdisk): its
 //! object table, its STD_INFO text and the checks before its own commands run.
 //!
 //! Each such server declares its commands with the rights each needs; a request then gets,
