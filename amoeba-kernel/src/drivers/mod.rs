@@ -10,10 +10,14 @@ pub mod ne2000;
 pub mod pci;
 #[cfg(feature = "driver-rtc")]
 pub mod rtc;
-#[cfg(feature = "driver-virtio-net")]
+#[cfg(feature = "driver-virtio-blk")]
+pub mod virtio_blk;
+#[cfg(any(feature = "driver-virtio-net", feature = "driver-virtio-blk"))]
 mod virtio_hal;
 #[cfg(feature = "driver-virtio-net")]
 pub mod virtio_net;
+#[cfg(any(feature = "driver-virtio-net", feature = "driver-virtio-blk"))]
+mod virtio_pci;
 
 /// Starts every driver compiled into this image.
 pub fn init_selected() {

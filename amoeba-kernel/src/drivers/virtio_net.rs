@@ -16,15 +16,13 @@
 //! transmit queue from `send` until the device reports it sent. All are on the kernel heap,
 //! which is identity mapped: the device reads and writes them in place.
 
-use super::virtio_hal::{KernelHal, PortConfiguration, in_device_space};
-use crate::drivers::pci;
+use super::virtio_hal::KernelHal;
+use super::virtio_pci;
 use crate::net::{ETHERNET_HEADER, MAX_FRAME, MIN_FRAME, Nic, SendError};
 use alloc::boxed::Box;
 use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::pci::PciTransport;
-use virtio_drivers::transport::pci::bus::{BarInfo, DeviceFunction, PciRoot};
 
-const VENDOR_VIRTIO: u16 = 0x1AF4;
 /// PCI device ids of a network card (virtio 1.1, 4.1.2.1 and 4.1.2.3).
 const DEVICE_NET_TRANSITIONAL: u16 = 0x1000;
 const DEVICE_NET_MODERN: u16 = 0x1041;
@@ -70,28 +68,8 @@ fn new_buffer() -> Buffer {
 /// Finds the first virtio network card on the PCI bus and starts it.
 #[inline(never)] // one symbol per component: image checks find selected drivers by name
 pub fn probe() -> Option<VirtioNet> {
-    let found = pci::find(VENDOR_VIRTIO, &[DEVICE_NET_TRANSITIONAL, DEVICE_NET_MODERN])?;
-    let Some(line) = pci::interrupt_line(&found) else {
-        log::warn!("virtio-net: no legacy interrupt line routed; card ignored");
-        return None;
-    };
-    pci::enable_memory_and_dma(&found);
-    let function = DeviceFunction {
-        bus: found.address.bus,
-        device: found.address.device,
-        function: found.address.function,
-    };
-    let mut root = PciRoot::new(PortConfiguration);
-    if !memory_bars_mapped(&mut root, function) {
-        return None;
-    }
-    let transport = match PciTransport::new::<KernelHal, _>(&mut root, function) {
-        Ok(transport) => transport,
-        Err(error) => {
-            log::warn!("virtio-net: {error}; card ignored");
-            return None;
-        }
-    };
+    let (transport, line) =
+        virtio_pci::open("virtio-net", &[DEVICE_NET_TRANSITIONAL, DEVICE_NET_MODERN])?;
     let device = match Device::new(transport) {
         Ok(device) => device,
         Err(error) => {
@@ -116,32 +94,6 @@ pub fn probe() -> Option<VirtioNet> {
     }
     card.device.enable_interrupts();
     Some(card)
-}
-
-/// Whether every memory BAR of the function lies in the device window the kernel maps; the
-/// crate's MMIO pointers go straight to those addresses.
-fn memory_bars_mapped(root: &mut PciRoot<PortConfiguration>, function: DeviceFunction) -> bool {
-    let bars = match root.bars(function) {
-        Ok(bars) => bars,
-        Err(error) => {
-            log::warn!("virtio-net: BARs unreadable: {error}; card ignored");
-            return false;
-        }
-    };
-    for (index, bar) in bars.iter().enumerate() {
-        let Some(BarInfo::Memory { address, size, .. }) = bar else {
-            continue;
-        };
-        log::debug!("virtio-net: BAR {index}: memory {address:#x}, {size:#x} bytes");
-        if *address != 0 && !in_device_space(*address, *size) {
-            log::warn!(
-                "virtio-net: BAR {index} at {address:#x} ({size:#x} bytes) is outside the mapped \
-                 device window 3-4 GiB; card ignored"
-            );
-            return false;
-        }
-    }
-    true
 }
 
 impl VirtioNet {

@@ -16,7 +16,8 @@
         feature = "server-proc",
         feature = "server-tty",
         feature = "server-echo",
-        feature = "server-run"
+        feature = "server-run",
+        feature = "server-vdisk"
     )),
     allow(dead_code, reason = "a profile without servers uses none of this")
 )]
@@ -37,6 +38,8 @@ mod sys;
 mod tod;
 #[cfg(feature = "server-tty")]
 mod tty;
+#[cfg(feature = "server-vdisk")]
+mod vdisk;
 
 use crate::console;
 use crate::entropy::KernelEntropy;
@@ -186,6 +189,8 @@ pub fn start_selected() {
     echo::start(&mut published);
     #[cfg(feature = "server-run")]
     run::start(&mut published);
+    #[cfg(feature = "server-vdisk")]
+    vdisk::start(&mut published);
     #[cfg(feature = "server-dir")]
     let (root, lan_root) = dir::start(&published);
     #[cfg(not(feature = "server-dir"))]
