@@ -4,7 +4,8 @@
 //! Members are written `PROFILE` or `PROFILE:COUNT` (`--profile fileserver --profile pool:2`);
 //! `--nodes N` is the shorthand for N nodes of a single profile. Nodes are named
 //! `PROFILE-1`, `PROFILE-2`, ... per profile, and numbered across the cluster for their card
-//! addresses (`52:54:00:a0:00:NN`).
+//! addresses (`52:54:00:a0:00:NN`). A node whose profile selects driver "virtio-blk" gets
+//! a disk of its own, `NODE.disk.img` beside its log (see [`crate::disk`]).
 
 use std::fmt;
 use std::path::Path;
@@ -109,13 +110,28 @@ pub fn members(profiles: &[String], nodes: Option<usize>) -> Result<Vec<Member>,
 pub struct ClusterOptions<'a> {
     pub lan_port: u16,
     pub nic: Nic,
-    /// Where `NAME.log` files go.
+    /// Where `NAME.log` files and the disks (`NAME.disk.img`) go.
     pub log_dir: &'a Path,
     pub append: &'a [String],
 }
 
+/// The image of every node, in the order of [`plan`]'s boots: `images` holds each member's
+/// built image, in member order.
+pub fn node_images<'i>(
+    members: &[Member],
+    images: &[&'i BuiltImage],
+) -> impl Iterator<Item = &'i BuiltImage> + use<'i> {
+    let counts: Vec<usize> = members.iter().map(|m| m.count).collect();
+    counts
+        .into_iter()
+        .zip(images.to_vec())
+        .flat_map(|(count, image)| std::iter::repeat_n(image, count))
+}
+
 /// The boot of every node: `images` holds each member's built image, in member order. Node
-/// names the kernel would refuse (see [`check_names`]) must be caught before.
+/// names the kernel would refuse (see [`check_names`]) must be caught before. A node with a
+/// disk is given its own disk file's path; making the file is the caller's (see
+/// [`crate::disk::prepare`]), with the size of the node's image in [`node_images`].
 pub fn plan(
     members: &[Member],
     images: &[&BuiltImage],
@@ -125,21 +141,23 @@ pub fn plan(
     // Numbered per node name across members, so `--profile pool --profile pool` gives
     // pool-1 and pool-2, not two pool-1s.
     let mut numbers: std::collections::BTreeMap<&str, usize> = Default::default();
-    for (member, image) in members.iter().zip(images) {
-        for _ in 0..member.count {
-            let number = numbers.entry(image.spec.node.as_str()).or_default();
-            *number += 1;
-            let name = format!("{}-{number}", image.spec.node);
-            let card_number = (specs.len() + 1) as u8;
-            let mut spec = QemuSpec::for_image(image);
-            spec.node = name.clone();
-            spec.nic = Some(options.nic);
-            spec.lan = Some(Lan::for_node(options.lan_port, card_number));
-            spec.serial = Serial::File(options.log_dir.join(format!("{name}.log")));
-            spec.append = options.append.to_vec();
-            spec.append.push(format!("node={name}"));
-            specs.push(spec);
-        }
+    for image in node_images(members, images) {
+        let number = numbers.entry(image.spec.node.as_str()).or_default();
+        *number += 1;
+        let name = format!("{}-{number}", image.spec.node);
+        let card_number = (specs.len() + 1) as u8;
+        let mut spec = QemuSpec::for_image(image);
+        spec.node = name.clone();
+        spec.nic = Some(options.nic);
+        spec.lan = Some(Lan::for_node(options.lan_port, card_number));
+        spec.serial = Serial::File(options.log_dir.join(format!("{name}.log")));
+        spec.append = options.append.to_vec();
+        spec.append.push(format!("node={name}"));
+        spec.disk = image
+            .spec
+            .disk_mib
+            .map(|_| crate::disk::cluster_disk(options.log_dir, &name));
+        specs.push(spec);
     }
     specs
 }

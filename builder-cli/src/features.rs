@@ -58,6 +58,7 @@ mod tests {
             selftest: false,
             remote_exec: true,
             rebalance: false,
+            disk_mib: None,
             programs: Vec::new(),
         }
     }

@@ -164,6 +164,7 @@ pub fn build_profile(
         servers: spec.servers.clone(),
         drivers: spec.drivers.clone(),
         features: features(&spec),
+        disk_mib: spec.disk_mib,
         programs: program_outputs,
         toolchain: kernel_build::toolchain_version(ws)?,
         outputs: Outputs {

@@ -14,6 +14,7 @@
 pub mod catalog;
 pub mod cluster;
 pub mod digest;
+pub mod disk;
 pub mod elf_check;
 pub mod features;
 pub mod grub;

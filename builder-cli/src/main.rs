@@ -4,7 +4,6 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use amoeba_build::cluster;
 use amoeba_build::image::BuiltImage;
 use amoeba_build::problem::ProfileProblems;
 use amoeba_build::profile::profile_names;
@@ -13,6 +12,7 @@ use amoeba_build::{
     Accel, Boot, BuildOptions, Nic, Profile, QemuSpec, Serial, Workspace, build_profile,
     check_profile, kvm, progress, validate_append,
 };
+use amoeba_build::{cluster, disk};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -105,6 +105,10 @@ struct ClusterArgs {
     /// Extra kernel command-line words for every node
     #[arg(long, value_name = "WORDS", allow_hyphen_values = true)]
     append: Option<String>,
+    /// Give every node with a disk a new, empty one (images/cluster/NODE.disk.img) instead
+    /// of keeping what earlier boots wrote
+    #[arg(long)]
+    fresh_disk: bool,
 }
 
 #[derive(Args)]
@@ -124,6 +128,10 @@ struct RunArgs {
     /// Extra kernel command-line words, e.g. "ready=exit"
     #[arg(long, value_name = "WORDS", allow_hyphen_values = true)]
     append: Option<String>,
+    /// Give the node a new, empty disk (images/NAME/disk.img) instead of keeping what earlier
+    /// boots wrote (for a profile with driver "virtio-blk")
+    #[arg(long)]
+    fresh_disk: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -238,8 +246,13 @@ fn check(profile: &str) -> Result<ExitCode> {
             format!("{} ({})", words.join(" "), p.priority.name())
         })
         .collect();
+    // Said only for a node with a disk, so other nodes' lines stay as they were.
+    let disk = spec
+        .disk_mib
+        .map(|mib| format!(", disk: {mib} MiB"))
+        .unwrap_or_default();
     println!(
-        "ok: {}: node {}, servers: {}, drivers: {}, features: {}, programs: {}, cmdline: {}",
+        "ok: {}: node {}, servers: {}, drivers: {}, features: {}, programs: {}{disk}, cmdline: {}",
         profile.file,
         spec.node,
         none(&spec.servers),
@@ -277,7 +290,40 @@ fn boot(args: &RunArgs) -> Result<ExitCode> {
             ws.display(&boot_file)
         );
     }
-    run_qemu(&ws, &spec)
+    let disk = match image.spec.disk_mib {
+        Some(mib) => Some(prepare_disk(
+            &ws,
+            &disk::run_disk(&image.dir),
+            mib,
+            args.fresh_disk,
+        )?),
+        None => {
+            if args.fresh_disk {
+                progress(&format!(
+                    "warning: --fresh-disk: profile {} has no disk (no \"virtio-blk\" driver)",
+                    args.profile
+                ));
+            }
+            None
+        }
+    };
+    run_qemu(&ws, &QemuSpec { disk, ..spec })
+}
+
+/// Makes or keeps the disk at `path` for a node that asks for `mib` MiB, saying which; its
+/// path for the QEMU spec.
+fn prepare_disk(
+    ws: &Workspace,
+    path: &std::path::Path,
+    mib: u32,
+    fresh: bool,
+) -> Result<std::path::PathBuf> {
+    let disk = disk::prepare(ws, path, mib, fresh)?;
+    progress(&disk.describe(ws));
+    if let Some(warning) = disk.size_warning() {
+        progress(&warning);
+    }
+    Ok(disk.path)
 }
 
 impl NicArg {
@@ -330,6 +376,14 @@ fn cluster(args: &ClusterArgs) -> Result<ExitCode> {
     }
     let image_refs: Vec<&BuiltImage> = images.iter().collect();
     let mut specs = cluster::plan(&members, &image_refs, &options);
+    for (spec, image) in specs
+        .iter()
+        .zip(cluster::node_images(&members, &image_refs))
+    {
+        if let (Some(path), Some(mib)) = (&spec.disk, image.spec.disk_mib) {
+            prepare_disk(&ws, path, mib, args.fresh_disk)?;
+        }
+    }
     // The accelerator is the machine's: decided (and KVM probed) once, not per node.
     // (`members` refused an empty cluster, so there is a first image.)
     let accel = images

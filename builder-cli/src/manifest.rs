@@ -24,6 +24,11 @@ pub struct Manifest {
     pub servers: Vec<String>,
     pub drivers: Vec<String>,
     pub features: Vec<String>,
+    /// The size in MiB of the virtio disk `run` and `cluster` give the node (`[disk]
+    /// size_mib`); absent for a node without driver "virtio-blk". The disk itself is no
+    /// output of the build: it is the node's data, made at its first boot and kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_mib: Option<u32>,
     /// The programs the node starts at boot, in order (embedded in the kernel).
     #[serde(default)]
     pub programs: Vec<ProgramOutput>,

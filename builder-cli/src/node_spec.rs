@@ -27,6 +27,9 @@ pub struct NodeSpec {
     /// The run server also moves processes handed to it from the busiest pool processor to
     /// the idlest (`[run] rebalance`, false unless set true; only with server "run").
     pub rebalance: bool,
+    /// The size in MiB of the virtio disk `run` and `cluster` give the node (`[disk]
+    /// size_mib`, 64 unless set); `None` for a node without driver "virtio-blk".
+    pub disk_mib: Option<u32>,
     /// The programs the node starts at boot, in profile order.
     pub programs: Vec<ProgramSpec>,
 }

@@ -145,6 +145,16 @@ pub enum Problem {
          node has no network card; add {drivers} to [kernel] drivers"
     )]
     RunServerWithoutCard { drivers: String },
+    #[error(
+        "sizes the node's virtio disk, but this profile has no disk driver; add \"{driver}\" to \
+         [kernel] drivers, or remove [disk]"
+    )]
+    DiskWithoutDriver { driver: &'static str },
+    #[error(
+        "{mib} MiB is not a disk size here; write a whole number from {min} to {max}, e.g. \
+         `size_mib = 64`"
+    )]
+    BadDiskSize { mib: i64, min: u32, max: u32 },
 }
 
 /// How to compile the self-tests in, given the line of a `selftest = false` if there is one.

@@ -18,6 +18,8 @@
 //! [network]            # optional; needs a network card driver
 //! ip = "dhcp"          # the card's address: "dhcp" or "A.B.C.D/N" (kernel word `ip=`)
 //! flip_udp_port = 4146 # FLIP inside UDP on this port, 1 to 65535 (kernel word `flip-udp=`)
+//! [disk]               # optional; for a node with driver "virtio-blk"
+//! size_mib = 64        # the disk `run` and `cluster` give the node, 1 to 65536 MiB
 //! [[programs]]         # any number: processes started at boot, in this order
 //! name = "hello"       # a program of programs/ (a [[bin]] of programs/Cargo.toml)
 //! args = ["a", "b"]    # default: none
@@ -76,6 +78,9 @@ pub struct Profile {
     pub network_ip: Option<Located<String>>,
     /// `[network] flip_udp_port`, as written (its range is checked by validation).
     pub flip_udp_port: Option<Located<i64>>,
+    /// `[disk] size_mib`: the size of the disk a boot gives the node, as written (its range
+    /// is checked by validation).
+    pub disk_size_mib: Option<Located<i64>>,
     /// The `[[programs]]` entries, in file order.
     pub programs: Vec<ProgramEntry>,
 }
@@ -120,8 +125,15 @@ struct RawProfile {
     kernel: Option<RawKernel>,
     network: Option<RawNetwork>,
     run: Option<RawRun>,
+    disk: Option<RawDisk>,
     #[serde(default)]
     programs: Vec<RawProgram>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDisk {
+    size_mib: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -289,6 +301,10 @@ impl Profile {
                 .map(|v| lines.locate(v)),
             network_ip: network.ip.map(|v| lines.locate(v)),
             flip_udp_port: network.flip_udp_port.map(|v| lines.locate(v)),
+            disk_size_mib: raw
+                .disk
+                .and_then(|disk| disk.size_mib)
+                .map(|v| lines.locate(v)),
             programs: raw
                 .programs
                 .into_iter()
@@ -549,6 +565,52 @@ mod tests {
             message,
             "node-profiles/x.toml:2: [[run]]: `[[run]]` makes a list of tables, but there is one \
              `run` table: write `[run]`"
+        );
+    }
+
+    #[test]
+    fn the_disk_size_is_a_located_number() {
+        let text = "description = \"d\"\n[kernel]\ndrivers = [\"pci\", \"virtio-blk\"]\n[disk]\nsize_mib = 16\n";
+        let profile = parse(text).expect("parses");
+        assert_eq!(profile.disk_size_mib, Some(Located { value: 16, line: 5 }));
+        assert_eq!(parse("description = \"d\"\n").unwrap().disk_size_mib, None);
+        assert_eq!(
+            parse("description = \"d\"\n[disk]\n")
+                .unwrap()
+                .disk_size_mib,
+            None
+        );
+        // Out of range parses: validation says what the range is.
+        let big = parse("description = \"d\"\n[disk]\nsize_mib = -1\n").expect("parses");
+        assert_eq!(big.disk_size_mib.map(|s| s.value), Some(-1));
+    }
+
+    #[test]
+    fn disk_shape_errors_say_the_fix() {
+        let message = error("description = \"d\"\n[disk]\nsize_mib = \"64\"\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:3: [disk] size_mib: invalid type: string \"64\", expected i64; \
+             write a whole number from 1 to 65536, e.g. `size_mib = 64`"
+        );
+        let message = error("description = \"d\"\n[disk]\nsize = 64\n");
+        assert!(
+            message.starts_with("node-profiles/x.toml:3: [disk] size: unknown field `size`")
+                && message.contains("`size_mib`")
+                && message.ends_with("; remove it or correct its spelling"),
+            "{message}"
+        );
+        let message = error("description = \"d\"\ndisk = 64\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:2: disk: `disk` must be a table: write `[disk]` and its keys \
+             below it"
+        );
+        let message = error("description = \"d\"\n[[disk]]\nsize_mib = 64\n");
+        assert_eq!(
+            message,
+            "node-profiles/x.toml:2: [[disk]]: `[[disk]]` makes a list of tables, but there is \
+             one `disk` table: write `[disk]`"
         );
     }
 

@@ -22,6 +22,15 @@ pub const DEFAULT_MEMORY_MIB: u32 = 128;
 pub const MIN_MEMORY_MIB: u32 = 32;
 /// RAM `run` may give a node: more than QEMU can allocate on the machines this runs on is a typo.
 pub const MAX_MEMORY_MIB: u32 = 64 * 1024;
+/// The disk a node with driver "virtio-blk" gets when its profile has no `[disk] size_mib`.
+pub const DEFAULT_DISK_MIB: u32 = 64;
+/// The smallest `[disk] size_mib`: a disk of no blocks would give the vdisk server nothing.
+pub const MIN_DISK_MIB: u32 = 1;
+/// The largest `[disk] size_mib` (64 GiB): the disk is a sparse file, so this bounds typos,
+/// not the space used.
+pub const MAX_DISK_MIB: u32 = 64 * 1024;
+/// The driver of the node's disk.
+const DISK_DRIVER: &str = "virtio-blk";
 /// Bytes of a process's environment block kept for its name, capabilities and strings.
 const ENVIRONMENT_RESERVE: usize = 1024;
 /// The server that places processes on the LAN's pool processors.
@@ -47,6 +56,7 @@ pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, Pr
     check.remote_exec(profile);
     check.rebalance(profile);
     check.run_server_has_a_card(&servers, &drivers);
+    let disk_mib = check.disk(profile, &drivers);
     let network = check.network(profile, &cmdline_extra, &drivers);
     cmdline_extra.extend(network);
     let programs = check.programs(catalog, &profile.programs);
@@ -66,6 +76,7 @@ pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, Pr
         selftest: is_on(profile.selftest.as_ref()),
         remote_exec: profile.remote_exec.as_ref().is_none_or(|r| r.value),
         rebalance: is_on(profile.rebalance.as_ref()),
+        disk_mib,
         programs,
     })
 }
@@ -435,6 +446,42 @@ impl Checker<'_> {
                 Problem::RebalanceWithoutRun,
             );
         }
+    }
+
+    /// `[disk] size_mib`: the disk a boot gives the node, for its virtio-blk driver; a node
+    /// with that driver gets [`DEFAULT_DISK_MIB`] unless the profile says, one without it
+    /// none, and a size for it there is a mistake worth pointing at (the disk would be made
+    /// and never seen).
+    fn disk(&mut self, profile: &Profile, drivers: &[Selected<'_>]) -> Option<u32> {
+        let key = Some("[disk] size_mib");
+        let size = profile.disk_size_mib.as_ref();
+        if let Some(size) = size
+            && !profile.drivers.iter().any(|d| d.value == DISK_DRIVER)
+        {
+            let problem = Problem::DiskWithoutDriver {
+                driver: DISK_DRIVER,
+            };
+            self.report(Some(size.line), key, problem);
+        }
+        let mib = match size {
+            None => DEFAULT_DISK_MIB,
+            Some(size) => match u32::try_from(size.value)
+                .ok()
+                .filter(|mib| (MIN_DISK_MIB..=MAX_DISK_MIB).contains(mib))
+            {
+                Some(mib) => mib,
+                None => {
+                    let problem = Problem::BadDiskSize {
+                        mib: size.value,
+                        min: MIN_DISK_MIB,
+                        max: MAX_DISK_MIB,
+                    };
+                    self.report(Some(size.line), key, problem);
+                    DEFAULT_DISK_MIB
+                }
+            },
+        };
+        drivers.iter().any(|d| d.name == DISK_DRIVER).then_some(mib)
     }
 
     /// The run server's pool is the other nodes of the LAN (found by the link check, their

@@ -97,6 +97,21 @@ fn check_shows_the_withheld_exec_feature_of_a_node_that_refuses_it() {
 }
 
 #[test]
+fn check_shows_the_disk_of_a_node_with_one() {
+    let output = amoeba_build(&["check", "--profile", "tests/profiles/test-disk.toml"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stdout.contains(" driver-virtio-blk, ") && stdout.contains(" server-vdisk"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(", disk: 16 MiB, cmdline: "), "{stdout}");
+    let output = amoeba_build(&["check", "--profile", "pool"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("disk:"), "{stdout}");
+}
+
+#[test]
 fn programs_writes_every_program_image_and_the_index() {
     let output = amoeba_build(&["programs"]);
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -6,6 +6,7 @@ use amoeba_build::image::{BuildOptions, BuiltImage, build_profile};
 use amoeba_build::qemu::{self, Boot, QemuSpec};
 use amoeba_build::workspace::Workspace;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The shipped profiles every boot test covers.
@@ -143,12 +144,83 @@ pub fn launch_lan_node(
     icount: bool,
     limit: std::time::Duration,
 ) -> crate::node::Node {
+    let options = LanNodeOptions { icount, disk: None };
+    launch_lan_node_with(image, card, port, index, words, options, limit)
+}
+
+/// What a LAN node may have besides its card: see [`launch_lan_node_with`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LanNodeOptions<'a> {
+    /// Run the guest under `-icount` (an idle guest still waits in real time).
+    pub icount: bool,
+    /// A raw disk image attached as its virtio disk (see [`disk_image`]).
+    pub disk: Option<&'a Path>,
+}
+
+/// [`launch_lan_node`] with `options`: a disk, `-icount`.
+pub fn launch_lan_node_with(
+    image: &BuiltImage,
+    card: amoeba_build::qemu::Nic,
+    port: u16,
+    index: u8,
+    words: &[String],
+    options: LanNodeOptions<'_>,
+    limit: std::time::Duration,
+) -> crate::node::Node {
     let mut spec = amoeba_build::qemu::QemuSpec::for_image(image);
-    spec.icount = icount;
+    spec.icount = options.icount;
     // Nodes of a LAN answer each other in real time (see `QemuSpec::icount_real_idle`).
     spec.icount_real_idle = true;
     spec.nic = Some(card);
     spec.lan = Some(amoeba_build::qemu::Lan::for_node(port, index));
+    spec.disk = options.disk.map(Path::to_path_buf);
     spec.append.extend_from_slice(words);
     crate::node::Node::start(&command(&spec), limit).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`launch_lan_node`] of a node with `disk` attached (none: as `launch_lan_node`), without
+/// `-icount`.
+pub fn launch_lan_node_with_disk(
+    image: &BuiltImage,
+    card: amoeba_build::qemu::Nic,
+    port: u16,
+    index: u8,
+    words: &[String],
+    disk: Option<&Path>,
+    limit: std::time::Duration,
+) -> crate::node::Node {
+    let options = LanNodeOptions {
+        icount: false,
+        disk,
+    };
+    launch_lan_node_with(image, card, port, index, words, options, limit)
+}
+
+/// [`start_lan_node`] of a node with `disk` attached: waits for its ready line.
+pub fn start_lan_node_with_disk(
+    image: &BuiltImage,
+    card: amoeba_build::qemu::Nic,
+    port: u16,
+    index: u8,
+    words: &[String],
+    disk: Option<&Path>,
+    limit: std::time::Duration,
+) -> crate::node::Node {
+    let mut node = launch_lan_node_with_disk(image, card, port, index, words, disk, limit);
+    node.wait_for("amoeba: node")
+        .unwrap_or_else(|e| panic!("{e}"));
+    node
+}
+
+/// A new, empty (sparse) disk image of `mib` MiB for one test, `target/test-disks/NAME.img`
+/// (made anew on every call, so a test never reads what an earlier run wrote); its path.
+pub fn disk_image(name: &str, mib: u32) -> PathBuf {
+    let ws = workspace();
+    let path = ws
+        .root()
+        .join("target/test-disks")
+        .join(format!("{name}.img"));
+    amoeba_build::disk::prepare(&ws, &path, mib, true)
+        .unwrap_or_else(|e| panic!("{:#}", anyhow::Error::new(e)))
+        .path
 }

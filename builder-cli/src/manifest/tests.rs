@@ -10,6 +10,7 @@ fn sample(iso: IsoOutput, pxe: PxeOutput) -> Manifest {
         servers: vec![],
         drivers: vec!["pci".into(), "rtc".into()],
         features: vec!["driver-pci".into(), "driver-rtc".into()],
+        disk_mib: None,
         programs: vec![ProgramOutput {
             driver: false,
             admin: false,
@@ -144,4 +145,16 @@ fn no_absolute_paths_or_times() {
     for word in ["time", "date", "host"] {
         assert!(!json.contains(word), "{word} in {json}");
     }
+}
+
+#[test]
+fn a_disk_size_is_recorded_only_for_a_node_with_a_disk() {
+    assert!(!built().to_json().contains("disk_mib"));
+    let disk = Manifest {
+        disk_mib: Some(16),
+        ..built()
+    };
+    let json = disk.to_json();
+    assert!(json.contains("\"disk_mib\": 16"), "{json}");
+    assert_eq!(Manifest::from_json(&json).expect("reads back"), disk);
 }

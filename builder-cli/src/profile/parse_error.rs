@@ -3,6 +3,7 @@
 //! text; anything not recognised keeps the parser's own words.
 
 use super::line_of;
+use crate::validate::{MAX_DISK_MIB, MIN_DISK_MIB};
 use std::fmt;
 
 /// Turns a TOML/serde error into the line, the key (`[table] key`) and a message that says
@@ -43,7 +44,10 @@ pub(super) fn explain(text: &str, error: &toml::de::Error) -> (usize, Option<Str
     } else if let Some(header) = place.header.as_ref().filter(|h| {
         place.on_header
             && h.array
-            && matches!(h.name.as_str(), "node" | "kernel" | "network" | "run")
+            && matches!(
+                h.name.as_str(),
+                "node" | "kernel" | "network" | "run" | "disk"
+            )
     }) {
         format!(
             "`{header}` makes a list of tables, but there is one `{name}` table: write `[{name}]`",
@@ -79,8 +83,14 @@ pub(super) fn explain(text: &str, error: &toml::de::Error) -> (usize, Option<Str
                 u32::MAX,
                 example("128")
             )
+        } else if message.ends_with("expected i64") && field == Some("size_mib") {
+            // Read as i64 so that validation can name the range of a number outside it.
+            format!(
+                "write a whole number from {MIN_DISK_MIB} to {MAX_DISK_MIB}{}",
+                example("64")
+            )
         } else if message.ends_with("expected i64") {
-            // The only integer read as i64 is a UDP port, whose range validation checks.
+            // The other integer read as i64 is a UDP port, whose range validation checks.
             format!("write a whole number from 1 to 65535{}", example("4146"))
         } else if message.starts_with("unknown field `") {
             "remove it or correct its spelling".to_string()
@@ -142,6 +152,7 @@ fn table_of_struct(name: &str) -> Option<&'static str> {
         "RawKernel" => Some("kernel"),
         "RawNetwork" => Some("network"),
         "RawRun" => Some("run"),
+        "RawDisk" => Some("disk"),
         "RawProgram" => Some("programs"),
         _ => None,
     }

@@ -409,6 +409,7 @@ fn every_real_program_becomes_a_bootable_image() {
         selftest: false,
         remote_exec: true,
         rebalance: false,
+        disk_mib: None,
         programs: vec![
             ProgramSpec {
                 driver: false,

@@ -18,6 +18,7 @@ fn spec(boot: Boot) -> QemuSpec {
         icount: false,
         icount_real_idle: false,
         interactive: false,
+        disk: None,
     }
 }
 
@@ -322,6 +323,80 @@ fn a_node_may_have_a_card_on_each_of_several_lans() {
         has(
             &a,
             ["-device", "virtio-net-pci,netdev=n1,mac=52:54:00:a0:00:02"]
+        ),
+        "{a:?}"
+    );
+}
+
+/// The value after `option`, if the arguments have it.
+fn value_of<'a>(args: &'a [String], option: &str) -> Option<&'a str> {
+    args.windows(2)
+        .find(|w| w[0] == option)
+        .map(|w| w[1].as_str())
+}
+
+#[test]
+fn a_disk_is_a_raw_virtio_drive_in_its_own_slot() {
+    let a = args(&QemuSpec {
+        disk: Some("images/pool/disk.img".into()),
+        ..spec(Boot::Kernel)
+    });
+    let drive = value_of(&a, "-drive").unwrap_or_default();
+    assert!(
+        drive.starts_with("file=/")
+            && drive.ends_with("images/pool/disk.img,if=none,format=raw,id=disk0"),
+        "absolute, since QEMU runs in the image directory: {drive}"
+    );
+    assert!(
+        has(&a, ["-device", "virtio-blk-pci,drive=disk0,addr=0x5"]),
+        "{a:?}"
+    );
+    assert_eq!(DISK_PCI_SLOT, 5);
+    let none = args(&spec(Boot::Kernel));
+    assert!(
+        !none
+            .iter()
+            .any(|arg| arg == "-drive" || arg.starts_with("virtio-blk"))
+    );
+}
+
+#[test]
+fn a_disk_is_attached_on_every_boot_path_before_the_cards() {
+    for boot in [Boot::Kernel, Boot::Iso, Boot::Pxe] {
+        let a = args(&QemuSpec {
+            disk: Some("/d/disk.img".into()),
+            nic: Some(Nic::Virtio),
+            lan: (boot != Boot::Pxe).then(|| Lan::for_node(5000, 1)),
+            more_cards: vec![(Nic::Ne2000, Lan::for_node(5001, 1))],
+            ..spec(boot)
+        });
+        assert!(
+            has(
+                &a,
+                ["-drive", "file=/d/disk.img,if=none,format=raw,id=disk0"]
+            ),
+            "{boot:?}: {a:?}"
+        );
+        // QEMU places the cards in the first free slots, so the disk's must be taken first.
+        let disk = a.iter().position(|arg| arg.starts_with("virtio-blk-pci"));
+        let card = a.iter().position(|arg| arg.starts_with("virtio-net-pci"));
+        assert!(disk.is_some() && disk < card, "{boot:?}: {a:?}");
+    }
+}
+
+#[test]
+fn a_comma_in_the_disk_path_is_doubled() {
+    let a = args(&QemuSpec {
+        disk: Some("/d/a,b/disk.img".into()),
+        ..spec(Boot::Kernel)
+    });
+    assert!(
+        has(
+            &a,
+            [
+                "-drive",
+                "file=/d/a,,b/disk.img,if=none,format=raw,id=disk0"
+            ]
         ),
         "{a:?}"
     );

@@ -676,3 +676,67 @@ fn shipped_profiles_carry_no_self_tests() {
         assert!(!spec.selftest, "{name} ships test code");
     }
 }
+
+#[test]
+fn a_disk_node_gets_a_disk_of_the_default_size_unless_told() {
+    let blk = "description = \"d\"\n[kernel]\ndrivers = [\"pci\", \"virtio-blk\"]\n";
+    assert_eq!(check(blk).expect("valid").disk_mib, Some(DEFAULT_DISK_MIB));
+    assert_eq!(DEFAULT_DISK_MIB, 64);
+    let empty = format!("{blk}[disk]\n");
+    assert_eq!(check(&empty).expect("valid").disk_mib, Some(64));
+    for mib in [1, 16, 65536] {
+        let sized = format!("{blk}[disk]\nsize_mib = {mib}\n");
+        assert_eq!(check(&sized).expect("valid").disk_mib, Some(mib), "{mib}");
+    }
+    let none = "description = \"d\"\n[kernel]\ndrivers = [\"pci\", \"virtio-net\"]\n";
+    assert_eq!(check(none).expect("valid").disk_mib, None);
+    assert_eq!(
+        check("description = \"d\"\n[disk]\n")
+            .expect("valid")
+            .disk_mib,
+        None
+    );
+}
+
+#[test]
+fn a_disk_size_needs_the_disk_driver() {
+    let text = "description = \"d\"\n[kernel]\ndrivers = [\"pci\"]\n[disk]\nsize_mib = 16\n";
+    assert_eq!(
+        problems(text),
+        [
+            "node-profiles/x.toml:5: [disk] size_mib: sizes the node's virtio disk, but this \
+             profile has no disk driver; add \"virtio-blk\" to [kernel] drivers, or remove [disk]"
+        ]
+    );
+}
+
+#[test]
+fn a_disk_size_out_of_range_is_refused() {
+    let blk = "description = \"d\"\n[kernel]\ndrivers = [\"pci\", \"virtio-blk\"]\n[disk]\n";
+    for mib in ["0", "-1", "65537", "4294967296"] {
+        assert_eq!(
+            problems(&format!("{blk}size_mib = {mib}\n")),
+            [format!(
+                "node-profiles/x.toml:5: [disk] size_mib: {mib} MiB is not a disk size here; \
+                 write a whole number from 1 to 65536, e.g. `size_mib = 64`"
+            )],
+            "{mib}"
+        );
+    }
+    // Both at once: the size is wrong and there is no driver to see it.
+    let text = "description = \"d\"\n[disk]\nsize_mib = 0\n";
+    assert_eq!(problems(text).len(), 2, "{:?}", problems(text));
+}
+
+#[test]
+fn the_disk_test_profile_has_a_small_disk_and_its_server() {
+    let (ws, programs) = this_workspace();
+    let catalog = Catalog::builtin().with_programs(&programs);
+    let file = ws.root().join("tests/profiles/test-disk.toml");
+    let source = std::fs::read(&file).expect("test-disk.toml");
+    let profile = Profile::parse("test-disk", &ws.display(&file), source).expect("parses");
+    let spec = validate(&profile, &catalog).expect("valid");
+    assert_eq!(spec.disk_mib, Some(16), "{spec:?}");
+    assert!(spec.servers.iter().any(|s| s == "vdisk"), "{spec:?}");
+    assert!(spec.drivers.iter().any(|d| d == "virtio-blk"), "{spec:?}");
+}
