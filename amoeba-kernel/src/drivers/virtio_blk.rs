@@ -16,6 +16,7 @@
 use super::virtio_hal::KernelHal;
 use super::virtio_pci;
 use crate::sched;
+use alloc::boxed::Box;
 use alloc::vec;
 use libamoeba::servers::vdisk::{BLOCK_BYTES, BlockDevice, DeviceError};
 use libamoeba::syscall::Error;
@@ -79,8 +80,9 @@ impl VirtioBlk {
     /// Puts one request on the queue and waits for the device to finish it.
     fn transfer(&mut self, first: u64, transfer: Transfer<'_>) -> Result<(), DeviceError> {
         let block = usize::try_from(first).map_err(|_| DeviceError::OutOfRange)?;
-        let mut request = BlkReq::default();
-        let mut response = BlkResp::default();
+        // On the heap, which the device reaches as it is (identity mapped), like the data.
+        let mut request = Box::new(BlkReq::default());
+        let mut response = Box::new(BlkResp::default());
         // A bounce buffer the request owns while the device uses it, so the caller's buffer is
         // never borrowed by the device past this function, whatever happens.
         let len = match &transfer {

@@ -5,7 +5,7 @@
 //! machine has no IOMMU: a kernel address is the physical address a device uses, so sharing a
 //! buffer is a cast and nothing is copied.
 
-use crate::arch::paging::DEVICE_SPACE;
+use crate::arch::paging::{self, DEVICE_SPACE};
 use crate::drivers::pci;
 use crate::mm::frames;
 use core::ptr::NonNull;
@@ -64,21 +64,31 @@ unsafe impl Hal for KernelHal {
         // an unmapped address would fault the kernel later, further from the cause.
         assert!(
             in_device_space(paddr, size as u64),
-            "virtio-net: MMIO at {paddr:#x} outside the mapped device window"
+            "virtio: MMIO at {paddr:#x} outside the mapped device window"
         );
         NonNull::new(paddr as *mut u8).unwrap_or(NonNull::dangling())
     }
 
     unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
-        // Only heap and frame memory is identity mapped (physical = virtual, below the device
-        // window); kernel stacks are not. The driver shares heap buffers only: anything else
-        // would have the device DMA into unrelated memory, so it stops here.
+        // Heap and frame memory is identity mapped (physical = virtual, below the device
+        // window). Kernel stacks are not: the crate keeps small request headers there (the
+        // block device's flush), which are translated, as long as they lie in one page.
+        // Anything else would have the device DMA into unrelated memory, so it stops here.
         let address = buffer.cast::<u8>().as_ptr().addr() as PhysAddr;
-        assert!(
-            address.saturating_add(buffer.len() as PhysAddr) <= DEVICE_SPACE.start,
-            "virtio-net: shared buffer at {address:#x} is not identity mapped"
-        );
-        address
+        let end = address.saturating_add(buffer.len() as PhysAddr);
+        if end <= DEVICE_SPACE.start {
+            return address;
+        }
+        let last = end.saturating_sub(1);
+        let physical = paging::kernel_physical(address);
+        let same_page = address >> 12 == last >> 12;
+        match physical {
+            Some(physical) if same_page => physical,
+            _ => panic!(
+                "virtio: shared buffer at {address:#x} ({} bytes) is not mapped to one frame",
+                buffer.len()
+            ),
+        }
     }
 
     unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {

@@ -7,6 +7,7 @@ use super::{BUFFER_BYTES, Publications, new_ports, run};
 use crate::drivers::virtio_blk;
 use crate::entropy::KernelEntropy;
 use libamoeba::capability::Capability;
+use libamoeba::rights::restrict_owner;
 use libamoeba::servers::vdisk::{READ, VdiskServer};
 
 /// The directory name of the first disk (5.3 numbers them `vdisk:NN`).
@@ -20,10 +21,7 @@ pub fn start(published: &mut Publications) {
     };
     let ports = new_ports();
     let (server, owner) = VdiskServer::new(ports.put, &mut KernelEntropy, disk);
-    let read_only = Capability {
-        rights: owner.rights & READ,
-        ..owner
-    };
+    let read_only = restrict_owner(&owner, READ).unwrap_or(Capability::NULL);
     published.add(NAME, read_only, owner);
     run("vdisk", ports, owner, server, BUFFER_BYTES.max(32 * 1024));
 }

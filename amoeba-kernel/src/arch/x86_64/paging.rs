@@ -193,6 +193,25 @@ pub fn unmap(root: u64, address: u64) -> Option<u64> {
     mapped
 }
 
+/// The physical address `address` is mapped to in the kernel's tables (4 KiB pages), if it is
+/// mapped: how a driver hands a device a buffer on a kernel stack, which is not identity mapped.
+pub fn kernel_physical(address: u64) -> Option<u64> {
+    let mut table = table_at(kernel_root());
+    for level in (1..=3).rev() {
+        let entry = &table[index(address, level)];
+        if !entry.flags().contains(PRESENT) || entry.flags().contains(HUGE) {
+            return None;
+        }
+        table = table_at(entry.addr().as_u64());
+    }
+    let entry = &table[index(address, 0)];
+    let frame = entry
+        .flags()
+        .contains(PRESENT)
+        .then(|| entry.addr().as_u64())?;
+    Some(frame + (address & 0xFFF))
+}
+
 /// A new address space: the kernel's mappings and an empty user half.
 pub fn new_user_root() -> Result<u64, OutOfFrames> {
     let (root, table) = new_table()?;

@@ -1,0 +1,104 @@
+//! Tier 3: the virtual disk server of a node with a virtio disk (profile
+//! `tests/profiles/test-disk.toml`), from the host over FLIP. Blocks written come back as
+//! written, in the disk image file too; they survive the node being killed and booted again on
+//! the same disk; the published capability reads but cannot write; bad ranges are refused
+//! with the Amoeba error and the server goes on.
+
+mod common;
+
+use amoeba_build::qemu::Nic;
+use amoeba_tests::Node;
+use amoeba_tests::images::{built_test_profile, disk_image, start_lan_node_with_disk};
+use amoeba_tests::lan::port_for;
+use common::{LIMIT, peer_and_root};
+use libamoeba::capability::Capability;
+use libamoeba::client::{self, ds_flush, ds_info, ds_read, ds_size, ds_write};
+use libamoeba::rpc::codes::ErrorCode;
+use libamoeba::servers::vdisk::Durability;
+use std::path::Path;
+
+/// The disk's size (test-disk.toml's `[disk] size_mib`).
+const DISK_MIB: u32 = 16;
+/// log2 of the 512-byte block.
+const BLOCK: u32 = 9;
+
+fn boot(port: u16, disk: &Path) -> Node {
+    let image = built_test_profile("test-disk");
+    let words = ["node=disk-1".to_string()];
+    start_lan_node_with_disk(&image, Nic::Virtio, port, 1, &words, Some(disk), LIMIT)
+}
+
+/// The vdisk server's owner capability, from the node's console.
+fn owner_capability(node: &Node) -> Capability {
+    let log = node.log();
+    let line = log.lines().find_map(|l| l.strip_prefix("server vdisk: "));
+    line.and_then(|cap| cap.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no vdisk owner capability on the console\n{log}"))
+}
+
+/// `blocks` blocks of a pattern that differs with `seed` and with every byte's place.
+fn pattern(blocks: usize, seed: u8) -> Vec<u8> {
+    (0..blocks * 512)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 9) as u8)
+        .collect()
+}
+
+#[test]
+fn blocks_written_to_the_virtual_disk_read_back_and_survive_a_crash() {
+    let port = port_for(71);
+    let disk = disk_image("vdisk-test", DISK_MIB);
+    let mut node = boot(port, &disk);
+    let owner = owner_capability(&node);
+    let (peer, root) = peer_and_root(port, "disk-1", &node);
+    let logs = |node: &Node| node.log();
+
+    let blocks = ds_size(&peer, &owner, BLOCK).unwrap_or_else(|e| panic!("{e}\n{}", logs(&node)));
+    assert_eq!(u64::from(blocks), u64::from(DISK_MIB) << 11);
+    let pieces = ds_info(&peer, &owner).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        pieces.iter().map(|p| u64::from(p.blocks)).sum::<u64>(),
+        u64::from(blocks)
+    );
+
+    // 100 blocks (50 KiB, two transactions) near the start, one block at the very end.
+    let first = pattern(100, 7);
+    ds_write(&peer, &owner, 3, BLOCK, &first, Durability::Accepted)
+        .unwrap_or_else(|e| panic!("{e}\n{}", logs(&node)));
+    let last = pattern(1, 99);
+    ds_write(&peer, &owner, blocks - 1, BLOCK, &last, Durability::Flushed)
+        .unwrap_or_else(|e| panic!("{e}\n{}", logs(&node)));
+    let mut back = vec![0u8; first.len()];
+    ds_read(&peer, &owner, 3, BLOCK, 100, &mut back).unwrap_or_else(|e| panic!("{e}"));
+    assert!(back == first, "blocks 3..103 came back different");
+
+    // The published capability reads, and cannot write.
+    let published = client::dir_lookup(&peer, &root, "vdisk:00").unwrap_or_else(|e| panic!("{e}"));
+    let mut one = vec![0u8; 512];
+    ds_read(&peer, &published, blocks - 1, BLOCK, 1, &mut one).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(one, last);
+    let denied = ds_write(&peer, &published, 0, BLOCK, &last, Durability::Accepted);
+    assert_eq!(denied, Err(ErrorCode::STD_DENIED));
+    // Past the end: refused, and the server goes on.
+    let past = ds_read(&peer, &owner, blocks, BLOCK, 1, &mut one);
+    assert_eq!(past, Err(ErrorCode::STD_ARGBAD));
+    ds_flush(&peer, &owner).unwrap_or_else(|e| panic!("{e}"));
+
+    // The image file holds what was written, where it was written.
+    let raw = std::fs::read(&disk).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        raw[3 * 512..103 * 512] == first[..],
+        "not in the image file"
+    );
+
+    // Killed and booted again on the same disk: the blocks are still there.
+    node.kill();
+    drop(peer);
+    let node = boot(port, &disk);
+    let owner = owner_capability(&node);
+    let (peer, _) = peer_and_root(port, "disk-1", &node);
+    let mut again = vec![0u8; first.len()];
+    ds_read(&peer, &owner, 3, BLOCK, 100, &mut again).unwrap_or_else(|e| panic!("{e}"));
+    assert!(again == first, "lost across the crash");
+    ds_read(&peer, &owner, blocks - 1, BLOCK, 1, &mut one).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(one, last);
+}
