@@ -13,6 +13,7 @@
 extern crate alloc;
 
 pub mod boot;
+pub mod bullet;
 pub mod byte_order;
 pub mod capability;
 pub mod client;

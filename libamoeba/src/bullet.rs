@@ -1,0 +1,32 @@
+//! The Bullet file server's storage: its on-disk format and the logic that keeps it, over a
+//! [`crate::servers::vdisk::BlockDevice`]. The RPC server that serves it is not here yet.
+//!
+//! From the reference's "Bullet file server" (`docs/amoeba-protocol.md`): files are
+//! immutable once committed, stored contiguously, and the server keeps its super capability
+//! (port included) on the disk so capabilities survive reboots. 5.3 leaves the on-disk layout
+//! to each implementation; this one is ours and is described in `docs/bullet-format.md`.
+//!
+//! | module     | what it holds                                                        |
+//! |------------|----------------------------------------------------------------------|
+//! | [`layout`] | the superblock and inode records: byte layouts, encode and decode    |
+//! | [`free`]   | free space as a list of runs, first-fit contiguous allocation        |
+//! | [`device`] | filesystem blocks of 4096 bytes on a device of 512-byte sectors      |
+//! | [`table`]  | reading the inode table and judging every record (mount and fsck)    |
+//! | [`volume`] | [`Volume`]: format, mount, create, append, modify, commit, read, ... |
+//! | [`fsck`]   | the consistency check and its report                                 |
+//! | [`error`]  | the typed errors of format, mount and the store                      |
+
+pub mod device;
+pub mod error;
+pub mod free;
+pub mod fsck;
+pub mod layout;
+pub mod table;
+pub mod volume;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{FormatError, MountError, StoreError};
+pub use fsck::{FsckProblem, FsckReport};
+pub use volume::Volume;
