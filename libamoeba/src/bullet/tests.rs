@@ -425,3 +425,23 @@ fn garbage_in_the_superblock_is_refused_never_a_panic() {
         assert!(Volume::mount(disk).is_err(), "seed {seed}");
     }
 }
+
+#[test]
+fn a_64_mib_file_is_committed_and_read_back_in_chunks() {
+    const SIZE: usize = 64 << 20;
+    let sectors = SIZE / SECTOR_BYTES + 64;
+    let mut volume = Volume::format(MemoryDisk::new(sectors), PORT, SECRET, 4).unwrap();
+    let data = pattern(SIZE, 5);
+    let (inode, _) = volume
+        .create(&data, true, &mut SeededGenerator::new(10))
+        .unwrap();
+    let mut volume = remount(volume);
+    let mut chunk = vec![0; 29768];
+    let mut offset = 0;
+    while offset < SIZE {
+        let read = volume.read(inode, offset as u64, &mut chunk).unwrap();
+        assert_eq!(chunk[..read], data[offset..offset + read], "at {offset}");
+        offset += read;
+    }
+    assert!(volume.fsck().unwrap().is_clean());
+}
