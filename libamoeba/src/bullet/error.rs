@@ -12,7 +12,7 @@ pub enum FormatError {
     TooSmall {
         sectors: u64,
     },
-    /// A volume needs at least one inode, and at most `u32::MAX - 1`.
+    /// A volume needs at least one inode, and at most 2^24 - 1, the largest object number.
     InodeCount(u32),
 }
 
@@ -104,7 +104,7 @@ impl fmt::Display for FormatError {
                     "a device of {sectors} sectors is too small for a Bullet volume"
                 )
             }
-            FormatError::InodeCount(count) => write!(f, "{count} inodes: need 1 to 2^32 - 2"),
+            FormatError::InodeCount(count) => write!(f, "{count} inodes: need 1 to 2^24 - 1"),
         }
     }
 }

@@ -14,6 +14,7 @@ use super::layout::{
     Extent, FS_BLOCK_BYTES, INODE_BYTES, INODE_TABLE_START, INODES_PER_BLOCK, InodeError,
     InodeRecord, InodeState, SECTORS_PER_BLOCK, SUPERBLOCK_BLOCK, Superblock, SuperblockError,
 };
+use crate::capability::MAX_OBJECT;
 use crate::servers::vdisk::{BlockDevice, DeviceError};
 
 /// What one inode record of the disk says, once judged.
@@ -47,7 +48,9 @@ fn check_geometry(superblock: &Superblock, device_sectors: u64) -> Result<(), Mo
     if superblock.inode_start != INODE_TABLE_START {
         return Err(MountError::BadGeometry("the inode table is not at block 1"));
     }
-    if superblock.inode_count == 0 || u64::from(superblock.inode_count) > records {
+    // Records 0..=MAX_OBJECT: inode numbers are 24-bit object numbers.
+    let counts = 2..=MAX_OBJECT + 1;
+    if !counts.contains(&superblock.inode_count) || u64::from(superblock.inode_count) > records {
         return Err(MountError::BadGeometry(
             "inode count does not fit the table",
         ));

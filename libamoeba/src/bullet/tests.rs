@@ -445,3 +445,86 @@ fn a_64_mib_file_is_committed_and_read_back_in_chunks() {
     }
     assert!(volume.fsck().unwrap().is_clean());
 }
+
+/// A disk whose write number `failing` (counting from 0) fails without touching the disk.
+struct FailOnceDisk {
+    disk: MemoryDisk,
+    writes: usize,
+    failing: usize,
+}
+
+impl BlockDevice for FailOnceDisk {
+    fn blocks(&self) -> u64 {
+        self.disk.blocks()
+    }
+
+    fn read(&mut self, first: u64, buffer: &mut [u8]) -> Result<(), DeviceError> {
+        self.disk.read(first, buffer)
+    }
+
+    fn write(&mut self, first: u64, data: &[u8]) -> Result<(), DeviceError> {
+        self.writes += 1;
+        match self.writes - 1 == self.failing {
+            true => Err(DeviceError::Failed),
+            false => self.disk.write(first, data),
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), DeviceError> {
+        self.disk.flush()
+    }
+}
+
+#[test]
+fn a_commit_that_fails_leaves_the_file_uncommitted_and_the_volume_working() {
+    let mut entropy = SeededGenerator::new(11);
+    let data = pattern(10_000, 6);
+    // Write 0 is the data (one piece), write 1 the record.
+    for failing in [0, 1] {
+        let disk = FailOnceDisk {
+            disk: formatted(DISK_SECTORS).into_device(),
+            writes: 0,
+            failing,
+        };
+        let mut volume = Volume::mount(disk).unwrap();
+        let empty = volume.free_blocks();
+        let (inode, _) = volume.create(&data, false, &mut entropy).unwrap();
+        assert_eq!(
+            volume.commit(inode),
+            Err(StoreError::Device(DeviceError::Failed))
+        );
+        assert_eq!(
+            volume.check(inode).map(|(_, committed)| committed),
+            Ok(false)
+        );
+        volume.commit(inode).unwrap();
+        assert_eq!(read_all(&mut volume, inode).unwrap(), data);
+        let mut volume = remount(volume);
+        // Blocks held back after the failed record write come back at the next mount.
+        assert_eq!(volume.free_blocks(), empty - 3, "failing write {failing}");
+        assert_eq!(read_all(&mut volume, inode).unwrap(), data);
+        assert!(volume.fsck().unwrap().is_clean());
+    }
+}
+
+#[test]
+fn a_device_that_fails_is_a_device_error_and_bad_inode_counts_are_refused() {
+    use crate::servers::vdisk::tests::FailingDisk;
+    let failing = FailingDisk {
+        blocks: DISK_SECTORS as u64,
+        error: DeviceError::NoMedium,
+    };
+    assert_eq!(
+        Volume::mount(failing).err(),
+        Some(MountError::Device(DeviceError::NoMedium))
+    );
+    for inodes in [0, 1 << 24] {
+        let volume = Volume::format(MemoryDisk::new(DISK_SECTORS), PORT, SECRET, inodes);
+        assert_eq!(volume.err(), Some(super::FormatError::InodeCount(inodes)));
+    }
+    let tiny = Volume::format(MemoryDisk::new(16), PORT, SECRET, 1);
+    assert_eq!(
+        tiny.err(),
+        Some(super::FormatError::TooSmall { sectors: 16 })
+    );
+}

@@ -27,7 +27,7 @@ use super::layout::{
     SECTOR_BYTES, SECTORS_PER_BLOCK, SUPERBLOCK_BLOCK, Superblock, inode_table_blocks,
 };
 use super::table::{self, Judged, blocks_for, claim, data_region};
-use crate::capability::Port;
+use crate::capability::{MAX_OBJECT, Port};
 use crate::crc32::crc32;
 use crate::random::Entropy;
 use crate::servers::vdisk::{BlockDevice, DeviceError};
@@ -58,7 +58,8 @@ pub struct Volume<D> {
 }
 
 impl<D: BlockDevice> Volume<D> {
-    /// Makes a new, empty volume on `device` with `inodes` files at most (mkfs). `port`
+    /// Makes a new, empty volume on `device` with `inodes` files at most, 1 to 2^24 - 1
+    /// (mkfs). `port`
     /// and `secret` are the server's get-port and its super capability's check field.
     pub fn format(
         mut device: D,
@@ -66,10 +67,11 @@ impl<D: BlockDevice> Volume<D> {
         secret: [u8; 6],
         inodes: u32,
     ) -> Result<Self, FormatError> {
-        let records = inodes
-            .checked_add(1)
-            .filter(|_| inodes > 0)
-            .ok_or(FormatError::InodeCount(inodes))?;
+        // Inode n is object n of a capability, whose object numbers have 24 bits.
+        if inodes == 0 || inodes > MAX_OBJECT {
+            return Err(FormatError::InodeCount(inodes));
+        }
+        let records = inodes + 1;
         let generation = match table::read_superblock(&mut device) {
             Ok(old) => old.generation.wrapping_add(1),
             Err(MountError::Device(error)) => return Err(error.into()),
