@@ -1,5 +1,5 @@
 //! The Bullet file server's storage: its on-disk format and the logic that keeps it, over a
-//! [`crate::servers::vdisk::BlockDevice`]. The RPC server that serves it is not here yet.
+//! [`crate::servers::vdisk::BlockDevice`], and a first subset of its RPC commands.
 //!
 //! From the reference's "Bullet file server" (`docs/amoeba-protocol.md`): files are
 //! immutable once committed, stored contiguously, and the server keeps its super capability
@@ -15,12 +15,14 @@
 //! | [`volume`] | [`Volume`]: format, mount, create, append, modify, commit, read, ... |
 //! | [`fsck`]   | the consistency check and its report                                 |
 //! | [`error`]  | the typed errors of format, mount and the store                      |
+//! | [`server`] | [`server::BulletServer`]: BS_CREATE, BS_MODIFY, BS_READ, BS_SIZE, ...  |
 
 pub mod device;
 pub mod error;
 pub mod free;
 pub mod fsck;
 pub mod layout;
+pub mod server;
 pub mod table;
 pub mod volume;
 
