@@ -522,9 +522,11 @@ fn a_device_that_fails_is_a_device_error_and_bad_inode_counts_are_refused() {
         let volume = Volume::format(MemoryDisk::new(DISK_SECTORS), PORT, SECRET, inodes);
         assert_eq!(volume.err(), Some(super::FormatError::InodeCount(inodes)));
     }
-    let tiny = Volume::format(MemoryDisk::new(16), PORT, SECRET, 1);
-    assert_eq!(
-        tiny.err(),
-        Some(super::FormatError::TooSmall { sectors: 16 })
-    );
+    for sectors in [0, 16] {
+        let tiny = Volume::format(MemoryDisk::new(sectors), PORT, SECRET, 1);
+        let expected = super::FormatError::TooSmall {
+            sectors: sectors as u64,
+        };
+        assert_eq!(tiny.err(), Some(expected));
+    }
 }

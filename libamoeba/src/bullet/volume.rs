@@ -72,12 +72,14 @@ impl<D: BlockDevice> Volume<D> {
             return Err(FormatError::InodeCount(inodes));
         }
         let records = inodes + 1;
-        let generation = match table::read_superblock(&mut device) {
+        // Planned before anything is read, so a device too small to hold a sector is
+        // TooSmall rather than a device error.
+        let mut superblock = plan(&device, port, secret, records)?;
+        superblock.generation = match table::read_superblock(&mut device) {
             Ok(old) => old.generation.wrapping_add(1),
             Err(MountError::Device(error)) => return Err(error.into()),
             Err(_) => 1,
         };
-        let superblock = plan(&device, port, secret, records, generation)?;
         write_empty_volume(&mut device, &superblock)?;
         let mut slots = alloc::vec![Slot::Free; records as usize];
         slots[0] = Slot::Reserved;
@@ -373,13 +375,13 @@ fn slot_of((inode, judged): (usize, &Judged)) -> Slot {
     }
 }
 
-/// The superblock of a new volume of `records` inode records filling `device`.
+/// The superblock of a new volume of `records` inode records filling `device`, of
+/// generation 1.
 fn plan(
     device: &impl BlockDevice,
     port: Port,
     secret: [u8; 6],
     records: u32,
-    generation: u64,
 ) -> Result<Superblock, FormatError> {
     let sectors = device.blocks();
     let total_blocks = u32::try_from(sectors / SECTORS_PER_BLOCK).unwrap_or(u32::MAX);
@@ -396,7 +398,7 @@ fn plan(
         data_start,
         port,
         secret,
-        generation,
+        generation: 1,
     })
 }
 
