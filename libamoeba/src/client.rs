@@ -8,6 +8,7 @@
 //! refuse anyway (a directory name breaking the rules) are refused here with STD_ARGBAD,
 //! before any request is sent.
 
+mod bullet;
 mod dir;
 mod echo;
 pub mod migration;
@@ -24,6 +25,7 @@ mod vdisk;
 #[cfg(test)]
 mod scripted;
 
+pub use bullet::{CREATE_CHUNK, bs_create};
 pub use dir::{LIST_PAGE_BYTES, ListPage, dir_append, dir_delete, dir_list, dir_list_in_pages};
 pub use dir::{dir_list_page, dir_lookup};
 pub use echo::echo;

@@ -17,11 +17,14 @@
         feature = "server-tty",
         feature = "server-echo",
         feature = "server-run",
-        feature = "server-vdisk"
+        feature = "server-vdisk",
+        feature = "server-bullet"
     )),
     allow(dead_code, reason = "a profile without servers uses none of this")
 )]
 
+#[cfg(feature = "server-bullet")]
+mod bullet;
 #[cfg(feature = "server-dir")]
 mod dir;
 #[cfg(feature = "server-echo")]
@@ -191,6 +194,8 @@ pub fn start_selected() {
     run::start(&mut published);
     #[cfg(feature = "server-vdisk")]
     vdisk::start(&mut published);
+    #[cfg(feature = "server-bullet")]
+    bullet::start(&mut published);
     #[cfg(feature = "server-dir")]
     let (root, lan_root) = dir::start(&published);
     #[cfg(not(feature = "server-dir"))]

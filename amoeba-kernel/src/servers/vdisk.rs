@@ -11,7 +11,7 @@ use libamoeba::rights::restrict_owner;
 use libamoeba::servers::vdisk::{READ, VdiskServer};
 
 /// The directory name of the first disk (5.3 numbers them `vdisk:NN`).
-const NAME: &str = "vdisk:00";
+pub const NAME: &str = "vdisk:00";
 
 #[inline(never)] // one symbol per server: image checks find selected servers by name
 pub fn start(published: &mut Publications) {

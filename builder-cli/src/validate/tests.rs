@@ -129,11 +129,11 @@ fn a_component_of_the_other_kind_is_moved() {
 
 #[test]
 fn planned_components_are_refused() {
-    let text = "description = \"d\"\n[kernel]\nservers = [\"dir\", \"proc\", \"bullet\"]\n";
+    let text = "description = \"d\"\n[kernel]\nservers = [\"dir\", \"proc\", \"soap\"]\n";
     assert_eq!(
         problems(text),
         [
-            "node-profiles/x.toml:3: [kernel] servers: server `bullet` is not implemented yet; remove it from [kernel] servers"
+            "node-profiles/x.toml:3: [kernel] servers: server `soap` is not implemented yet; remove it from [kernel] servers"
         ]
     );
 }

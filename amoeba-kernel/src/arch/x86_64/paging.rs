@@ -197,7 +197,10 @@ pub fn unmap(root: u64, address: u64) -> Option<u64> {
 /// mapped: how a driver hands a device a buffer on a kernel stack, which is not identity mapped.
 #[cfg_attr(
     not(any(feature = "driver-virtio-net", feature = "driver-virtio-blk")),
-    allow(dead_code, reason = "only the virtio drivers share memory with a device")
+    allow(
+        dead_code,
+        reason = "only the virtio drivers share memory with a device"
+    )
 )]
 pub fn kernel_physical(address: u64) -> Option<u64> {
     let mut table = table_at(kernel_root());

@@ -1,0 +1,153 @@
+//! The Bullet file server in the kernel: `libamoeba::bullet` on the node's disk, which it
+//! reaches through the vdisk server by RPC (the VX-Kernel's layering: the virtual disk server
+//! is "a unique access to storage devices, used by higher level filesystem servers").
+//!
+//! At boot it mounts the volume (the boot thread's RPC to the vdisk thread), or formats a disk
+//! that is still blank (its first block all zeros: a new disk image); a disk of another format
+//! or a damaged one is refused with the reason in the log, and the node boots without Bullet.
+//! The server listens on the get-port kept in the superblock and its super capability's check
+//! is kept there too, so capabilities handed out before a reboot work after it. The directory
+//! publishes `bullet` with the rights to create and read.
+
+use super::{Ports, Publications, run};
+use crate::entropy::KernelEntropy;
+use crate::ipc::KernelRpc;
+use libamoeba::bullet::server::{BulletServer, CREATE, READ};
+use libamoeba::bullet::{MountError, Volume};
+use libamoeba::capability::{Capability, Port};
+use libamoeba::client::{ds_flush, ds_read, ds_size, ds_write};
+use libamoeba::oneway::put_port;
+use libamoeba::random::Entropy;
+use libamoeba::rights::restrict_owner;
+use libamoeba::rpc::transport::MAX_MESSAGE_BYTES;
+use libamoeba::servers::vdisk::{BLOCK_BYTES, BlockDevice, DeviceError, Durability};
+
+/// log2 of the vdisk block the server asks for.
+const BLOCK_SHIFT: u32 = 9;
+/// Files a new volume has room for.
+const NEW_VOLUME_FILES: u32 = 4096;
+
+/// The disk, as the vdisk server `disk` serves it.
+struct DiskByRpc {
+    disk: Capability,
+    blocks: u64,
+}
+
+fn block(first: u64) -> Result<u32, DeviceError> {
+    u32::try_from(first).map_err(|_| DeviceError::OutOfRange)
+}
+
+impl BlockDevice for DiskByRpc {
+    fn blocks(&self) -> u64 {
+        self.blocks
+    }
+
+    fn read(&mut self, first: u64, buffer: &mut [u8]) -> Result<(), DeviceError> {
+        let count =
+            u32::try_from(buffer.len() / BLOCK_BYTES).map_err(|_| DeviceError::OutOfRange)?;
+        ds_read(
+            &KernelRpc,
+            &self.disk,
+            block(first)?,
+            BLOCK_SHIFT,
+            count,
+            buffer,
+        )
+        .map_err(|_| DeviceError::Failed)
+    }
+
+    fn write(&mut self, first: u64, data: &[u8]) -> Result<(), DeviceError> {
+        ds_write(
+            &KernelRpc,
+            &self.disk,
+            block(first)?,
+            BLOCK_SHIFT,
+            data,
+            Durability::Accepted,
+        )
+        .map_err(|_| DeviceError::Failed)
+    }
+
+    fn flush(&mut self) -> Result<(), DeviceError> {
+        ds_flush(&KernelRpc, &self.disk).map_err(|_| DeviceError::Failed)
+    }
+}
+
+/// Whether the disk's first block is all zeros: a disk never written.
+fn blank(disk: &mut DiskByRpc) -> bool {
+    let mut first = [0u8; BLOCK_BYTES];
+    disk.read(0, &mut first).is_ok() && first.iter().all(|&b| b == 0)
+}
+
+/// The volume on `disk`: mounted, or made on a blank disk.
+fn open_volume(mut disk: DiskByRpc) -> Option<Volume<DiskByRpc>> {
+    let is_blank = blank(&mut disk);
+    match Volume::mount(disk) {
+        Ok(volume) => Some(volume),
+        Err(MountError::Foreign) if is_blank => {
+            // The failed mount consumed the handle: a new one to the same disk.
+            let disk = rebuilt_disk()?;
+            let port = Port(KernelEntropy.nonzero48());
+            let mut secret = [0u8; 6];
+            KernelEntropy.fill(&mut secret);
+            match Volume::format(disk, port, secret, NEW_VOLUME_FILES) {
+                Ok(volume) => {
+                    log::info!("server bullet: a blank disk: made a new volume");
+                    Some(volume)
+                }
+                Err(error) => {
+                    log::error!("server bullet: cannot make a volume on the blank disk: {error}");
+                    None
+                }
+            }
+        }
+        Err(error) => {
+            log::error!(
+                "server bullet: the disk is not a usable Bullet volume ({error}); not started \
+                 (a new disk image: `--fresh-disk`)"
+            );
+            None
+        }
+    }
+}
+
+/// The vdisk server's disk, as the servers published it at boot.
+static DISK: spin::Once<Capability> = spin::Once::new();
+
+fn rebuilt_disk() -> Option<DiskByRpc> {
+    let disk = *DISK.get()?;
+    let blocks = ds_size(&KernelRpc, &disk, BLOCK_SHIFT).ok()?;
+    Some(DiskByRpc {
+        disk,
+        blocks: u64::from(blocks),
+    })
+}
+
+#[inline(never)] // one symbol per server: image checks find selected servers by name
+pub fn start(published: &mut Publications) {
+    let disk = published.owner(super::vdisk::NAME);
+    if disk.is_null() {
+        log::warn!("server bullet: no disk (the vdisk server did not start); not started");
+        return;
+    }
+    DISK.call_once(|| disk);
+    let Some(volume) = rebuilt_disk().and_then(open_volume) else {
+        return;
+    };
+    let server = BulletServer::new(volume, KernelEntropy);
+    let owner = server.super_capability();
+    let get = server.get_port();
+    let public = restrict_owner(&owner, CREATE | READ).unwrap_or(Capability::NULL);
+    published.add("bullet", public, owner);
+    let ports = Ports {
+        get,
+        put: put_port(get),
+    };
+    run(
+        "bullet",
+        ports,
+        owner,
+        server,
+        MAX_MESSAGE_BYTES.min(64 * 1024),
+    );
+}
