@@ -14,7 +14,10 @@ use amunix::entropy::random_mac;
 use amunix::lan::LanSeat;
 use amunix::medium::LanMedium;
 use amunix::peer::HostPeer;
-use common::{Foreground, migrate, peer_and_root, pool_node, process_names};
+use common::{
+    Foreground, assert_counted_once, counts, migrate, peer_and_root, pool_node, process_names,
+    report,
+};
 use libamoeba::capability::{Capability, Port};
 use libamoeba::client;
 use libamoeba::oneway::put_port;
@@ -44,13 +47,6 @@ fn logs(a: &Node, b: &Node) -> String {
     )
 }
 
-/// The number a `counter NAME` line reports.
-fn report(line: &str, name: &str) -> Option<u64> {
-    line.strip_prefix(&format!("counter {name}: "))?
-        .parse()
-        .ok()
-}
-
 #[test]
 fn a_counter_moves_to_an_ne2000_node_and_back_and_keeps_counting() {
     let port = port_for(51);
@@ -76,11 +72,7 @@ fn a_counter_moves_to_an_ne2000_node_and_back_and_keeps_counting() {
     let back = migrate(port, &there.process, &a).unwrap_or_else(|e| panic!("{e}\n{}", all()));
     let status = counter.wait(RUN_LIMIT);
     assert_eq!(status, Some(0), "{}", all());
-    let numbers: Vec<u64> = counter
-        .lines()
-        .iter()
-        .filter_map(|l| report(l, "m"))
-        .collect();
+    let numbers = counts(&counter, "m");
     let expected: Vec<u64> = (1..=3000).collect();
     assert!(
         numbers == expected,
@@ -329,10 +321,5 @@ fn a_move_the_target_refuses_or_cannot_take_leaves_the_process_running_where_it_
     );
     counter.interrupt();
     assert_eq!(counter.wait(RUN_LIMIT), Some(130), "{}", source.log());
-    let numbers: Vec<u64> = counter
-        .lines()
-        .iter()
-        .filter_map(|l| report(l, "k"))
-        .collect();
-    assert_eq!(numbers, (1..=numbers.len() as u64).collect::<Vec<u64>>());
+    assert_counted_once(&counter, "k", &source.log());
 }

@@ -9,25 +9,12 @@ mod common;
 use amoeba_build::qemu::Nic;
 use amoeba_tests::Node;
 use amoeba_tests::lan::port_for;
-use common::{Foreground, Migration, migrate_paused, peer_and_root, pool_node, process_names};
+use common::{
+    Foreground, Migration, assert_counted_once, counts, migrate_paused, peer_and_root, pool_node,
+    process_names, report,
+};
 use libamoeba::capability::Capability;
 use std::time::Duration;
-
-/// The number a `counter NAME` line reports.
-fn report(line: &str, name: &str) -> Option<u64> {
-    line.strip_prefix(&format!("counter {name}: "))?
-        .parse()
-        .ok()
-}
-
-/// The counter's reports so far: 1, 2, 3... once each if it never restarted or ran twice.
-fn counts(counter: &Foreground, name: &str) -> Vec<u64> {
-    counter
-        .lines()
-        .iter()
-        .filter_map(|l| report(l, name))
-        .collect()
-}
 
 /// Waits until the counter reports 20 more than it has so far (`logs`: the nodes' logs).
 fn counts_on(counter: &Foreground, name: &str, logs: &str) {
@@ -90,13 +77,7 @@ fn a_process_runs_on_exactly_one_node_whichever_node_dies_during_a_move() {
     counts_on(&counter, "f", &logs!());
     let (peer, root) = peer_and_root(port, "fault-t2", &later);
     assert_eq!(process_names(&peer, &root), ["counter"], "{}", logs!());
-    let numbers = counts(&counter, "f");
-    let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
-    assert!(
-        numbers == expected,
-        "counted twice or restarted: {numbers:?}\n{}",
-        logs!()
-    );
+    assert_counted_once(&counter, "f", &logs!());
 
     // The target dies after it started the process: the process ran there and is gone with
     // it (the source's older copy never runs again), and its owner says it was lost.
@@ -109,13 +90,7 @@ fn a_process_runs_on_exactly_one_node_whichever_node_dies_during_a_move() {
         "{}",
         logs!()
     );
-    let numbers = counts(&counter, "f");
-    let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
-    assert!(
-        numbers == expected,
-        "counted twice: {numbers:?}\n{}",
-        logs!()
-    );
+    assert_counted_once(&counter, "f", &logs!());
 }
 
 #[test]

@@ -10,7 +10,9 @@ use amoeba_build::qemu::Nic;
 use amoeba_tests::Node;
 use amoeba_tests::lan::port_for;
 use amunix::peer::HostPeer;
-use common::{Foreground, peer_and_root, pool_node, process_names, run_node};
+use common::{
+    Foreground, assert_counted_once, peer_and_root, pool_node, process_names, report, run_node,
+};
 use libamoeba::capability::Capability;
 use std::time::{Duration, Instant};
 
@@ -112,28 +114,6 @@ impl Cluster {
     }
 }
 
-/// The number a `counter NAME` line reports.
-fn report(line: &str, name: &str) -> Option<u64> {
-    line.strip_prefix(&format!("counter {name}: "))?
-        .parse()
-        .ok()
-}
-
-/// Every report of `name` so far is 1, 2, 3...: the counter never restarted.
-fn assert_counted_on(counter: &Foreground, name: &str, logs: &dyn Fn() -> String) {
-    let numbers: Vec<u64> = counter
-        .lines()
-        .iter()
-        .filter_map(|l| report(l, name))
-        .collect();
-    let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
-    assert!(
-        !numbers.is_empty() && numbers == expected,
-        "counter {name} restarted or counted twice: {numbers:?}\n{}",
-        logs()
-    );
-}
-
 /// Ends every counter by Ctrl-C (the command's exit status says the process was ended).
 fn end_all(counters: Vec<Foreground>, logs: &dyn Fn() -> String) {
     for mut counter in counters {
@@ -175,7 +155,7 @@ fn the_run_server_places_new_processes_and_spreads_a_busy_node_two_two_two() {
     }
     cluster.wait_for_spread(&[2, 1, 1], Duration::from_secs(20));
     for (counter, name) in counters.iter().zip(["b1", "b2", "p1", "p2"]) {
-        assert_counted_on(counter, name, &logs);
+        assert_counted_once(counter, name, &logs());
     }
     end_all(counters, &logs);
     cluster.wait_for_spread(&[0, 0, 0], Duration::from_secs(20));
@@ -200,7 +180,7 @@ fn the_run_server_places_new_processes_and_spreads_a_busy_node_two_two_two() {
             report(line, name).filter(|&n| n > last + 10)
         });
         assert!(more.is_some(), "counter {name} stopped\n{}", logs());
-        assert_counted_on(counter, name, &logs);
+        assert_counted_once(counter, name, &logs());
     }
     let moves = cluster.run.log().matches("run: moved process").count();
     assert!(

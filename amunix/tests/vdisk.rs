@@ -9,7 +9,7 @@ mod common;
 
 use amoeba_build::qemu::Nic;
 use amoeba_tests::Node;
-use amoeba_tests::images::{built_test_profile, disk_image, start_lan_node_with_disk};
+use amoeba_tests::images::{LanNodeOptions, built_test_profile, disk_image, start_lan_node_with};
 use amoeba_tests::lan::port_for;
 use amunix::peer::HostPeer;
 use common::{LIMIT, peer_and_root};
@@ -27,7 +27,11 @@ const BLOCK: u32 = 9;
 fn boot(port: u16, disk: &Path) -> Node {
     let image = built_test_profile("test-disk");
     let words = ["node=disk-1".to_string()];
-    start_lan_node_with_disk(&image, Nic::Virtio, port, 1, &words, Some(disk), LIMIT)
+    let options = LanNodeOptions {
+        icount: false,
+        disk: Some(disk),
+    };
+    start_lan_node_with(&image, Nic::Virtio, port, 1, &words, options, LIMIT)
 }
 
 /// The vdisk server's owner capability, from the node's console.

@@ -127,7 +127,21 @@ pub fn start_lan_node(
     words: &[String],
     limit: std::time::Duration,
 ) -> crate::node::Node {
-    let mut node = launch_lan_node(image, card, port, index, words, false, limit);
+    let options = LanNodeOptions::default();
+    start_lan_node_with(image, card, port, index, words, options, limit)
+}
+
+/// [`start_lan_node`] with `options`: a disk, `-icount`.
+pub fn start_lan_node_with(
+    image: &BuiltImage,
+    card: amoeba_build::qemu::Nic,
+    port: u16,
+    index: u8,
+    words: &[String],
+    options: LanNodeOptions<'_>,
+    limit: std::time::Duration,
+) -> crate::node::Node {
+    let mut node = launch_lan_node_with(image, card, port, index, words, options, limit);
     node.wait_for("amoeba: node")
         .unwrap_or_else(|e| panic!("{e}"));
     node
@@ -176,40 +190,6 @@ pub fn launch_lan_node_with(
     spec.disk = options.disk.map(Path::to_path_buf);
     spec.append.extend_from_slice(words);
     crate::node::Node::start(&command(&spec), limit).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// [`launch_lan_node`] of a node with `disk` attached (none: as `launch_lan_node`), without
-/// `-icount`.
-pub fn launch_lan_node_with_disk(
-    image: &BuiltImage,
-    card: amoeba_build::qemu::Nic,
-    port: u16,
-    index: u8,
-    words: &[String],
-    disk: Option<&Path>,
-    limit: std::time::Duration,
-) -> crate::node::Node {
-    let options = LanNodeOptions {
-        icount: false,
-        disk,
-    };
-    launch_lan_node_with(image, card, port, index, words, options, limit)
-}
-
-/// [`start_lan_node`] of a node with `disk` attached: waits for its ready line.
-pub fn start_lan_node_with_disk(
-    image: &BuiltImage,
-    card: amoeba_build::qemu::Nic,
-    port: u16,
-    index: u8,
-    words: &[String],
-    disk: Option<&Path>,
-    limit: std::time::Duration,
-) -> crate::node::Node {
-    let mut node = launch_lan_node_with_disk(image, card, port, index, words, disk, limit);
-    node.wait_for("amoeba: node")
-        .unwrap_or_else(|e| panic!("{e}"));
-    node
 }
 
 /// A new, empty (sparse) disk image of `mib` MiB for one test, `target/test-disks/NAME.img`

@@ -79,18 +79,28 @@ fn blank(disk: &mut DiskByRpc) -> bool {
     disk.read(0, &mut first).is_ok() && first.iter().all(|&b| b == 0)
 }
 
-/// The volume on `disk`: mounted, or made on a blank disk.
-fn open_volume(mut disk: DiskByRpc) -> Option<Volume<DiskByRpc>> {
-    let is_blank = blank(&mut disk);
-    match Volume::mount(disk) {
+/// The vdisk server `disk`'s disk as a block device; `None` if it does not say its size.
+fn disk_by_rpc(disk: Capability) -> Option<DiskByRpc> {
+    let blocks = ds_size(&KernelRpc, &disk, BLOCK_SHIFT).ok()?;
+    Some(DiskByRpc {
+        disk,
+        blocks: u64::from(blocks),
+    })
+}
+
+/// The volume on the vdisk server `disk`'s disk: mounted, or made on a blank disk.
+fn open_volume(disk: Capability) -> Option<Volume<DiskByRpc>> {
+    let mut device = disk_by_rpc(disk)?;
+    let is_blank = blank(&mut device);
+    match Volume::mount(device) {
         Ok(volume) => Some(volume),
         Err(MountError::Foreign) if is_blank => {
             // The failed mount consumed the handle: a new one to the same disk.
-            let disk = rebuilt_disk()?;
+            let device = disk_by_rpc(disk)?;
             let port = Port(KernelEntropy.nonzero48());
             let mut secret = [0u8; 6];
             KernelEntropy.fill(&mut secret);
-            match Volume::format(disk, port, secret, NEW_VOLUME_FILES) {
+            match Volume::format(device, port, secret, NEW_VOLUME_FILES) {
                 Ok(volume) => {
                     log::info!("server bullet: a blank disk: made a new volume");
                     Some(volume)
@@ -111,18 +121,6 @@ fn open_volume(mut disk: DiskByRpc) -> Option<Volume<DiskByRpc>> {
     }
 }
 
-/// The vdisk server's disk, as the servers published it at boot.
-static DISK: spin::Once<Capability> = spin::Once::new();
-
-fn rebuilt_disk() -> Option<DiskByRpc> {
-    let disk = *DISK.get()?;
-    let blocks = ds_size(&KernelRpc, &disk, BLOCK_SHIFT).ok()?;
-    Some(DiskByRpc {
-        disk,
-        blocks: u64::from(blocks),
-    })
-}
-
 #[inline(never)] // one symbol per server: image checks find selected servers by name
 pub fn start(published: &mut Publications) {
     let disk = published.owner(super::vdisk::NAME);
@@ -130,8 +128,7 @@ pub fn start(published: &mut Publications) {
         log::warn!("server bullet: no disk (the vdisk server did not start); not started");
         return;
     }
-    DISK.call_once(|| disk);
-    let Some(volume) = rebuilt_disk().and_then(open_volume) else {
+    let Some(volume) = open_volume(disk) else {
         return;
     };
     let server = BulletServer::new(volume, KernelEntropy);

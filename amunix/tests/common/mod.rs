@@ -5,7 +5,9 @@
 use amoeba_build::programs::write_program_images;
 use amoeba_build::qemu::Nic;
 use amoeba_tests::Node;
-use amoeba_tests::images::{built, built_test_profile, launch_lan_node, start_lan_node, workspace};
+use amoeba_tests::images::{
+    LanNodeOptions, built, built_test_profile, start_lan_node, start_lan_node_with, workspace,
+};
 use amunix::entropy::random_mac;
 use amunix::lan::LanSeat;
 use amunix::medium::LanMedium;
@@ -48,10 +50,11 @@ pub fn pool_node(name: &str, port: u16, index: u8, nic: Nic) -> Node {
 pub fn counted_pool_node(name: &str, port: u16, index: u8, nic: Nic) -> Node {
     let image = built("pool");
     let words = [format!("node={name}")];
-    let mut node = launch_lan_node(&image, nic, port, index, &words, true, LIMIT);
-    node.wait_for("amoeba: node")
-        .unwrap_or_else(|e| panic!("{e}"));
-    node
+    let options = LanNodeOptions {
+        icount: true,
+        disk: None,
+    };
+    start_lan_node_with(&image, nic, port, index, &words, options, LIMIT)
 }
 
 /// A run-server node called `name` on LAN `port` with card `nic`: profile `run` (which
@@ -368,6 +371,30 @@ pub fn process_names(peer: &HostPeer, root: &Capability) -> Vec<String> {
                 .map(str::to_string)
         })
         .collect()
+}
+
+/// The number a `counter NAME` line reports.
+pub fn report(line: &str, name: &str) -> Option<u64> {
+    line.strip_prefix(&format!("counter {name}: "))?
+        .parse()
+        .ok()
+}
+
+/// The reports of counter `name` in `counter`'s output so far.
+pub fn counts(counter: &Foreground, name: &str) -> Vec<u64> {
+    let lines = counter.lines();
+    lines.iter().filter_map(|l| report(l, name)).collect()
+}
+
+/// Counter `name` reported 1, 2, 3... and nothing else: it never restarted, and no report came
+/// twice (`logs`: the nodes' logs, shown if not).
+pub fn assert_counted_once(counter: &Foreground, name: &str, logs: &str) {
+    let numbers = counts(counter, name);
+    let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
+    assert!(
+        !numbers.is_empty() && numbers == expected,
+        "counter {name} restarted or counted twice: {numbers:?}\n{logs}"
+    );
 }
 
 /// Kills `child` if it still runs after [`COMMAND_LIMIT`] and the guard is not dropped yet:
