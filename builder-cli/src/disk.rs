@@ -16,6 +16,14 @@ use thiserror::Error;
 
 use crate::workspace::Workspace;
 
+/// The disk a node with driver "virtio-blk" gets when its profile has no `[disk] size_mib`.
+pub const DEFAULT_DISK_MIB: u32 = 64;
+/// The smallest `[disk] size_mib`: a disk of no blocks would give the vdisk server nothing.
+pub const MIN_DISK_MIB: u32 = 1;
+/// The largest `[disk] size_mib` (64 GiB): the disk is a sparse file, so this bounds typos,
+/// not the space used.
+pub const MAX_DISK_MIB: u32 = 64 * 1024;
+
 /// The disk of `run`, in the image directory.
 pub const RUN_DISK_FILE: &str = "disk.img";
 

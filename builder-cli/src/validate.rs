@@ -11,6 +11,7 @@ use libamoeba::process::layout::MAX_ENVIRONMENT_BYTES;
 use thiserror::Error;
 
 use crate::catalog::{Catalog, Component, Kind, Status};
+use crate::disk::{DEFAULT_DISK_MIB, MAX_DISK_MIB, MIN_DISK_MIB};
 use crate::nic::Nic;
 use crate::node_spec::{NodeSpec, ProgramSpec};
 use crate::problem::{Problem, ProfileProblem, ProfileProblems};
@@ -22,13 +23,6 @@ pub const DEFAULT_MEMORY_MIB: u32 = 128;
 pub const MIN_MEMORY_MIB: u32 = 32;
 /// RAM `run` may give a node: more than QEMU can allocate on the machines this runs on is a typo.
 pub const MAX_MEMORY_MIB: u32 = 64 * 1024;
-/// The disk a node with driver "virtio-blk" gets when its profile has no `[disk] size_mib`.
-pub const DEFAULT_DISK_MIB: u32 = 64;
-/// The smallest `[disk] size_mib`: a disk of no blocks would give the vdisk server nothing.
-pub const MIN_DISK_MIB: u32 = 1;
-/// The largest `[disk] size_mib` (64 GiB): the disk is a sparse file, so this bounds typos,
-/// not the space used.
-pub const MAX_DISK_MIB: u32 = 64 * 1024;
 /// The driver of the node's disk.
 const DISK_DRIVER: &str = "virtio-blk";
 /// Bytes of a process's environment block kept for its name, capabilities and strings.

@@ -3,7 +3,7 @@
 //! text; anything not recognised keeps the parser's own words.
 
 use super::line_of;
-use crate::validate::{MAX_DISK_MIB, MIN_DISK_MIB};
+use crate::disk::{MAX_DISK_MIB, MIN_DISK_MIB};
 use std::fmt;
 
 /// Turns a TOML/serde error into the line, the key (`[table] key`) and a message that says
