@@ -51,13 +51,16 @@ pub struct Entry {
     pub capability: Capability,
 }
 
-/// Every row of the directory `dir` (called `shown` in messages).
+/// Every row of the directory `dir` (called `shown` in messages), in name order (numbers,
+/// such as `ps`'s pids, in numeric order first): SOAP lists rows in the order they came.
 pub fn list(rpc: &impl Rpc, dir: &Capability, shown: &str) -> Result<Vec<Entry>> {
     let rows = rpc_context(client::dir_list(rpc, dir), || format!("listing {shown}"))?;
-    Ok(rows
+    let mut entries: Vec<Entry> = rows
         .into_iter()
         .map(|(name, capability)| Entry { name, capability })
-        .collect())
+        .collect();
+    entries.sort_by_key(|e| (e.name.parse::<u64>().map_err(|_| ()), e.name.clone()));
+    Ok(entries)
 }
 
 /// `[{"name": ..., "capability": ...}, ...]`.

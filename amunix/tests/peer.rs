@@ -14,12 +14,12 @@ use libamoeba::oneway::put_port;
 use libamoeba::rpc::codes::ErrorCode;
 use libamoeba::rpc::header::Header;
 use libamoeba::rpc::transport::Rpc;
-use libamoeba::servers::dir::Directory;
 use libamoeba::servers::echo::EchoServer;
 use libamoeba::servers::proc::{
     ExecRequest, Load, ProcServer, ProcessControl, ProcessState, ProcessSummary, SegmentId,
 };
 use libamoeba::servers::sys::{BootAction, Kstat, SysFacts, SysServer};
+use libamoeba::soap::server::{Alone, SoapServer};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Output, Stdio};
@@ -242,7 +242,9 @@ fn host_node(medium: impl Medium + 'static) -> (Serving, Capability) {
         let peer = HostPeer::new(medium);
         let mut entropy = amunix::entropy::HostEntropy;
         let [dir_port, sys_port, proc_port, echo_port] = [(); 4].map(|()| random_port());
-        let (mut dir, root) = Directory::new(put_port(dir_port), &mut entropy);
+        let (mut dir, root) =
+            SoapServer::kernel_directory(put_port(dir_port), Alone, amunix::entropy::HostEntropy)
+                .expect("a kernel directory");
         let (sys, _) = SysServer::new(put_port(sys_port), &mut entropy, Facts);
         let (proc, _) = ProcServer::new(put_port(proc_port), entropy, Processes);
         let (echo, echo_cap) = EchoServer::new(put_port(echo_port), &mut entropy);

@@ -26,8 +26,9 @@ mod vdisk;
 mod scripted;
 
 pub use bullet::{CREATE_CHUNK, bs_create};
-pub use dir::{LIST_PAGE_BYTES, ListPage, dir_append, dir_delete, dir_list, dir_list_in_pages};
-pub use dir::{dir_list_page, dir_lookup};
+pub use dir::{Listing, MAX_LOOKUP_STEPS, dir_append, dir_delete, dir_list, dir_lookup};
+pub use dir::{sp_append, sp_chmod, sp_create, sp_discard, sp_getmasks, sp_install, sp_list};
+pub use dir::{sp_lookup, sp_replace, sp_setlookup, sp_traverse};
 pub use echo::echo;
 pub use proc::{
     bs_read, ps_exec, ps_getcomment, ps_getload, ps_getowner, ps_seg_create, ps_seg_write,

@@ -34,6 +34,7 @@ pub mod remote_rpc;
 pub mod rights;
 pub mod rpc;
 pub mod servers;
+pub mod soap;
 pub mod syscall;
 pub mod time;
 pub mod udp_peer;

@@ -59,6 +59,13 @@ impl SeededGenerator {
     }
 }
 
+/// A server that owns its entropy source can be given a borrowed one.
+impl<E: Entropy + ?Sized> Entropy for &mut E {
+    fn fill(&mut self, bytes: &mut [u8]) {
+        (**self).fill(bytes);
+    }
+}
+
 impl Entropy for SeededGenerator {
     fn fill(&mut self, bytes: &mut [u8]) {
         for byte in bytes {

@@ -2,7 +2,6 @@
 //!
 //! | module     | server                                   | commands                                  |
 //! |------------|------------------------------------------|-------------------------------------------|
-//! | [`dir`]    | the kernel directory (SOAP numbers)      | LOOKUP, LIST, APPEND, DELETE              |
 //! | [`sys`]    | kernel statistics, log, reboot           | KSTAT, PRINTBUF, BOOT                     |
 //! | [`tod`]    | time of day                              | GETTIME                                   |
 //! | [`random`] | random bytes                             | GETRANDOM                                 |
@@ -26,15 +25,15 @@
 //!
 //! Each server keeps its objects in an [`crate::rpc::objects::ObjectTable`]: object 0 is the
 //! server itself, and its constructor returns that object's owner capability. The servers
-//! that are nothing but that object share [`server_object`]; the directory and the process
-//! server, which have more objects, use [`standard`] directly. Each server names its rights
+//! that are nothing but that object share [`server_object`]; the process server, which has
+//! more objects, uses [`standard`] directly. The kernel directory is a SOAP server
+//! ([`crate::soap`]). Each server names its rights
 //! bits as constants (`READ`, `MODIFY`, ...): they are ours, not 5.3's, except the process
 //! server's and the virtual disk's (`docs/amoeba-protocol.md#kernel-servers`).
 //!
 //! Tests drive the servers, and the stubs against them, through an in-memory transport
 //! (`loopback`, test-only), and check every server's refusals the same way (`refusals`).
 
-pub mod dir;
 pub mod echo;
 pub mod proc;
 pub mod random;

@@ -1,120 +1,41 @@
-//! Directory stubs: for the kernel directory and the process server's `ps` alike (their
-//! formats are in `servers/dir/row.rs` and `servers/dir/listing.rs`).
+//! Directory stubs, 5.3's SOAP stubs (`src/lib/stubs/soap/`): for every directory a node
+//! serves (the kernel directory, the process server's `ps`, a file server's SOAP), which all
+//! speak the formats of `soap/wire.rs`.
+//!
+//! Paths: [`sp_lookup`] sends the whole path and follows the reply from server to server
+//! (a directory may name one on another node) until nothing is left, at most
+//! [`MAX_LOOKUP_STEPS`] times. [`dir_list`] is LIST then a LOOKUP a row, since SOAP's LIST
+//! carries names and masks, not capabilities.
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
 use super::{GARBLED, size_field, transact, transact_bare};
-use crate::capability::{CAPABILITY_LEN, Capability};
+use crate::capability::{ALL_RIGHTS, Capability};
 use crate::rpc::codes::ErrorCode;
 use crate::rpc::header::Header;
 use crate::rpc::transport::Rpc;
-use crate::servers::dir::row::{decode_rows, encode_row, is_valid_name};
-use crate::servers::dir::{APPEND, DELETE, LIST, LOOKUP};
+use crate::soap::capset::CapSet;
+use crate::soap::directory::{MAX_COLUMNS, is_valid_name};
+use crate::soap::server::{
+    SP_APPEND, SP_CHMOD, SP_CREATE, SP_DELETE, SP_DISCARD, SP_GETMASKS, SP_INSTALL, SP_LIST,
+    SP_LOOKUP, SP_REPLACE, SP_SETLOOKUP,
+};
+use crate::soap::wire::{self, BUFFER_BYTES, Found, Install, NO_MORE_ROWS};
 
-/// Bytes of the page buffer [`dir_list`] uses.
-pub const LIST_PAGE_BYTES: usize = 4096;
+/// Servers a lookup may pass through (5.3's MAX_STEPS, plus the first).
+pub const MAX_LOOKUP_STEPS: usize = 11;
 
-/// One LIST reply.
+/// A directory's columns and rows (names and one mask a column), as LIST gives them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ListPage {
-    pub rows: Vec<(String, Capability)>,
-    /// The index to ask from for the next page.
-    pub next: usize,
-    /// Rows in the directory when the page was made.
-    pub total: usize,
+pub struct Listing {
+    pub columns: Vec<String>,
+    pub rows: Vec<(String, Vec<u32>)>,
 }
 
-/// What `name` maps to in `dir`.
-pub fn dir_lookup(rpc: &impl Rpc, dir: &Capability, name: &str) -> Result<Capability, ErrorCode> {
-    let name = valid_name(name)?;
-    let mut found = [0; CAPABILITY_LEN];
-    let answer = transact(
-        rpc,
-        &Header::request(dir, LOOKUP),
-        name.as_bytes(),
-        &mut found,
-    )?;
-    if answer.truncated || answer.data.len() != CAPABILITY_LEN {
-        return Err(GARBLED);
-    }
-    Ok(Capability::from_array(&found))
-}
-
-/// Every row of `dir`, asking page after page of [`LIST_PAGE_BYTES`].
-pub fn dir_list(rpc: &impl Rpc, dir: &Capability) -> Result<Vec<(String, Capability)>, ErrorCode> {
-    dir_list_in_pages(rpc, dir, &mut vec![0; LIST_PAGE_BYTES])
-}
-
-/// Every row of `dir`, one `page` buffer's worth a request.
-pub fn dir_list_in_pages(
-    rpc: &impl Rpc,
-    dir: &Capability,
-    page: &mut [u8],
-) -> Result<Vec<(String, Capability)>, ErrorCode> {
-    let mut rows = Vec::new();
-    let mut start = 0;
-    loop {
-        let mut listed = dir_list_page(rpc, dir, start, page)?;
-        rows.append(&mut listed.rows);
-        if listed.next >= listed.total {
-            return Ok(rows);
-        }
-        // The server owes a row or STD_OVERFLOW; asking the same page again would never end.
-        if listed.next <= start {
-            return Err(GARBLED);
-        }
-        start = listed.next;
-    }
-}
-
-/// The rows of `dir` from index `start` that fit `page`.
-pub fn dir_list_page(
-    rpc: &impl Rpc,
-    dir: &Capability,
-    start: usize,
-    page: &mut [u8],
-) -> Result<ListPage, ErrorCode> {
-    if page.is_empty() {
-        return Err(ErrorCode::STD_ARGBAD);
-    }
-    let request = Header {
-        offset: i32::try_from(start).map_err(|_| ErrorCode::STD_ARGBAD)?,
-        size: size_field(page.len()),
-        ..Header::request(dir, LIST)
-    };
-    let answer = transact(rpc, &request, &[], page)?;
-    let rows = decode_rows(answer.data).map_err(|_| GARBLED)?;
-    let next = usize::try_from(answer.header.offset).map_err(|_| GARBLED)?;
-    let consistent = rows.len() == usize::from(answer.header.extra)
-        && (rows.is_empty() || next == start + rows.len());
-    if answer.truncated || !consistent {
-        return Err(GARBLED);
-    }
-    let rows = rows.into_iter().map(|(name, cap)| (name.to_string(), cap));
-    Ok(ListPage {
-        rows: rows.collect(),
-        next,
-        total: usize::from(answer.header.size),
-    })
-}
-
-/// Adds `name` → `cap` to `dir` (needs the directory's MODIFY right).
-pub fn dir_append(
-    rpc: &impl Rpc,
-    dir: &Capability,
-    name: &str,
-    cap: &Capability,
-) -> Result<(), ErrorCode> {
-    let row = encode_row(name, cap).map_err(|_| ErrorCode::STD_ARGBAD)?;
-    transact_bare(rpc, &Header::request(dir, APPEND), &row).map(drop)
-}
-
-/// Removes `name` from `dir` (needs the directory's MODIFY right).
-pub fn dir_delete(rpc: &impl Rpc, dir: &Capability, name: &str) -> Result<(), ErrorCode> {
-    let name = valid_name(name)?;
-    transact_bare(rpc, &Header::request(dir, DELETE), name.as_bytes()).map(drop)
+fn first_cap(capset: &CapSet) -> Result<Capability, ErrorCode> {
+    capset.first().ok_or(ErrorCode::SP_UNREACH)
 }
 
 fn valid_name(name: &str) -> Result<&str, ErrorCode> {
@@ -125,131 +46,209 @@ fn valid_name(name: &str) -> Result<&str, ErrorCode> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::capability::{ALL_RIGHTS, Port};
-    use crate::client::scripted::scripted;
-    use crate::client::std_restrict;
-    use crate::random::SeededGenerator;
-    use crate::servers::dir::{Directory, MODIFY, READ};
-    use crate::servers::loopback::Loopback;
-    use alloc::format;
-
-    const PORT: Port = Port([0xd1; 6]);
-
-    fn entry(n: u8) -> Capability {
-        Capability::new(Port([n; 6]), u32::from(n), ALL_RIGHTS, [n; 6]).unwrap()
-    }
-
-    /// A directory with `count` names "name00", "name01", ...
-    fn directory(count: u8) -> (Loopback, Capability) {
-        let (mut dir, owner) = Directory::new(PORT, &mut SeededGenerator::new(7));
-        for n in 0..count {
-            dir.publish(&format!("name{n:02}"), entry(n)).unwrap();
+/// The capability set `path` names from `dir`, followed across servers.
+pub fn sp_lookup(rpc: &impl Rpc, dir: &Capability, path: &str) -> Result<CapSet, ErrorCode> {
+    let mut at = CapSet::singleton(*dir);
+    let mut rest = String::from(path);
+    let mut reply = vec![0; BUFFER_BYTES];
+    for _ in 0..MAX_LOOKUP_STEPS {
+        if rest.trim_start_matches('/').is_empty() {
+            return Ok(at);
         }
-        let mut loopback = Loopback::new();
-        loopback.add(PORT, dir);
-        (loopback, owner)
+        let request = wire::encode_name(&rest);
+        let header = Header::request(&first_cap(&at)?, SP_LOOKUP);
+        let answer = transact(rpc, &header, &request, &mut reply)?;
+        let (left, capset) = wire::decode_lookup_reply(answer.data).ok_or(GARBLED)?;
+        // A server owes progress: the same path back would send the client round for ever.
+        if left.len() >= rest.len() && !left.is_empty() {
+            return Err(GARBLED);
+        }
+        rest = String::from(left);
+        at = capset;
     }
+    Err(ErrorCode::STD_OVERFLOW)
+}
 
-    #[test]
-    fn lookup_append_delete_end_to_end() {
-        let (rpc, owner) = directory(2);
-        assert_eq!(dir_lookup(&rpc, &owner, "name01"), Ok(entry(1)));
-        assert_eq!(
-            dir_lookup(&rpc, &owner, "none"),
-            Err(ErrorCode::STD_NOTFOUND)
-        );
-        assert_eq!(dir_append(&rpc, &owner, "tod", &entry(9)), Ok(()));
-        assert_eq!(
-            dir_append(&rpc, &owner, "tod", &entry(9)),
-            Err(ErrorCode::STD_EXISTS)
-        );
-        assert_eq!(dir_lookup(&rpc, &owner, "tod"), Ok(entry(9)));
-        let read = std_restrict(&rpc, &owner, READ).unwrap();
-        assert_eq!(dir_delete(&rpc, &read, "tod"), Err(ErrorCode::STD_DENIED));
-        let modify = std_restrict(&rpc, &owner, MODIFY).unwrap();
-        assert_eq!(dir_delete(&rpc, &modify, "tod"), Ok(()));
-        assert_eq!(dir_lookup(&rpc, &read, "tod"), Err(ErrorCode::STD_NOTFOUND));
+/// The capability `path` (one name or several, `/`-separated) names from `dir`.
+pub fn dir_lookup(rpc: &impl Rpc, dir: &Capability, path: &str) -> Result<Capability, ErrorCode> {
+    if !path.split('/').filter(|c| !c.is_empty()).all(is_valid_name) || path.is_empty() {
+        return Err(ErrorCode::STD_ARGBAD);
     }
+    first_cap(&sp_lookup(rpc, dir, path)?)
+}
 
-    #[test]
-    fn bad_names_are_refused_before_sending() {
-        let nowhere = Loopback::new();
-        let dir = Capability {
-            port: PORT,
-            ..Capability::NULL
+/// The directory holding the last name of `path` from `dir`, and that name.
+pub fn sp_traverse<'p>(
+    rpc: &impl Rpc,
+    dir: &Capability,
+    path: &'p str,
+) -> Result<(Capability, &'p str), ErrorCode> {
+    let path = path.trim_end_matches('/');
+    let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let name = valid_name(name)?;
+    if parent.trim_start_matches('/').is_empty() {
+        return Ok((*dir, name));
+    }
+    Ok((dir_lookup(rpc, dir, parent)?, name))
+}
+
+/// Every row's name and masks (LIST, as many requests as the rows need).
+pub fn sp_list(rpc: &impl Rpc, dir: &Capability) -> Result<Listing, ErrorCode> {
+    let mut page = vec![0; BUFFER_BYTES];
+    let mut listing = Listing {
+        columns: Vec::new(),
+        rows: Vec::new(),
+    };
+    let mut first: u16 = 0;
+    loop {
+        let request = Header {
+            extra: first,
+            size: size_field(page.len()),
+            ..Header::request(dir, SP_LIST)
         };
-        let long = "x".repeat(256);
-        for name in ["", "a/b", "bell\u{7}", long.as_str()] {
-            assert_eq!(dir_lookup(&nowhere, &dir, name), Err(ErrorCode::STD_ARGBAD));
-            assert_eq!(dir_delete(&nowhere, &dir, name), Err(ErrorCode::STD_ARGBAD));
-            let appended = dir_append(&nowhere, &dir, name, &entry(1));
-            assert_eq!(appended, Err(ErrorCode::STD_ARGBAD));
+        let answer = transact(rpc, &request, &[], &mut page)?;
+        let listed = wire::decode_list(answer.data).ok_or(GARBLED)?;
+        let next = answer.header.extra;
+        let added = listed.rows.len();
+        listing.columns = listed.columns;
+        listing.rows.extend(listed.rows);
+        if next == NO_MORE_ROWS || listing.rows.len() >= listed.total {
+            return Ok(listing);
         }
+        // The server owes a row a request, or it would send the client round for ever.
+        if added == 0 || next <= first {
+            return Err(GARBLED);
+        }
+        first = next;
     }
+}
 
-    #[test]
-    fn list_loops_over_pages_of_a_small_buffer() {
-        let (rpc, owner) = directory(10);
-        let expected: Vec<(String, Capability)> =
-            (0..10).map(|n| (format!("name{n:02}"), entry(n))).collect();
-        assert_eq!(dir_list(&rpc, &owner), Ok(expected.clone()));
-        // Rows are 1 + 6 + 16 = 23 bytes: 50 bytes hold two, 23 exactly one.
-        for page_bytes in [23, 50, 69] {
-            let mut page = vec![0; page_bytes];
-            assert_eq!(
-                dir_list_in_pages(&rpc, &owner, &mut page),
-                Ok(expected.clone())
-            );
+/// Every row's name and capability: LIST, then a LOOKUP a row; a row deleted in between is
+/// left out.
+pub fn dir_list(rpc: &impl Rpc, dir: &Capability) -> Result<Vec<(String, Capability)>, ErrorCode> {
+    let mut rows = Vec::new();
+    for (name, _) in sp_list(rpc, dir)?.rows {
+        match dir_lookup(rpc, dir, &name) {
+            Ok(cap) => rows.push((name, cap)),
+            Err(ErrorCode::STD_NOTFOUND) => {}
+            Err(error) => return Err(error),
         }
-        let mut page = [0; 50];
-        let second = dir_list_page(&rpc, &owner, 2, &mut page).unwrap();
-        assert_eq!((second.rows.len(), second.next, second.total), (2, 4, 10));
-        let (empty, _) = directory(0);
-        assert_eq!(dir_list(&empty, &owner), Ok(Vec::new()));
     }
+    Ok(rows)
+}
 
-    #[test]
-    fn a_row_larger_than_the_page_is_overflow_not_an_endless_loop() {
-        let (rpc, owner) = directory(3);
-        let mut page = [0; 22];
-        let listed = dir_list_in_pages(&rpc, &owner, &mut page);
-        assert_eq!(listed, Err(ErrorCode::STD_OVERFLOW));
-        assert_eq!(
-            dir_list_in_pages(&rpc, &owner, &mut []),
-            Err(ErrorCode::STD_ARGBAD)
-        );
+/// Adds `name` → `capset` to `dir` with one mask a column (1 to 4).
+pub fn sp_append(
+    rpc: &impl Rpc,
+    dir: &Capability,
+    name: &str,
+    capset: &CapSet,
+    masks: &[u32],
+) -> Result<(), ErrorCode> {
+    if !(1..=MAX_COLUMNS).contains(&masks.len()) {
+        return Err(ErrorCode::STD_ARGBAD);
     }
+    let request =
+        wire::encode_append(valid_name(name)?, capset, masks).map_err(|_| ErrorCode::STD_ARGBAD)?;
+    transact_bare(rpc, &Header::request(dir, SP_APPEND), &request).map(drop)
+}
 
-    #[test]
-    fn garbled_replies_are_garbled() {
-        let row = encode_row("a", &entry(1)).unwrap();
-        let page = |offset, extra, size| Header {
-            offset,
-            extra,
-            size,
-            ..Header::default()
-        };
-        let cases: [(Header, &[u8]); 6] = [
-            // The same page for ever: no progress.
-            (page(0, 0, 5), b""),
-            // Row count or next index disagreeing with the rows.
-            (page(1, 2, 5), &row),
-            (page(3, 1, 5), &row),
-            (page(-1, 1, 5), &row),
-            // A cut row.
-            (page(1, 1, 5), &row[..row.len() - 1]),
-            (page(1, 1, 1), &[row.as_slice(), b"\x01"].concat()),
-        ];
-        for (header, data) in cases {
-            let (rpc, cap) = scripted(header, data);
-            assert_eq!(dir_list(&rpc, &cap), Err(GARBLED), "{header:?}");
-        }
-        for found in [&[0; 15][..], &[0; 17]] {
-            let (rpc, cap) = scripted(Header::default(), found);
-            assert_eq!(dir_lookup(&rpc, &cap, "a"), Err(GARBLED));
-        }
+/// Adds `name` → `cap` to `dir`, every right in every column (needs MODIFY).
+pub fn dir_append(
+    rpc: &impl Rpc,
+    dir: &Capability,
+    name: &str,
+    cap: &Capability,
+) -> Result<(), ErrorCode> {
+    let all = [u32::from(ALL_RIGHTS); MAX_COLUMNS];
+    sp_append(rpc, dir, name, &CapSet::singleton(*cap), &all)
+}
+
+/// Removes `name` from `dir` (needs MODIFY).
+pub fn dir_delete(rpc: &impl Rpc, dir: &Capability, name: &str) -> Result<(), ErrorCode> {
+    let request = wire::encode_name(valid_name(name)?);
+    transact_bare(rpc, &Header::request(dir, SP_DELETE), &request).map(drop)
+}
+
+/// A new directory with these columns on the server of `server` (any of its directories).
+pub fn sp_create<S: AsRef<str>>(
+    rpc: &impl Rpc,
+    server: &Capability,
+    columns: &[S],
+) -> Result<Capability, ErrorCode> {
+    let request = wire::encode_names(columns).map_err(|_| ErrorCode::STD_ARGBAD)?;
+    let answer = transact_bare(rpc, &Header::request(server, SP_CREATE), &request)?;
+    Ok(answer.capability())
+}
+
+/// Discards the empty directory `dir` (needs DELETE).
+pub fn sp_discard(rpc: &impl Rpc, dir: &Capability) -> Result<(), ErrorCode> {
+    transact_bare(rpc, &Header::request(dir, SP_DISCARD), &[]).map(drop)
+}
+
+/// Sets `name`'s masks (needs MODIFY).
+pub fn sp_chmod(
+    rpc: &impl Rpc,
+    dir: &Capability,
+    name: &str,
+    masks: &[u32],
+) -> Result<(), ErrorCode> {
+    let request =
+        wire::encode_chmod(valid_name(name)?, masks).map_err(|_| ErrorCode::STD_ARGBAD)?;
+    transact_bare(rpc, &Header::request(dir, SP_CHMOD), &request).map(drop)
+}
+
+/// Makes `name` hold `capset` (needs MODIFY).
+pub fn sp_replace(
+    rpc: &impl Rpc,
+    dir: &Capability,
+    name: &str,
+    capset: &CapSet,
+) -> Result<(), ErrorCode> {
+    let request =
+        wire::encode_replace(valid_name(name)?, capset).map_err(|_| ErrorCode::STD_ARGBAD)?;
+    transact_bare(rpc, &Header::request(dir, SP_REPLACE), &request).map(drop)
+}
+
+/// `name`'s masks, one a column.
+pub fn sp_getmasks(rpc: &impl Rpc, dir: &Capability, name: &str) -> Result<Vec<u32>, ErrorCode> {
+    let mut reply = [0; 4 * MAX_COLUMNS];
+    let request = wire::encode_name(valid_name(name)?);
+    let answer = transact(
+        rpc,
+        &Header::request(dir, SP_GETMASKS),
+        &request,
+        &mut reply,
+    )?;
+    if answer.data.len() % 4 != 0 || answer.truncated {
+        return Err(GARBLED);
     }
+    Ok(answer
+        .data
+        .chunks_exact(4)
+        .map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]))
+        .collect())
+}
+
+/// Several lookups of one name each, in one request to the server of `at`.
+pub fn sp_setlookup(
+    rpc: &impl Rpc,
+    at: &Capability,
+    entries: &[(CapSet, &str)],
+) -> Result<Vec<Found>, ErrorCode> {
+    let request = wire::encode_setlookup(entries).map_err(|_| ErrorCode::STD_ARGBAD)?;
+    let mut reply = vec![0; BUFFER_BYTES];
+    let answer = transact(
+        rpc,
+        &Header::request(at, SP_SETLOOKUP),
+        &request,
+        &mut reply,
+    )?;
+    wire::decode_setlookup_reply(answer.data, entries.len()).ok_or(GARBLED)
+}
+
+/// Replaces several entries of the server of `at` together, each only if it holds its `old`.
+pub fn sp_install(rpc: &impl Rpc, at: &Capability, entries: &[Install]) -> Result<(), ErrorCode> {
+    let request = wire::encode_install(entries).map_err(|_| ErrorCode::STD_ARGBAD)?;
+    transact_bare(rpc, &Header::request(at, SP_INSTALL), &request).map(drop)
 }

@@ -13,7 +13,8 @@ use crate::capability::Capability;
 use crate::client;
 use crate::rpc::codes::ErrorCode;
 use crate::rpc::transport::Rpc;
-use crate::servers::{dir, random, sys};
+use crate::servers::{random, sys};
+use crate::soap::server::COLUMNS;
 
 /// Where check results go: `what` passed or not, and what was seen.
 pub trait Report {
@@ -158,7 +159,7 @@ pub fn refusals(
         boot == Err(ErrorCode::STD_DENIED),
         format_args!("{}", Shown(&boot)),
     );
-    let append = client::std_restrict(rpc, root, dir::READ)
+    let append = client::std_restrict(rpc, root, COLUMNS)
         .and_then(|dir| client::dir_append(rpc, &dir, "intruder", &servers.tod));
     report.check(
         "append with a read-only directory",

@@ -8,7 +8,6 @@ use core::cell::Cell;
 use super::*;
 use crate::capability::{Capability, Port};
 use crate::random::SeededGenerator;
-use crate::servers::dir::{self, Directory};
 use crate::servers::echo::EchoServer;
 use crate::servers::loopback::Loopback;
 use crate::servers::proc::tests::server as proc_server;
@@ -19,13 +18,15 @@ use crate::servers::tod::TodServer;
 use crate::servers::tod::tests::{FakeClock, NOW};
 use crate::servers::tty::TtyServer;
 use crate::servers::tty::tests::Recorder;
+use crate::soap::server::{Alone, COLUMNS, SoapServer};
 
 /// Every server on its own port, published; the read-only root for the client.
 fn node() -> (Loopback, Capability) {
     let entropy = &mut SeededGenerator::new(11);
     let port = |n: u8| Port([n; 6]);
     let mut rpc = Loopback::new();
-    let (mut root, root_owner) = Directory::new(port(1), entropy);
+    let (mut root, root_owner) =
+        SoapServer::kernel_directory(port(1), Alone, SeededGenerator::new(12)).unwrap();
     let (sys, _) = SysServer::new(port(2), entropy, FakeKernel::default());
     let published = [
         ("sys", sys.public_capability()),
@@ -61,7 +62,7 @@ fn node() -> (Loopback, Capability) {
         root.publish(name, cap).unwrap();
     }
     rpc.add(port(1), root);
-    let read_only = std_restrict(&rpc, &root_owner, dir::READ).unwrap();
+    let read_only = std_restrict(&rpc, &root_owner, COLUMNS).unwrap();
     (rpc, read_only)
 }
 
@@ -76,11 +77,12 @@ fn add<S: crate::rpc::server::Server + 'static>(
 #[test]
 fn a_client_reaches_every_server_from_the_root() {
     let (rpc, root) = node();
-    let names: Vec<String> = dir_list(&rpc, &root)
+    let mut names: Vec<String> = dir_list(&rpc, &root)
         .unwrap()
         .into_iter()
         .map(|row| row.0)
         .collect();
+    names.sort();
     assert_eq!(names, ["echo", "proc", "ps", "random", "sys", "tod", "tty"]);
     let find = |name| dir_lookup(&rpc, &root, name).unwrap();
     assert_eq!(gettime(&rpc, &find("tod")), Ok(NOW));

@@ -62,6 +62,14 @@ named_values!(ErrorCode(i16) {
     STD_OVERFLOW = -1011,
     STD_WRITEPROT = -1012,
     STD_NOMEDIUM = -1013,
+    /// SOAP: the directory service cannot answer now.
+    SP_UNAVAIL = -2101,
+    /// SOAP: a directory to discard still has rows.
+    SP_NOTEMPTY = -2102,
+    /// SOAP: no capability of an entry's set could be reached (or restricted).
+    SP_UNREACH = -2103,
+    /// SOAP: an entry did not hold the capability an INSTALL expected.
+    SP_CLASH = -2104,
 });
 
 impl ErrorCode {
@@ -189,6 +197,8 @@ mod tests {
         let std = -1013..=-1000;
         let mut expected: Vec<i16> = rpc.to_vec();
         expected.extend(std.rev());
+        expected.extend(-2104..=-2101);
+        expected[22..].reverse();
         let got: Vec<i16> = ErrorCode::ALL.iter().map(|code| code.get()).collect();
         assert_eq!(got, expected);
         assert_eq!(ErrorCode::STD_CAPBAD.get(), -1000);
@@ -208,8 +218,9 @@ mod tests {
         assert_eq!(ErrorCode::new(-1005), Some(ErrorCode::STD_DENIED));
         for code in ErrorCode::ALL {
             assert!(
-                code.name()
-                    .is_some_and(|name| name.starts_with("RPC_") || name.starts_with("STD_"))
+                code.name().is_some_and(|name| ["RPC_", "STD_", "SP_"]
+                    .iter()
+                    .any(|p| name.starts_with(p)))
             );
         }
     }

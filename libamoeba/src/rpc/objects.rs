@@ -75,6 +75,30 @@ impl<V> ObjectTable<V> {
         rights::owner_capability(self.port, object, check).map_err(|_| ErrorCode::STD_ARGBAD)
     }
 
+    /// Adds `value` as object `object` with a check kept from before (a server that keeps its
+    /// objects on a disk restores them so): STD_EXISTS if taken, STD_ARGBAD if the number
+    /// does not fit 24 bits or the check is zero.
+    pub fn restore(
+        &mut self,
+        object: u32,
+        check: [u8; CHECK_LEN],
+        value: V,
+    ) -> Result<(), ErrorCode> {
+        if object > MAX_OBJECT || check == [0; CHECK_LEN] {
+            return Err(ErrorCode::STD_ARGBAD);
+        }
+        if self.entries.contains_key(&object) {
+            return Err(ErrorCode::STD_EXISTS);
+        }
+        self.entries.insert(object, Entry { check, value });
+        Ok(())
+    }
+
+    /// The secret check of `object`, for a server that keeps it on a disk.
+    pub fn check(&self, object: u32) -> Option<[u8; CHECK_LEN]> {
+        self.entries.get(&object).map(|entry| entry.check)
+    }
+
     /// The capability for `object` with `rights` (the owner capability for all rights).
     pub fn capability(&self, object: u32, rights: u8) -> Option<Capability> {
         let entry = self.entries.get(&object)?;

@@ -22,7 +22,7 @@
 //! | process | PS_GETOWNER 2301 | READ | → owner capability in the header (rights 0 without KILL) |
 //! | process | PS_SETOWNER 2302 | KILL | data = capability (null: none) |
 //! | process | PS_SETCOMMENT 2309 / GETCOMMENT 2310 | KILL / READ | the name `ps` shows (31 bytes) |
-//! | `ps` | LIST, LOOKUP | READ | as the kernel directory ([`crate::servers::dir::listing`]) |
+//! | `ps` | SP_LIST, SP_LOOKUP | READ | as every directory ([`crate::soap::flat`]) |
 //!
 //! PS_EXEC checks the descriptor (this architecture, at least one segment and one thread, the
 //! address-space rules of [`check_address_layout`]) and gathers every segment before the kernel
@@ -56,9 +56,9 @@ use crate::random::Entropy;
 use crate::rpc::codes::{BULLET_FIRST_COM, Command, ErrorCode, PS_FIRST_COM};
 use crate::rpc::objects::ObjectTable;
 use crate::rpc::server::{Reply, Request, Server};
-use crate::servers::dir::listing::{answer_list, answer_lookup, requested_name};
-use crate::servers::dir::{LIST, LOOKUP};
 use crate::servers::standard::{answer_standard, server_table};
+use crate::soap::flat::{answer_list, answer_lookup};
+use crate::soap::server::{SP_LIST, SP_LOOKUP};
 pub use checkpoint::{Checkpoint, CheckpointError, Termination};
 pub use control::{ExecRequest, Load, ProcessControl, ProcessState, ProcessSummary, SegmentId};
 
@@ -238,26 +238,22 @@ impl<P: ProcessControl, E: Entropy> ProcServer<P, E> {
         }
     }
 
-    /// The `ps` rows: pid in decimal → the process with `rights`.
-    fn ps_rows(&self, rights: u8) -> Vec<(String, Capability)> {
-        let row = |(pid, live): (&u64, &Live)| {
-            let cap = self.objects.capability(live.object, rights)?;
-            Some((pid.to_string(), cap))
-        };
-        self.live.iter().filter_map(row).collect()
+    /// The `ps` rows: pids in decimal.
+    fn ps_names(&self) -> Vec<String> {
+        self.live.keys().map(|pid| pid.to_string()).collect()
     }
 
     fn ps_lookup(&self, request: &Request<'_>, reply: &mut Reply<'_>) -> Result<(), ErrorCode> {
         let rights = self.ps_rights(request)?;
-        let name = requested_name(request)?;
-        // Only the canonical decimal form names a process ("007" and "+7" do not).
-        let live = name
-            .parse::<u64>()
-            .ok()
-            .filter(|pid| pid.to_string() == name)
-            .and_then(|pid| self.live.get(&pid));
-        let found = live.and_then(|live| self.objects.capability(live.object, rights));
-        answer_lookup(found, reply)
+        answer_lookup(request, reply, |name| {
+            // Only the canonical decimal form names a process ("007" and "+7" do not).
+            let live = name
+                .parse::<u64>()
+                .ok()
+                .filter(|pid| pid.to_string() == name)
+                .and_then(|pid| self.live.get(&pid))?;
+            self.objects.capability(live.object, rights)
+        })
     }
 
     fn getload(&self, request: &Request<'_>, reply: &mut Reply<'_>) -> Result<(), ErrorCode> {
@@ -374,11 +370,11 @@ impl<P: ProcessControl, E: Entropy> Server for ProcServer<P, E> {
         match *kind {
             ProcObject::Server => self.on_server(request, reply),
             ProcObject::PsDirectory => match request.header.command() {
-                LIST => {
-                    let rows = self.ps_rows(self.ps_rights(request)?);
-                    answer_list(rows.into_iter(), request, reply)
+                SP_LIST => {
+                    self.ps_rights(request)?;
+                    answer_list(&self.ps_names(), request, reply)
                 }
-                LOOKUP => self.ps_lookup(request, reply),
+                SP_LOOKUP => self.ps_lookup(request, reply),
                 _ => Err(ErrorCode::STD_COMBAD),
             },
             ProcObject::Process(pid) => self.on_process(pid, request, reply),

@@ -4,9 +4,10 @@ use super::*;
 use crate::process::ProcessDescriptor;
 use crate::random::SeededGenerator;
 use crate::rpc::header::Header;
-use crate::servers::dir::row::decode_rows;
 use crate::servers::loopback::call;
 use crate::servers::refusals::{assert_refusals, restrict};
+use crate::soap::server::{SP_LIST as LIST, SP_LOOKUP as LOOKUP};
+use crate::soap::wire;
 use alloc::vec;
 
 /// Processes a test sets up; kill removes one, stun marks it, exec adds one. Segments are
@@ -203,12 +204,27 @@ fn info(ps: &mut TestServer, cap: &Capability) -> String {
     String::from_utf8(text).unwrap()
 }
 
+/// Every row of `ps`, LIST then a LOOKUP a name, as the client stubs do.
 fn list(ps: &mut TestServer, cap: &Capability) -> Vec<(String, Capability)> {
     let (_, data) = send(ps, Header::request(cap, LIST), &[]).unwrap();
-    let rows = decode_rows(&data).unwrap();
-    rows.into_iter()
-        .map(|(name, cap)| (name.to_string(), cap))
+    let page = wire::decode_list(&data).unwrap();
+    page.rows
+        .into_iter()
+        .map(|(name, _)| {
+            let found = lookup(ps, cap, name.as_bytes()).unwrap();
+            (name, found)
+        })
         .collect()
+}
+
+/// LOOKUP of `name` in `ps`: the capability, or the error.
+fn lookup(ps: &mut TestServer, dir: &Capability, name: &[u8]) -> Result<Capability, ErrorCode> {
+    let mut request = name.to_vec();
+    request.push(0);
+    let (_, data) = send(ps, Header::request(dir, LOOKUP), &request)?;
+    let (rest, capset) = wire::decode_lookup_reply(&data).unwrap();
+    assert_eq!(rest, "");
+    Ok(capset.first().unwrap())
 }
 
 #[test]
@@ -244,13 +260,12 @@ fn ps_lists_and_looks_up_processes_by_pid() {
     let init = ps.process_capability(7).unwrap();
     let shell = ps.process_capability(12).unwrap();
     assert_eq!(rows, [("7".to_string(), init), ("12".to_string(), shell)]);
-    let (_, found) = send(&mut ps, Header::request(&dir, LOOKUP), b"12").unwrap();
-    assert_eq!(Capability::from_bytes(&found), Ok(shell));
+    assert_eq!(lookup(&mut ps, &dir, b"12"), Ok(shell));
     for absent in [&b"8"[..], b"007", b"+7", b"init"] {
-        let result = send(&mut ps, Header::request(&dir, LOOKUP), absent);
-        assert_eq!(result.map(|_| ()), Err(ErrorCode::STD_NOTFOUND));
+        assert_eq!(lookup(&mut ps, &dir, absent), Err(ErrorCode::STD_NOTFOUND));
     }
-    let result = send(&mut ps, Header::request(&dir, LOOKUP), b"1/2");
+    // A request without its NUL is not a path.
+    let result = send(&mut ps, Header::request(&dir, LOOKUP), b"12");
     assert_eq!(result.map(|_| ()), Err(ErrorCode::STD_ARGBAD));
 }
 
@@ -261,8 +276,7 @@ fn a_read_only_ps_hands_out_read_only_processes() {
     let read = restrict(&mut ps, &dir, READ);
     let rows = list(&mut ps, &read);
     assert!(rows.iter().all(|(_, cap)| cap.rights == READ));
-    let (_, found) = send(&mut ps, Header::request(&read, LOOKUP), b"7").unwrap();
-    let init = Capability::from_bytes(&found).unwrap();
+    let init = lookup(&mut ps, &read, b"7").unwrap();
     assert_eq!(init.rights, READ);
     let kill = send(&mut ps, Header::request(&init, Command::STD_DESTROY), &[]);
     assert_eq!(kill.map(|_| ()), Err(ErrorCode::STD_DENIED));
@@ -370,22 +384,20 @@ fn capabilities_and_rights_are_checked_on_every_object() {
 }
 
 #[test]
-fn ps_pages_like_the_kernel_directory() {
+fn ps_pages_like_every_directory() {
     let (mut ps, _) = server();
     let dir = ps.ps_directory();
-    // Rows of "7" and "12" are 18 and 19 bytes: 20 bytes hold one.
+    // Header: 4 bytes and the column names "owner", "group", "other" (18); rows of "7" and
+    // "12" are 2 + 12 and 3 + 12 bytes: 40 bytes hold the header and one row.
     let page = Header {
-        size: 20,
+        size: 40,
         ..Header::request(&dir, LIST)
     };
     let (reply, data) = send(&mut ps, page, &[]).unwrap();
-    assert_eq!(
-        (reply.offset, reply.extra, reply.size, data.len()),
-        (1, 1, 2, 18)
-    );
-    let next = Header { offset: 1, ..page };
+    assert_eq!((reply.extra, reply.size, data.len()), (1, 36, 36));
+    let next = Header { extra: 1, ..page };
     let (reply, data) = send(&mut ps, next, &[]).unwrap();
-    assert_eq!((reply.offset, reply.extra, data.len()), (2, 1, 19));
+    assert_eq!((reply.extra, data.len()), (wire::NO_MORE_ROWS, 37));
     let tiny = Header { size: 17, ..page };
     assert_eq!(
         send(&mut ps, tiny, &[]).map(|_| ()),

@@ -1,0 +1,19 @@
+//! SOAP, Amoeba's directory service: directories of named rows, each mapping a name to a
+//! capability set with one rights mask per column (reference, "SOAP directory server";
+//! 5.3's `src/h/server/soap/soap.h`, `src/admin/soapsvr/sp_impl.c`).
+//!
+//! - [`buffer`], [`capset`]: 5.3's buffer conventions and capability sets.
+//! - [`directory`]: a directory's columns and rows, and how one is kept in a file.
+//! - [`wire`]: every SP_* request and reply buffer.
+//! - [`server`]: the server, one for the kernel directory and for file servers alike.
+
+pub mod buffer;
+pub mod capset;
+pub mod directory;
+pub mod flat;
+pub mod server;
+pub mod wire;
+
+pub use capset::CapSet;
+pub use directory::{Directory, Row};
+pub use server::{NotKept, Outside, SoapServer, Store};
