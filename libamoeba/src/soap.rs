@@ -6,12 +6,17 @@
 //! - [`directory`]: a directory's columns and rows, and how one is kept in a file.
 //! - [`wire`]: every SP_* request and reply buffer.
 //! - [`server`]: the server, one for the kernel directory and for file servers alike.
+//! - [`table`], [`kept`]: a file server's directories kept in Bullet files, and the table
+//!   of them on a raw disk piece.
+//! - [`flat`]: LIST and LOOKUP for a directory a server computes (the process server's `ps`).
 
 pub mod buffer;
 pub mod capset;
 pub mod directory;
 pub mod flat;
+pub mod kept;
 pub mod server;
+pub mod table;
 pub mod wire;
 
 pub use capset::CapSet;

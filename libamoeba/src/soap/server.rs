@@ -243,6 +243,43 @@ impl<S: Store, O: Outside, E: Entropy> SoapServer<S, O, E> {
         Ok(())
     }
 
+    /// A new directory made in-process (the builder filling a disk): its owner capability.
+    pub fn create_directory(&mut self, dir: Directory) -> Result<Capability, ErrorCode> {
+        if self.objects.len() >= self.limits.directories {
+            return Err(ErrorCode::STD_NOSPACE);
+        }
+        let cap = self.objects.insert(
+            &mut self.entropy,
+            Kept {
+                dir: dir.clone(),
+                changes: 0,
+            },
+        )?;
+        let check = self
+            .objects
+            .check(cap.object)
+            .ok_or(ErrorCode::STD_SYSERR)?;
+        if let Err(error) = self.store.save(cap.object, check, &dir) {
+            self.objects.remove(cap.object);
+            return Err(error);
+        }
+        Ok(cap)
+    }
+
+    /// Adds `name` → `capset` with `masks` to directory `object`, in-process; unlike
+    /// [`publish`](Self::publish), requests may change it later.
+    pub fn append_row(
+        &mut self,
+        object: u32,
+        name: &str,
+        capset: CapSet,
+        masks: [u32; MAX_COLUMNS],
+    ) -> Result<(), ErrorCode> {
+        let row = self.new_row(name, capset, masks)?;
+        let most = self.limits.rows;
+        self.change(object, |dir| append(dir, row, most))
+    }
+
     /// What `name` maps to in the root.
     pub fn lookup(&self, name: &str) -> Option<Capability> {
         self.kept(0).ok()?.dir.find(name)?.capset.first()

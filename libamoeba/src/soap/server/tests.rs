@@ -238,3 +238,72 @@ fn limits_and_bad_requests_are_refused() {
     );
     assert_eq!(dir_lookup(&rpc, &root, "a b"), Err(ErrorCode::STD_ARGBAD));
 }
+
+/// Bullet files in memory, for the kept store.
+#[derive(Default)]
+struct MemoryFiles {
+    files: alloc::collections::BTreeMap<u32, Vec<u8>>,
+    next: u32,
+}
+
+impl crate::soap::kept::DirectoryFiles for MemoryFiles {
+    fn create(&mut self, data: &[u8]) -> Result<Capability, ErrorCode> {
+        self.next += 1;
+        self.files.insert(self.next, data.to_vec());
+        Ok(Capability::new(Port([0xB; 6]), self.next, 0xFF, [1; 6]).unwrap())
+    }
+
+    fn read(&mut self, file: &Capability) -> Result<Vec<u8>, ErrorCode> {
+        self.files
+            .get(&file.object)
+            .cloned()
+            .ok_or(ErrorCode::STD_CAPBAD)
+    }
+
+    fn destroy(&mut self, file: &Capability) -> Result<(), ErrorCode> {
+        self.files
+            .remove(&file.object)
+            .map(drop)
+            .ok_or(ErrorCode::STD_CAPBAD)
+    }
+}
+
+#[test]
+fn kept_directories_and_their_capabilities_survive_a_restart() {
+    use crate::servers::vdisk::tests::MemoryDisk;
+    use crate::soap::kept::KeptInBullet;
+    let get = Port([5; 6]);
+    let store =
+        KeptInBullet::format(MemoryDisk::new(64), get, MemoryFiles::default(), 100).unwrap();
+    let root = Directory::with_default_columns();
+    let (server, root_cap) =
+        SoapServer::new(Port([6; 6]), root, store, Alone, SeededGenerator::new(6)).unwrap();
+    let mut rpc = Loopback::new();
+    let shared = rpc.add(root_cap.port, server);
+    let bin = sp_create(&rpc, &root_cap, &["owner"]).unwrap();
+    dir_append(&rpc, &root_cap, "bin", &bin).unwrap();
+    dir_append(&rpc, &bin, "hello", &file(1)).unwrap();
+    let gone = sp_create(&rpc, &root_cap, &["owner"]).unwrap();
+    sp_discard(&rpc, &gone).unwrap();
+    drop(rpc);
+    let server = alloc::rc::Rc::try_unwrap(shared).ok().unwrap().into_inner();
+    let SoapServer { store, .. } = server;
+    let (disk, files) = store.into_parts();
+    // Root, bin: one file each, nothing left over.
+    assert_eq!(files.files.len(), 2);
+    let restored = KeptInBullet::mount(disk, files).unwrap();
+    assert!(restored.problems.is_empty(), "{:?}", restored.problems);
+    assert_eq!(restored.get_port, get);
+    let server = SoapServer::restore(
+        Port([6; 6]),
+        restored.directories,
+        restored.store,
+        Alone,
+        SeededGenerator::new(7),
+    )
+    .unwrap();
+    let mut rpc = Loopback::new();
+    rpc.add(root_cap.port, server);
+    assert_eq!(dir_lookup(&rpc, &root_cap, "bin/hello"), Ok(file(1)));
+    assert_eq!(dir_lookup(&rpc, &gone, "x"), Err(ErrorCode::STD_CAPBAD));
+}
