@@ -18,7 +18,8 @@
         feature = "server-echo",
         feature = "server-run",
         feature = "server-vdisk",
-        feature = "server-bullet"
+        feature = "server-bullet",
+        feature = "server-soap"
     )),
     allow(dead_code, reason = "a profile without servers uses none of this")
 )]
@@ -27,6 +28,8 @@
 mod bullet;
 #[cfg(feature = "server-dir")]
 mod dir;
+#[cfg(feature = "server-soap")]
+mod disk_by_rpc;
 #[cfg(feature = "server-echo")]
 mod echo;
 #[cfg(feature = "server-proc")]
@@ -35,6 +38,8 @@ mod proc;
 mod random;
 #[cfg(feature = "server-run")]
 mod run;
+#[cfg(feature = "server-soap")]
+mod soap;
 #[cfg(feature = "server-sys")]
 mod sys;
 #[cfg(feature = "server-tod")]
@@ -196,6 +201,8 @@ pub fn start_selected() {
     vdisk::start(&mut published);
     #[cfg(feature = "server-bullet")]
     bullet::start(&mut published);
+    #[cfg(feature = "server-soap")]
+    soap::start(&mut published);
     #[cfg(feature = "server-dir")]
     let (root, lan_root) = dir::start(&published);
     #[cfg(not(feature = "server-dir"))]

@@ -66,6 +66,14 @@ static TEST_COMPONENTS: &[Component] = &[
         conflicts: &["y"],
         status: Status::Implemented,
     },
+    Component {
+        name: "p",
+        kind: Kind::Server,
+        description: "",
+        requires: &[],
+        conflicts: &[],
+        status: Status::Planned,
+    },
 ];
 
 const TEST_CATALOG: Catalog<'static> = Catalog::new(TEST_COMPONENTS);
@@ -129,11 +137,11 @@ fn a_component_of_the_other_kind_is_moved() {
 
 #[test]
 fn planned_components_are_refused() {
-    let text = "description = \"d\"\n[kernel]\nservers = [\"dir\", \"proc\", \"soap\"]\n";
+    let text = "description = \"d\"\n[kernel]\nservers = [\"s\", \"p\"]\ndrivers = [\"a\"]\n";
     assert_eq!(
-        problems(text),
+        problems_with(&TEST_CATALOG, text),
         [
-            "node-profiles/x.toml:3: [kernel] servers: server `soap` is not implemented yet; remove it from [kernel] servers"
+            "node-profiles/x.toml:3: [kernel] servers: server `p` is not implemented yet; remove it from [kernel] servers"
         ]
     );
 }

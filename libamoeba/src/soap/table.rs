@@ -148,6 +148,8 @@ impl<D: BlockDevice> Table<D> {
         })
     }
 
+    /// Records in use, and the objects whose records are damaged.
+    #[allow(clippy::type_complexity, reason = "two lists, named at the one caller")]
     fn read_records(&mut self) -> Result<(Vec<(u32, Record)>, Vec<u32>), TableError> {
         let (mut found, mut damaged) = (Vec::new(), Vec::new());
         let mut sector = [0u8; BLOCK_BYTES];
