@@ -20,7 +20,7 @@ pub use descriptor::{
     ThreadDescriptor, X86_64Registers,
 };
 pub use environment::{EnvError, Environment};
-pub use exec_plan::{ExecPlan, PlanError, SegmentStart, plan_exec};
+pub use exec_plan::{ExecPlan, PlanError, SegmentStart, plan_exec, plan_exec_in_place};
 #[cfg(any(feature = "encode", test))]
 pub use image::encode_image;
-pub use image::{ImageError, ProcessImage, decode_image};
+pub use image::{ImageError, ProcessImage, decode_image, decode_inflated_head, inflate_image};

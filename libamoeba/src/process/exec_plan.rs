@@ -13,8 +13,9 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::descriptor::{ProcessDescriptor, ThreadDescriptor};
-use super::image::ProcessImage;
+use super::image::{ProcessImage, ZERO_FILLED};
 use super::layout::MAX_ENVIRONMENT_BYTES;
+use crate::capability::Capability;
 
 /// Largest main stack a plan sets up: the builder makes them `layout::MAIN_STACK_BYTES`.
 pub const MAX_MAIN_STACK_BYTES: u64 = 1 << 20;
@@ -87,7 +88,41 @@ pub fn plan_exec<'a>(
     image: &'a ProcessImage,
     environment: &'a [u8],
 ) -> Result<ExecPlan<'a>, PlanError> {
-    let source = image.descriptor();
+    let bytes: Vec<&[u8]> = image.segments().map(|(_, bytes)| bytes).collect();
+    let mut plan = plan_with(image.descriptor(), environment, |index| bytes[index])?;
+    for segment in &mut plan.descriptor.segments {
+        segment.offset = 0;
+    }
+    Ok(plan)
+}
+
+/// The process the uncompressed image in the file `file` makes with `environment`, the
+/// image's `descriptor` read from the file's start: each segment with contents in the file
+/// is named by `file` at its offset, for the process server to read in place (PS_EXEC reads
+/// a segment's capability by BS_READ), so only the main stack's environment is left to send.
+pub fn plan_exec_in_place<'a>(
+    descriptor: &ProcessDescriptor,
+    file: Capability,
+    environment: &'a [u8],
+) -> Result<ExecPlan<'a>, PlanError> {
+    let mut plan = plan_with(descriptor, environment, |_| &[][..])?;
+    for (index, segment) in plan.descriptor.segments.iter_mut().enumerate() {
+        if index != plan.main_stack && segment.offset != ZERO_FILLED {
+            segment.cap = file;
+        } else {
+            segment.offset = 0;
+        }
+    }
+    Ok(plan)
+}
+
+/// The plan for `source` whose segment `index` starts with `contents(index)`, the main stack
+/// with the environment.
+fn plan_with<'a>(
+    source: &ProcessDescriptor,
+    environment: &'a [u8],
+    contents: impl Fn(usize) -> &'a [u8],
+) -> Result<ExecPlan<'a>, PlanError> {
     let main = source.threads.first().ok_or(PlanError::NoStack)?;
     let main_stack = source
         .segments
@@ -97,24 +132,19 @@ pub fn plan_exec<'a>(
     let stack = &source.segments[main_stack];
     let env_offset = environment_offset(stack.length, environment.len())?;
     let env_address = stack.address + env_offset as u64;
-    let contents = image
-        .segments()
-        .enumerate()
-        .map(|(index, (_, bytes))| {
-            if index == main_stack {
-                SegmentStart {
-                    at: env_offset,
-                    bytes: environment,
-                }
-            } else {
-                SegmentStart { at: 0, bytes }
-            }
+    let contents = (0..source.segments.len())
+        .map(|index| match index == main_stack {
+            true => SegmentStart {
+                at: env_offset,
+                bytes: environment,
+            },
+            false => SegmentStart {
+                at: 0,
+                bytes: contents(index),
+            },
         })
         .collect();
     let mut descriptor = source.clone();
-    for segment in &mut descriptor.segments {
-        segment.offset = 0;
-    }
     descriptor.threads = alloc::vec![ThreadDescriptor {
         state: 0,
         idle: true,
@@ -138,7 +168,6 @@ pub const fn idle_thread_argument(sp: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capability::Capability;
     use crate::process::descriptor::{ArchMagic, SegmentDescriptor, SegmentType};
     use crate::process::image::{decode_image, encode_image};
     use crate::process::layout::{MAIN_STACK_BASE, MAIN_STACK_BYTES, MAIN_STACK_TOP};
@@ -174,6 +203,28 @@ mod tests {
         };
         let file = encode_image(&descriptor, &[&[0xC3; 4096], &[]]).unwrap();
         decode_image(&file, ArchMagic::X86_64, 1 << 20).unwrap()
+    }
+
+    #[test]
+    fn in_place_the_file_names_the_segments_with_contents() {
+        let image = image();
+        let file = Capability::new(crate::capability::Port([4; 6]), 9, 0x02, [5; 6]).unwrap();
+        let env = [7u8; 100];
+        let plan = plan_exec_in_place(image.descriptor(), file, &env).unwrap();
+        let text = &plan.descriptor.segments[0];
+        assert_eq!(
+            (text.cap, text.offset),
+            (file, image.descriptor().segments[0].offset)
+        );
+        assert!(text.offset > 0);
+        assert!(plan.contents[0].bytes.is_empty());
+        let stack = &plan.descriptor.segments[1];
+        assert_eq!((stack.cap, stack.offset), (Capability::NULL, 0));
+        assert_eq!(plan.contents[1].bytes, &env);
+        assert_eq!(
+            plan.descriptor.threads,
+            plan_exec(&image, &env).unwrap().descriptor.threads
+        );
     }
 
     #[test]

@@ -230,6 +230,29 @@ pub fn decode_image(
     Ok(ProcessImage { descriptor, data })
 }
 
+/// The descriptor at the start of an uncompressed image of `image_len` bytes (as a file
+/// server keeps a program, for pool processors to read its segments in place), checked as
+/// [`decode_image`] checks it; `head` holds at least the descriptor.
+pub fn decode_inflated_head(
+    head: &[u8],
+    image_len: usize,
+    expected_arch: ArchMagic,
+) -> Result<ProcessDescriptor, ImageError> {
+    let (descriptor, descriptor_len) = ProcessDescriptor::decode(head, expected_arch)?;
+    check_layout(&descriptor, descriptor_len, image_len)?;
+    Ok(descriptor)
+}
+
+/// The uncompressed content of an image file (at most `max_uncompressed` bytes), checked:
+/// what a file server keeps for pool processors to exec in place.
+pub fn inflate_image(
+    file: &[u8],
+    expected_arch: ArchMagic,
+    max_uncompressed: usize,
+) -> Result<Vec<u8>, ImageError> {
+    Ok(decode_image(file, expected_arch, max_uncompressed)?.data)
+}
+
 /// Builds an image file from a descriptor and one content slice per segment: either all
 /// `length` bytes of the segment or none (zero-filled). The segments' offsets are assigned
 /// here (contents follow the descriptor in segment order); those in `descriptor` are ignored.
