@@ -7,6 +7,10 @@
 //! With `--udp HOST:PORT` the peer talks FLIP inside UDP to that one node, and NODE must be a
 //! capability (the link check is Ethernet's).
 
+mod files;
+
+pub use files::FileCommand;
+
 use crate::commands::{self, RoundTrips};
 use crate::entropy::{HostEntropy, random_mac};
 use crate::exec::ExecOptions;
@@ -51,6 +55,8 @@ pub struct PeerOptions {
 /// The RPC commands.
 #[derive(Subcommand, Clone, Debug)]
 pub enum PeerCommand {
+    #[command(flatten)]
+    Files(FileCommand),
     /// Directories
     Dir {
         #[command(subcommand)]
@@ -164,6 +170,7 @@ pub fn run(
 ) -> Result<ExitCode> {
     let lan = Lan { port: lan_port };
     match command {
+        PeerCommand::Files(command) => files::run(options, lan, command, json),
         PeerCommand::Dir {
             command: DirCommand::Ls { target },
         } => dir_ls(&open(options, lan, &target)?, json),
@@ -238,7 +245,14 @@ fn exec(
         ([program], Some(_)) => (None, program.as_str()),
         _ => bail!("give NODE and PROGRAM, or --run RUN and PROGRAM"),
     };
-    let program = crate::exec::find_program(program)?;
+    // A program that is no file here but reads FILESERVER/PATH is in a file server's file.
+    let program = match crate::exec::find_program(program) {
+        Ok(program) => program,
+        Err(_) if program.contains('/') && !std::path::Path::new(program).exists() => {
+            files::program_in_files(options, lan, program)?
+        }
+        Err(error) => return Err(error),
+    };
     let chosen = match run {
         Some(run) => {
             let mut target = run.clone();

@@ -11,7 +11,10 @@
 //!
 //! PROGRAM is a process image file, or the name of a program of `programs/`, found as
 //! `images/programs/NAME.process` (what `amoeba-build programs` writes) in the current
-//! directory or one above it, or in `$AMOEBA_PROGRAMS`.
+//! directory or one above it, or in `$AMOEBA_PROGRAMS`; or `FILESERVER/PATH`, a file server's
+//! file holding an uncompressed image (`amoeba put --program`): then the descriptor names
+//! the file's segments in place and the node reads them from the file server by BS_READ,
+//! without a copy through this host; only the environment on the stack is sent from here.
 
 use crate::commands::rpc_context;
 use crate::entropy::HostEntropy;
@@ -22,7 +25,8 @@ use libamoeba::client::{self, ChosenHost};
 use libamoeba::oneway::put_port;
 use libamoeba::process::environment;
 use libamoeba::process::image::{MAX_IMAGE_BYTES, ProcessImage, decode_image};
-use libamoeba::process::{ArchMagic, ProcessDescriptor, SegmentType, plan_exec};
+use libamoeba::process::{ArchMagic, ExecPlan, ProcessDescriptor, SegmentType};
+use libamoeba::process::{decode_inflated_head, plan_exec, plan_exec_in_place};
 use libamoeba::random::Entropy;
 use libamoeba::servers::proc::owner::{CheckpointSink, OwnerServer};
 use libamoeba::servers::proc::{Checkpoint, Termination};
@@ -36,6 +40,9 @@ use std::time::{Duration, Instant};
 
 /// Where `amoeba-build programs` puts the process images, below the repository root.
 const PROGRAMS_DIR: &str = "images/programs";
+/// Most bytes of a process descriptor (5.3's bound): what is read of a program's file to
+/// learn its segments.
+const MAX_DESCRIPTOR_BYTES: usize = 30_000;
 /// The exit status of a command whose process was ended by Ctrl-C (128 + SIGINT).
 const INTERRUPTED: u8 = 130;
 /// How often a process in the foreground is asked after.
@@ -48,11 +55,41 @@ const LOST: u8 = 125;
 /// How long to wait after Ctrl-C for the process's end to be confirmed.
 const KILL_CONFIRM: Duration = Duration::from_secs(10);
 
-/// A program to start: its name (argv[0] and what `ps` shows) and its image file's bytes.
+/// A program to start: its name (argv[0] and what `ps` shows) and its image file's bytes,
+/// or the file server's file that holds it uncompressed.
 pub struct Program {
     pub name: String,
     pub image: Vec<u8>,
     pub file: PathBuf,
+    /// The program is in this file of a file server, uncompressed, with this descriptor at
+    /// its start: the node reads the segments there, nothing of them passes through here.
+    pub in_place: Option<(Capability, ProcessDescriptor)>,
+}
+
+/// The program in the file server's file `file` (called `shown`), which holds an
+/// uncompressed process image (what `amoeba put --program` and the builder's disks store).
+pub fn program_in_file(peer: &HostPeer, file: Capability, shown: &str) -> Result<Program> {
+    let size = rpc_context(client::bs_size(peer, &file), || format!("sizing {shown}"))?;
+    let mut head = vec![0; (size as usize).min(MAX_DESCRIPTOR_BYTES)];
+    let got = rpc_context(client::bs_read(peer, &file, 0, &mut head), || {
+        format!("reading the descriptor of {shown}")
+    })?;
+    head.truncate(got);
+    if head.starts_with(&[0x1F, 0x8B]) {
+        bail!(
+            "{shown} is a compressed process image: a node cannot read its segments in place; \
+             store it with `amoeba put --program`"
+        );
+    }
+    let descriptor = decode_inflated_head(&head, size as usize, ArchMagic::X86_64)
+        .map_err(|e| anyhow!("{shown} is not a process image for x86_64: {e}"))?;
+    let name = shown.rsplit('/').next().unwrap_or(shown).to_string();
+    Ok(Program {
+        name,
+        image: Vec::new(),
+        file: PathBuf::from(shown),
+        in_place: Some((file, descriptor)),
+    })
 }
 
 /// The image PROGRAM names: a file, or a program's name looked up in the program images.
@@ -78,7 +115,12 @@ pub fn find_program(program: &str) -> Result<Program> {
         .and_then(|s| s.to_str())
         .unwrap_or(program)
         .to_string();
-    Ok(Program { name, image, file })
+    Ok(Program {
+        name,
+        image,
+        file,
+        in_place: None,
+    })
 }
 
 fn program_candidates(name: &str) -> Vec<PathBuf> {
@@ -130,6 +172,19 @@ fn decoded(program: &Program) -> Result<ProcessImage> {
     })
 }
 
+/// The plan `program` starts by: its image decoded here (into `image`), or read in place.
+fn plan_of<'a>(
+    program: &'a Program,
+    image: &'a mut Option<ProcessImage>,
+    env: &'a [u8],
+) -> Result<ExecPlan<'a>> {
+    let plan = match &program.in_place {
+        Some((file, descriptor)) => plan_exec_in_place(descriptor, *file, env),
+        None => plan_exec(image.insert(decoded(program)?), env),
+    };
+    plan.map_err(|e| anyhow!("cannot start {}: {e}", program.name))
+}
+
 /// Asks the run server `run` which pool processor should run `program` (its descriptor as it
 /// would start, segments not sent yet: the server weighs the memory it needs).
 pub fn choose_host(
@@ -138,7 +193,6 @@ pub fn choose_host(
     program: &Program,
     args: &[String],
 ) -> Result<ChosenHost> {
-    let image = decoded(program)?;
     let nothing = Standard {
         tty: Capability::NULL,
         random: Capability::NULL,
@@ -146,8 +200,8 @@ pub fn choose_host(
         root: Capability::NULL,
     };
     let env = environment_of(program, args, &nothing);
-    let plan =
-        plan_exec(&image, &env).map_err(|e| anyhow!("cannot start {}: {e}", program.name))?;
+    let mut image = None;
+    let plan = plan_of(program, &mut image, &env)?;
     rpc_context(client::run_findhost(peer, run, &plan.descriptor), || {
         format!(
             "asking the run server where to run {} (RUN_MULTI_FINDHOST)",
@@ -166,10 +220,9 @@ fn send_segments(
     standard: &Standard,
     owner: Capability,
 ) -> Result<ProcessDescriptor> {
-    let image = decoded(program)?;
     let env = environment_of(program, args, standard);
-    let plan =
-        plan_exec(&image, &env).map_err(|e| anyhow!("cannot start {}: {e}", program.name))?;
+    let mut image = None;
+    let plan = plan_of(program, &mut image, &env)?;
     let mut descriptor = plan.descriptor;
     descriptor.owner_cap = owner;
     for (index, (segment, start)) in descriptor

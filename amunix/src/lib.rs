@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod entropy;
 pub mod exec;
+pub mod files;
 pub mod lan;
 pub mod medium;
 pub mod migrate;
