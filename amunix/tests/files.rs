@@ -262,7 +262,7 @@ fn a_full_disk_refuses_a_file_and_the_server_goes_on() {
         &["put", &big.to_string_lossy(), "files-full/big"],
         &node,
     );
-    assert!(refused.contains("STD_NOSPACE"), "{refused}");
+    assert!(refused.contains("STD_NOSPACE"), "{refused}\n{}", node.log());
     let small = local("small", b"still serving\n");
     json(
         port,

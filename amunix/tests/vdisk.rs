@@ -58,12 +58,16 @@ fn blocks_written_to_the_virtual_disk_read_back_and_survive_a_crash() {
     let (peer, root) = peer_and_root(port, "disk-1", &node);
     let logs = |node: &Node| node.log();
 
+    // vdisk:00 is the disk but its label (sector 0) and vdisk:01 (the last 2048 sectors).
     let blocks = ds_size(&peer, &owner, BLOCK).unwrap_or_else(|e| panic!("{e}\n{}", logs(&node)));
-    assert_eq!(u64::from(blocks), u64::from(DISK_MIB) << 11);
+    assert_eq!(u64::from(blocks), (u64::from(DISK_MIB) << 11) - 1 - 2048);
     let pieces = ds_info(&peer, &owner).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        pieces.iter().map(|p| u64::from(p.blocks)).sum::<u64>(),
-        u64::from(blocks)
+        pieces
+            .iter()
+            .map(|p| (p.first_block, p.blocks))
+            .collect::<Vec<_>>(),
+        [(1, blocks)]
     );
 
     // 100 blocks (50 KiB, two transactions) in the middle, one block at the very end: blocks
@@ -91,19 +95,24 @@ fn blocks_written_to_the_virtual_disk_read_back_and_survive_a_crash() {
     assert_eq!(past, Err(ErrorCode::STD_ARGBAD));
     ds_flush(&peer, &owner).unwrap_or_else(|e| panic!("{e}"));
 
-    // The image file holds what was written, where it was written.
+    // The image file holds what was written, where it was written (after the label).
     let raw = std::fs::read(&disk).unwrap_or_else(|e| panic!("{e}"));
-    let start = at as usize * 512;
+    let start = (1 + at as usize) * 512;
     assert!(
         raw.get(start..start + first.len()) == Some(&first[..]),
         "not in the image file at byte {start}"
     );
 
-    // Killed and booted again on the same disk: the blocks are still there.
+    // Killed and booted again on the same disk: the blocks are still there, and the
+    // capability from before the crash reads them (the label keeps it).
     node.kill();
     drop(peer);
     let node = boot(port, &disk);
-    let owner = owner_capability(&node);
+    assert_eq!(
+        owner_capability(&node),
+        owner,
+        "the vdisk capability changed"
+    );
     let (peer, _) = peer_and_root(port, "disk-1", &node);
     let mut again = vec![0u8; first.len()];
     ds_read(&peer, &owner, at, BLOCK, 100, &mut again).unwrap_or_else(|e| panic!("{e}"));

@@ -26,8 +26,10 @@
 //! write, which is not yet on stable storage; [`DURABLE`] or a [`DSC_FLUSH`] makes it so.
 //!
 //! Ours, where 5.3 is silent or is built for a label of pieces on several disks:
-//! - One device is one disk of one piece (unit 0, first block 0, every block), object 0 of
-//!   its own server; 5.3 serves every disk of a node as objects of one port.
+//! - One device is one server; its pieces (from the disk label, `servers/vdisk/label.rs`) are
+//!   its objects, piece n object n, block numbers counted from the piece's start, and DS_INFO
+//!   describes the piece asked about. Without pieces object 0 is the whole device. 5.3
+//!   serves every disk of a node as objects of one port.
 //! - Block counts that do not fit 5.3's `int32` (`disk_addr`) are cut to `i32::MAX`: beyond
 //!   that no h_offset can reach a block anyway.
 //! - DS_WRITE's [`DURABLE`] flag is bit 15 of h_size, which 5.3 reads as a negative size and
@@ -40,18 +42,21 @@
 //!   bytes"; 5.3's needs READ and says "@ N KB". STD_AGE and STD_TOUCH, which 5.3 answers
 //!   with nothing done, are STD_COMBAD.
 
+pub mod label;
+
 use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::capability::{Capability, Port};
+use crate::capability::{CHECK_LEN, Capability, Port};
 use crate::le;
 use crate::random::Entropy;
 use crate::rpc::codes::{Command, DISK_FIRST_COM, ErrorCode};
 use crate::rpc::header::Header;
+use crate::rpc::objects::ObjectTable;
 use crate::rpc::server::{Reply, Request, Server};
-use crate::servers::server_object::{CommandRights, ServerObject};
-use crate::servers::standard::whole_data;
+use crate::servers::server_object::CommandRights;
+use crate::servers::standard::{answer_standard, server_table, whole_data};
 
 /// Right to read, size up and describe the disk.
 pub const READ: u8 = 0x02;
@@ -273,25 +278,63 @@ impl Geometry {
     }
 }
 
-/// The virtual disk server of one device.
+/// A piece of the device: its first block and its blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Piece {
+    pub first: u64,
+    pub blocks: u64,
+}
+
+/// The virtual disk server of one device: each piece of the device is an object (object 0
+/// the whole device when there are no pieces), as 5.3 serves a disk's pieces on one port.
 pub struct VdiskServer<D> {
-    object: ServerObject,
+    objects: ObjectTable<Piece>,
     device: D,
     /// Where DS_READ's blocks land before they go into the reply.
     transfer_buffer: Vec<u8>,
 }
 
 impl<D: BlockDevice> VdiskServer<D> {
-    /// The server of `device` at `put_port` with its owner capability.
+    /// The server of the whole `device` at `put_port` with its owner capability.
     pub fn new(put_port: Port, entropy: &mut impl Entropy, device: D) -> (Self, Capability) {
-        let (object, owner) = ServerObject::new(put_port, entropy, "virtual disk");
-        let transfer_buffer = vec![0; MAX_TRANSFER_BYTES];
-        let server = Self {
-            object,
-            device,
-            transfer_buffer,
+        let whole = Piece {
+            first: 0,
+            blocks: device.blocks(),
         };
-        (server, owner)
+        let (objects, owner) = server_table(put_port, entropy, whole);
+        (Self::serving(objects, device), owner)
+    }
+
+    /// The server of `pieces` of `device` at `put_port`, piece n as object n with the check
+    /// given for it (kept in the disk label, so capabilities survive reboots). STD_ARGBAD for
+    /// a piece past the device's end or a zero check.
+    pub fn with_pieces(
+        put_port: Port,
+        device: D,
+        pieces: &[(Piece, [u8; CHECK_LEN])],
+    ) -> Result<Self, ErrorCode> {
+        let mut objects = ObjectTable::new(put_port);
+        for (object, (piece, check)) in (0u32..).zip(pieces) {
+            let end = piece.first.checked_add(piece.blocks);
+            if end.is_none_or(|end| end > device.blocks()) {
+                return Err(ErrorCode::STD_ARGBAD);
+            }
+            objects.restore(object, *check, *piece)?;
+        }
+        Ok(Self::serving(objects, device))
+    }
+
+    fn serving(objects: ObjectTable<Piece>, device: D) -> Self {
+        Self {
+            objects,
+            device,
+            transfer_buffer: vec![0; MAX_TRANSFER_BYTES],
+        }
+    }
+
+    /// Piece `object`'s capability with `rights`.
+    pub fn capability(&self, object: u32, rights: u8) -> Option<Capability> {
+        self.objects.capability(object, rights)
     }
 
     pub fn device(&self) -> &D {
@@ -299,25 +342,62 @@ impl<D: BlockDevice> VdiskServer<D> {
     }
 }
 
+/// One piece of a device, as the device its requests see.
+struct Window<'d, D> {
+    device: &'d mut D,
+    piece: Piece,
+}
+
+impl<D: BlockDevice> BlockDevice for Window<'_, D> {
+    fn blocks(&self) -> u64 {
+        self.piece.blocks
+    }
+
+    fn read(&mut self, first: u64, buffer: &mut [u8]) -> Result<(), DeviceError> {
+        self.device.read(self.piece.first + first, buffer)
+    }
+
+    fn write(&mut self, first: u64, data: &[u8]) -> Result<(), DeviceError> {
+        self.device.write(self.piece.first + first, data)
+    }
+
+    fn flush(&mut self) -> Result<(), DeviceError> {
+        self.device.flush()
+    }
+}
+
 impl<D: BlockDevice> Server for VdiskServer<D> {
     fn handle(&mut self, request: &Request<'_>, reply: &mut Reply<'_>) -> Result<(), ErrorCode> {
-        let Self {
-            object,
-            device,
-            transfer_buffer,
-        } = self;
-        let blocks = device.blocks();
-        let info = || format!("virtual disk, {blocks} blocks of {BLOCK_BYTES} bytes");
-        let execute = |command, reply: &mut Reply<'_>| match command {
-            DS_READ => read(device, transfer_buffer, &request.header, reply),
+        let describe = |_, piece: &Piece| {
+            format!(
+                "virtual disk, {} blocks of {BLOCK_BYTES} bytes",
+                piece.blocks
+            )
+        };
+        if let Some(result) = answer_standard(&self.objects, request, reply, describe) {
+            return result;
+        }
+        let command = request.header.command();
+        let (_, needed) = COMMANDS
+            .iter()
+            .find(|(known, _)| *known == command)
+            .ok_or(ErrorCode::STD_COMBAD)?;
+        let (_, piece) = self.objects.get(&request.header, *needed)?;
+        let piece = *piece;
+        let device = &mut Window {
+            device: &mut self.device,
+            piece,
+        };
+        let blocks = piece.blocks;
+        match command {
+            DS_READ => read(device, &mut self.transfer_buffer, &request.header, reply),
             DS_WRITE => write(device, request),
             DS_SIZE => size(blocks, &request.header, reply),
-            DS_INFO => pieces(blocks, request, reply),
+            DS_INFO => pieces(piece, request, reply),
             DS_GETGEOMETRY => geometry(blocks, reply),
             DS_CONTROL => control(device, &request.header),
             _ => Err(ErrorCode::STD_COMBAD),
-        };
-        object.serve_described(request, reply, &COMMANDS, info, execute)
+        }
     }
 }
 
@@ -407,20 +487,16 @@ fn size(device_blocks: u64, header: &Header, reply: &mut Reply<'_>) -> Result<()
     Ok(())
 }
 
-fn pieces(
-    device_blocks: u64,
-    request: &Request<'_>,
-    reply: &mut Reply<'_>,
-) -> Result<(), ErrorCode> {
+fn pieces(piece: Piece, request: &Request<'_>, reply: &mut Reply<'_>) -> Result<(), ErrorCode> {
     if !request.data.is_empty() || request.truncated {
         return Err(ErrorCode::STD_ARGBAD);
     }
-    let whole_device = DiskPiece {
+    let this_piece = DiskPiece {
         unit: 0,
-        first_block: 0,
-        blocks: disk_address(device_blocks),
+        first_block: disk_address(piece.first),
+        blocks: disk_address(piece.blocks),
     };
-    reply.push(&whole_device.encode())?;
+    reply.push(&this_piece.encode())?;
     reply.header.size = PIECE_BYTES as u16;
     Ok(())
 }
