@@ -12,7 +12,8 @@
 //! | [`free`]   | free space as a list of runs, first-fit contiguous allocation        |
 //! | [`device`] | filesystem blocks of 4096 bytes on a device of 512-byte sectors      |
 //! | [`table`]  | reading the inode table and judging every record (mount and fsck)    |
-//! | [`volume`] | [`Volume`]: format, mount, create, append, modify, commit, read, ... |
+//! | `open`     | an uncommitted file: its bytes on the disk in an extent of its own   |
+//! | [`volume`] | [`Volume`]: format, mount, create, modify, insert, delete, commit, ... |
 //! | [`fsck`]   | the consistency check and its report                                 |
 //! | [`error`]  | the typed errors of format, mount and the store                      |
 //! | [`server`] | [`server::BulletServer`]: BS_CREATE, BS_MODIFY, BS_READ, BS_SIZE, ...  |
@@ -22,10 +23,15 @@ pub mod error;
 pub mod free;
 pub mod fsck;
 pub mod layout;
+mod open;
 pub mod server;
 pub mod table;
 pub mod volume;
 
+#[cfg(test)]
+mod open_tests;
+#[cfg(test)]
+mod server_tests;
 #[cfg(test)]
 mod tests;
 

@@ -8,24 +8,51 @@
 //! The server listens on the get-port kept in the superblock and its super capability's check
 //! is kept there too, so capabilities handed out before a reboot work after it. The directory
 //! publishes `bullet` with the rights to create and read.
+//!
+//! Uncommitted files expire 10 minutes after their last request (5.3's rule, kept by the
+//! portable server on the TSC's clock): each request looks for them, and so does the server's
+//! loop when no request has come for [`EXPIRY_TICK_MS`], so their blocks come back on an
+//! idle node too.
 
-use super::{Ports, Publications, run};
+use super::{Publications, spawn_server};
+use crate::arch::tsc;
 use crate::entropy::KernelEntropy;
 use crate::ipc::KernelRpc;
-use libamoeba::bullet::server::{BulletServer, CREATE, READ};
+use alloc::vec;
+use libamoeba::bullet::server::{BulletServer, CREATE, Clock, READ};
 use libamoeba::bullet::{MountError, Volume};
 use libamoeba::capability::{Capability, Port};
+use libamoeba::client::migration::Mover;
 use libamoeba::client::{ds_flush, ds_read, ds_size, ds_write};
-use libamoeba::oneway::put_port;
 use libamoeba::random::Entropy;
 use libamoeba::rights::restrict_owner;
-use libamoeba::rpc::transport::MAX_MESSAGE_BYTES;
+use libamoeba::rpc::codes::ErrorCode;
+use libamoeba::rpc::header::Header;
+use libamoeba::rpc::server::serve_one;
+use libamoeba::rpc::transport::{MAX_MESSAGE_BYTES, Received, Rpc};
 use libamoeba::servers::vdisk::{BLOCK_BYTES, BlockDevice, DeviceError, Durability};
 
 /// log2 of the vdisk block the server asks for.
 const BLOCK_SHIFT: u32 = 9;
 /// Files a new volume has room for.
 const NEW_VOLUME_FILES: u32 = 4096;
+/// How long the server waits for a request before it looks for expired files itself
+/// (milliseconds): a file outlives its 10 minutes by at most this much on an idle node.
+const EXPIRY_TICK_MS: u64 = 60_000;
+/// Request and reply buffers: room for a 29768-byte chunk and more.
+const BUFFER_BYTES: usize = 64 * 1024;
+const _: () = assert!(BUFFER_BYTES <= MAX_MESSAGE_BYTES);
+
+/// Milliseconds since the machine's reset, on the TSC.
+struct TscClock;
+
+impl Clock for TscClock {
+    fn now_ms(&self) -> u64 {
+        tsc::nanos_since_reset().unwrap_or(0) / 1_000_000
+    }
+}
+
+type Server = BulletServer<DiskByRpc, KernelEntropy, TscClock>;
 
 /// The disk, as the vdisk server `disk` serves it.
 struct DiskByRpc {
@@ -131,20 +158,52 @@ pub fn start(published: &mut Publications) {
     let Some(volume) = open_volume(disk) else {
         return;
     };
-    let server = BulletServer::new(volume, KernelEntropy);
+    let server = BulletServer::new(volume, KernelEntropy, TscClock);
     let owner = server.super_capability();
     let get = server.get_port();
     let public = restrict_owner(&owner, CREATE | READ).unwrap_or(Capability::NULL);
     published.add("bullet", public, owner);
-    let ports = Ports {
-        get,
-        put: put_port(get),
-    };
-    run(
-        "bullet",
-        ports,
-        owner,
-        server,
-        MAX_MESSAGE_BYTES.min(64 * 1024),
-    );
+    spawn_server("bullet", owner, move || serve_expiring(get, server));
+}
+
+/// The server's loop: requests as they come, and a look for expired files whenever none
+/// has come for [`EXPIRY_TICK_MS`]. Ends only if a getreq fails otherwise.
+fn serve_expiring(get: Port, mut server: Server) -> ErrorCode {
+    let mut request = vec![0; BUFFER_BYTES];
+    let mut reply = vec![0; BUFFER_BYTES];
+    loop {
+        match serve_one(&Ticking, get, &mut server, &mut request, &mut reply) {
+            Ok(()) => {}
+            Err(ErrorCode::RPC_ABORTED) => {
+                let expired = server.expire();
+                if expired > 0 {
+                    log::info!("server bullet: {expired} uncommitted files expired");
+                }
+            }
+            Err(error) => return error,
+        }
+    }
+}
+
+/// The kernel's RPC with a getreq that gives up after [`EXPIRY_TICK_MS`] (RPC_ABORTED).
+struct Ticking;
+
+impl Rpc for Ticking {
+    fn trans(
+        &self,
+        request: &Header,
+        request_data: &[u8],
+        reply: &mut Header,
+        reply_data: &mut [u8],
+    ) -> Result<Received, ErrorCode> {
+        KernelRpc.trans(request, request_data, reply, reply_data)
+    }
+
+    fn getreq(&self, header: &mut Header, buffer: &mut [u8]) -> Result<Received, ErrorCode> {
+        KernelRpc.getreq_within(header, buffer, EXPIRY_TICK_MS)
+    }
+
+    fn putrep(&self, header: &Header, data: &[u8]) -> Result<(), ErrorCode> {
+        KernelRpc.putrep(header, data)
+    }
 }

@@ -59,6 +59,7 @@ use libamoeba::capability::{Capability, Port};
 use libamoeba::oneway::put_port;
 use libamoeba::priority::Level;
 use libamoeba::random::Entropy;
+use libamoeba::rpc::codes::ErrorCode;
 use libamoeba::rpc::server::{Server, serve};
 use spin::Once;
 
@@ -231,8 +232,20 @@ pub fn run<S: Server + Send + 'static>(
     buffer_bytes: usize,
 ) {
     let get = ports.get;
+    spawn_server(name, owner, move || {
+        serve(&KernelRpc, get, &mut server, buffer_bytes)
+    });
+}
+
+/// Runs `serve`, a server's loop, in a kernel thread of its own, as [`run`] does for a server
+/// that needs its own loop (one that also works when no request comes).
+pub fn spawn_server(
+    name: &'static str,
+    owner: Capability,
+    serve: impl FnOnce() -> ErrorCode + Send + 'static,
+) {
     let started = sched::spawn_kernel_task(Level::Norm, move || {
-        let error = serve(&KernelRpc, get, &mut server, buffer_bytes);
+        let error = serve();
         log::error!("server {name}: stopped: {error}");
     });
     match started {

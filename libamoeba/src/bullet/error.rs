@@ -61,6 +61,9 @@ pub enum StoreError {
     NoSpace,
     /// Every inode is in use.
     NoInodes,
+    /// As many files as the store keeps open are uncommitted
+    /// ([`super::volume::MAX_UNCOMMITTED`]).
+    TooManyUncommitted,
     /// No file has this inode number.
     NotFound,
     /// The file is committed, so immutable.
@@ -150,6 +153,7 @@ impl fmt::Display for StoreError {
         match self {
             StoreError::NoSpace => f.write_str("no space left on the volume"),
             StoreError::NoInodes => f.write_str("no free inode"),
+            StoreError::TooManyUncommitted => f.write_str("too many uncommitted files"),
             StoreError::NotFound => f.write_str("no such file"),
             StoreError::Committed => f.write_str("the file is committed"),
             StoreError::NotCommitted => f.write_str("the file is not committed"),

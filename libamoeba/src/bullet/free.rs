@@ -1,9 +1,11 @@
 //! Free space of a Bullet volume, ours: not stored on disk but derived at mount from the
-//! committed inodes' extents. Uncommitted files are never on disk, so a crash can lose no
-//! space: whatever no committed record claims is free at the next mount.
+//! committed inodes' extents (`docs/bullet-format.md`, "Free space"). An uncommitted file's
+//! bytes are on the disk in blocks that no record names, so a crash can lose no space:
+//! whatever no committed record claims is free at the next mount.
 //!
 //! Free space is a sorted list of maximal runs; allocation is first fit, contiguous, as
-//! Bullet stores every file in one extent.
+//! Bullet stores every file in one extent, and a growing file's extent may be extended in
+//! place when the blocks right after it are free.
 
 use alloc::vec::Vec;
 
@@ -49,6 +51,31 @@ impl FreeSpace {
             self.runs.remove(index);
         }
         Some(taken)
+    }
+
+    /// Makes the allocated `extent` `more` blocks longer in place, if the blocks right after
+    /// it are free; whether it did.
+    pub fn extend(&mut self, extent: &mut Extent, more: u32) -> bool {
+        // Runs are maximal and the extent is allocated, so a free block right after it is
+        // the first block of a run.
+        let Some(index) = self
+            .runs
+            .iter()
+            .position(|run| u64::from(run.first) == extent.end())
+        else {
+            return false;
+        };
+        let run = &mut self.runs[index];
+        if run.blocks < more {
+            return false;
+        }
+        run.first += more;
+        run.blocks -= more;
+        if run.blocks == 0 {
+            self.runs.remove(index);
+        }
+        extent.blocks += more;
+        true
     }
 
     /// Gives `extent`, which must have been allocated, back, merging it with its neighbours.
@@ -130,5 +157,19 @@ mod tests {
         assert_eq!(free.runs(), &[extent(0, 9)]);
         free.release(extent(9, 91));
         assert_eq!(free.runs(), &[extent(0, 100)]);
+    }
+
+    #[test]
+    fn an_extent_grows_in_place_only_into_the_free_run_right_after_it() {
+        let mut free = FreeSpace::from_used(extent(0, 100), [extent(10, 5), extent(20, 5)]);
+        let mut file = extent(10, 5);
+        assert!(free.extend(&mut file, 5));
+        assert_eq!(file, extent(10, 10));
+        // The next blocks belong to another extent now.
+        assert!(!free.extend(&mut file, 1));
+        let mut last = extent(20, 5);
+        assert!(!free.extend(&mut last, 76));
+        assert!(free.extend(&mut last, 75));
+        assert_eq!(free.runs(), &[extent(0, 10)]);
     }
 }

@@ -194,8 +194,8 @@ pub fn inode_table_blocks(inode_count: u32) -> u32 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InodeState {
     Free = 0,
-    /// Reserved for a store that keeps uncommitted files on disk; this one never writes it
-    /// and reads it as free, so a crash cannot leave one behind that takes space.
+    /// Never written: an uncommitted file has no record (its bytes are on the disk in blocks
+    /// no record names). Read as free, so a crash cannot leave one behind that takes space.
     Uncommitted = 1,
     Committed = 2,
 }

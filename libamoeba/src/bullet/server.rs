@@ -1,4 +1,4 @@
-//! The Bullet file server's commands over a [`Volume`]: a first subset.
+//! The Bullet file server's commands over a [`Volume`].
 //!
 //! From the reference's "Bullet file server" (`docs/amoeba-protocol.md`, 5.3's
 //! `src/h/server/bullet/bullet.h`): rights [`CREATE`] 1, [`READ`] 2, [`MODIFY`] 4,
@@ -8,7 +8,9 @@
 //! | command | rights | request → reply |
 //! |---|---|---|
 //! | BS_CREATE 2001 | CREATE (super or committed file) | data, h_extra flags [`COMMIT`] [`SAFETY`] → new file's owner capability in h_port/h_priv |
-//! | BS_MODIFY 2005 | MODIFY | h_offset, h_extra flags, data (0 bytes: just the flags) → the file's capability |
+//! | BS_MODIFY 2005 | MODIFY | h_offset, h_extra flags, data written there (0 bytes: just the flags) → the file's capability |
+//! | BS_INSERT 2004 | MODIFY | h_offset, h_extra flags, data put in there, the rest moving up → the file's capability |
+//! | BS_DELETE 2002 | MODIFY | h_offset, h_extra flags, buffer = i32 size to take out there → the file's capability |
 //! | BS_READ 2006 | READ | h_offset, h_size most bytes → data, h_size = bytes; committed files only |
 //! | BS_SIZE 2007 | READ | → h_offset = size |
 //! | BS_FSCK 2003 | all, super | → a text report, h_size = its bytes |
@@ -16,13 +18,25 @@
 //! | STD_DESTROY | DESTROY | → nothing |
 //! | STD_INFO, STD_RESTRICT | none | as every server (`servers/standard.rs`) |
 //!
-//! Ours, where the sources are silent or this subset differs:
-//! - BS_MODIFY on a committed file makes an uncommitted copy under a new capability and
-//!   modifies that; it needs READ as well as MODIFY, since the copy's owner could read it.
+//! A file is made in chunks of at most 29768 bytes (5.3's): BS_CREATE with the first, then
+//! BS_MODIFY (or INSERT, DELETE) with the others, [`COMMIT`] with the last. On an uncommitted
+//! file MODIFY, INSERT and DELETE change it in place; on a committed one they make an
+//! uncommitted copy under a new capability and change that, which needs READ as well as
+//! MODIFY (the copy's owner could read it). Uncommitted files answer only those three, SIZE
+//! and DESTROY (and the standard INFO and RESTRICT); READ is STD_DENIED until the commit. An
+//! uncommitted file is destroyed [`UNCOMMITTED_LIFETIME_MS`] (10 minutes, 5.3's) after its last
+//! request: every request, and the server's loop when it is idle ([`BulletServer::expire`]),
+//! looks for such files on the [`Clock`] the server is given. More than
+//! [`super::volume::MAX_UNCOMMITTED`] uncommitted files, like a full disk or inode table, is
+//! STD_NOSPACE; the server goes on serving.
+//!
+//! Ours, where the sources are silent or this server differs:
 //! - Every commit is written and flushed before the reply, so [`SAFETY`] always holds.
-//! - A file's capability that no longer names a file is STD_CAPBAD, like a forged one.
-//! - BS_DELETE, BS_INSERT, BS_DISK_COMPACT, and the expiry of uncommitted files after 10
-//!   minutes, are not done yet: STD_COMBAD, and uncommitted files last until destroyed.
+//! - A file's capability that no longer names a file (destroyed, expired) is STD_CAPBAD, like
+//!   a forged one.
+//! - An offset past the end, or a delete reaching past it, is STD_ARGBAD.
+//! - BS_DISK_COMPACT, STD_COPY, STD_TOUCH and STD_AGE are not done: STD_COMBAD. Committed
+//!   files do not age.
 
 use alloc::format;
 use alloc::string::String;
@@ -30,6 +44,7 @@ use alloc::string::String;
 use super::error::StoreError;
 use super::volume::Volume;
 use crate::capability::{ALL_RIGHTS, Capability, Port};
+use crate::le;
 use crate::oneway::put_port;
 use crate::random::Entropy;
 use crate::rights::{self, CapError};
@@ -60,10 +75,21 @@ pub const COMMIT: u16 = 1;
 /// h_extra flag: the file is on disk before the reply (always so here).
 pub const SAFETY: u16 = 2;
 
+/// How long an uncommitted file lasts after its last request (5.3: 10 minutes).
+pub const UNCOMMITTED_LIFETIME_MS: u64 = 10 * 60 * 1000;
+
+/// Milliseconds on a clock that never goes back, from any origin: the time, for the expiry
+/// of uncommitted files, from whatever runs the server (the kernel's TSC, a test's hand).
+pub trait Clock {
+    fn now_ms(&self) -> u64;
+}
+
 impl From<StoreError> for ErrorCode {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::NoSpace | StoreError::NoInodes => ErrorCode::STD_NOSPACE,
+            StoreError::NoSpace | StoreError::NoInodes | StoreError::TooManyUncommitted => {
+                ErrorCode::STD_NOSPACE
+            }
             StoreError::NotFound => ErrorCode::STD_CAPBAD,
             StoreError::Committed | StoreError::NotCommitted => ErrorCode::STD_DENIED,
             StoreError::OutOfRange => ErrorCode::STD_ARGBAD,
@@ -73,11 +99,21 @@ impl From<StoreError> for ErrorCode {
     }
 }
 
-/// A Bullet server: a mounted volume and the randomness for new files' check fields.
-pub struct BulletServer<D, E> {
+/// A Bullet server: a mounted volume, the randomness for new files' check fields and the
+/// clock uncommitted files expire by.
+pub struct BulletServer<D, E, C> {
     volume: Volume<D>,
     entropy: E,
+    clock: C,
     put_port: Port,
+}
+
+/// A change to a file: BS_MODIFY, BS_INSERT, BS_DELETE.
+#[derive(Clone, Copy, Debug)]
+enum Edit<'a> {
+    Modify(&'a [u8]),
+    Insert(&'a [u8]),
+    Delete(u64),
 }
 
 /// An object a request's capability names, verified.
@@ -88,15 +124,24 @@ struct Verified {
     committed: bool,
 }
 
-impl<D: BlockDevice, E: Entropy> BulletServer<D, E> {
+impl<D: BlockDevice, E: Entropy, C: Clock> BulletServer<D, E, C> {
     /// The server of `volume`; it listens on the get-port kept in the superblock.
-    pub fn new(volume: Volume<D>, entropy: E) -> Self {
+    pub fn new(volume: Volume<D>, entropy: E, clock: C) -> Self {
         let put_port = put_port(volume.superblock().port);
         Self {
             volume,
             entropy,
+            clock,
             put_port,
         }
+    }
+
+    /// Destroys every uncommitted file whose last request is [`UNCOMMITTED_LIFETIME_MS`] or
+    /// more ago; how many. Each request does it first; a server loop calls it when idle too,
+    /// so that their blocks come back while nobody asks.
+    pub fn expire(&mut self) -> usize {
+        let now = self.clock.now_ms();
+        self.volume.expire(now, UNCOMMITTED_LIFETIME_MS)
     }
 
     /// The get-port to serve on.
@@ -111,6 +156,10 @@ impl<D: BlockDevice, E: Entropy> BulletServer<D, E> {
 
     pub fn volume(&mut self) -> &mut Volume<D> {
         &mut self.volume
+    }
+
+    pub fn into_volume(self) -> Volume<D> {
+        self.volume
     }
 
     fn capability(&self, object: u32, check: [u8; 6]) -> Capability {
@@ -130,13 +179,18 @@ impl<D: BlockDevice, E: Entropy> BulletServer<D, E> {
         }
     }
 
-    fn verify(&self, header: &Header, needed: u8) -> Result<Verified, ErrorCode> {
+    /// The object of a request's capability, which must hold `needed`; a request for an
+    /// uncommitted file is a use that puts off its expiry.
+    fn verify(&mut self, header: &Header, needed: u8) -> Result<Verified, ErrorCode> {
         let cap = header.capability();
         if cap.port != self.put_port {
             return Err(ErrorCode::STD_CAPBAD);
         }
         let (check, committed) = self.stored_check(cap.object)?;
         let rights = rights::verify(&cap, check)?;
+        if !committed {
+            self.volume.touch(cap.object, self.clock.now_ms());
+        }
         rights::require(rights, needed)?;
         Ok(Verified {
             object: cap.object,
@@ -146,7 +200,7 @@ impl<D: BlockDevice, E: Entropy> BulletServer<D, E> {
     }
 
     /// A verified file (not the server object).
-    fn file(&self, header: &Header, needed: u8) -> Result<Verified, ErrorCode> {
+    fn file(&mut self, header: &Header, needed: u8) -> Result<Verified, ErrorCode> {
         let file = self.verify(header, needed)?;
         match file.object {
             SERVER_OBJECT => Err(ErrorCode::STD_ARGBAD),
@@ -162,20 +216,28 @@ impl<D: BlockDevice, E: Entropy> BulletServer<D, E> {
         let data = whole_data(request)?;
         let commit = request.header.extra & COMMIT != 0;
         let (inode, check) = self.volume.create(data, commit, &mut self.entropy)?;
+        self.volume.touch(inode, self.clock.now_ms());
         reply.header.set_capability(&self.capability(inode, check));
         Ok(())
     }
 
-    fn modify(&mut self, request: &Request<'_>, reply: &mut Reply<'_>) -> Result<(), ErrorCode> {
+    /// BS_MODIFY, BS_INSERT and BS_DELETE: `edit` on an uncommitted file in place, or on a
+    /// committed file's new copy; committed after if the flags say so.
+    fn edit(&mut self, request: &Request<'_>, reply: &mut Reply<'_>) -> Result<(), ErrorCode> {
         let header = &request.header;
         let mut file = self.file(header, MODIFY)?;
+        let edit = match header.command() {
+            BS_MODIFY => Edit::Modify(whole_data(request)?),
+            BS_INSERT => Edit::Insert(whole_data(request)?),
+            _ => Edit::Delete(delete_size(request)?),
+        };
         let offset = u64::try_from(header.offset).map_err(|_| ErrorCode::STD_ARGBAD)?;
-        let data = whole_data(request)?;
         if file.committed {
             rights::require(file.rights, READ).map_err(ErrorCode::from)?;
             file.object = self.volume.copy(file.object, &mut self.entropy)?.0;
+            self.volume.touch(file.object, self.clock.now_ms());
         }
-        let changed = self.change(file.object, offset, data, header.extra & COMMIT != 0);
+        let changed = self.change(file.object, offset, edit, header.extra & COMMIT != 0);
         if let Err(error) = changed {
             if file.committed {
                 // The copy was made for this request only; nobody holds its capability.
@@ -198,10 +260,14 @@ impl<D: BlockDevice, E: Entropy> BulletServer<D, E> {
         &mut self,
         inode: u32,
         offset: u64,
-        data: &[u8],
+        edit: Edit<'_>,
         commit: bool,
     ) -> Result<(), StoreError> {
-        self.volume.modify(inode, offset, data)?;
+        match edit {
+            Edit::Modify(data) => self.volume.modify(inode, offset, data)?,
+            Edit::Insert(data) => self.volume.insert(inode, offset, data)?,
+            Edit::Delete(len) => self.volume.delete(inode, offset, len)?,
+        }
         match commit {
             true => self.volume.commit(inode),
             false => Ok(()),
@@ -231,7 +297,7 @@ impl<D: BlockDevice, E: Entropy> BulletServer<D, E> {
         Ok(self.volume.destroy(file.object)?)
     }
 
-    fn super_command(&self, header: &Header, needed: u8) -> Result<(), ErrorCode> {
+    fn super_command(&mut self, header: &Header, needed: u8) -> Result<(), ErrorCode> {
         match self.verify(header, needed)?.object {
             SERVER_OBJECT => Ok(()),
             _ => Err(ErrorCode::STD_ARGBAD),
@@ -252,7 +318,7 @@ impl<D: BlockDevice, E: Entropy> BulletServer<D, E> {
         Ok(())
     }
 
-    fn info(&self, header: &Header) -> Result<String, ErrorCode> {
+    fn info(&mut self, header: &Header) -> Result<String, ErrorCode> {
         let object = self.verify(header, 0)?;
         Ok(match object.object {
             SERVER_OBJECT => format!("bullet server, {} free blocks", self.volume.free_blocks()),
@@ -277,12 +343,21 @@ impl<D: BlockDevice, E: Entropy> BulletServer<D, E> {
     }
 }
 
-impl<D: BlockDevice, E: Entropy> Server for BulletServer<D, E> {
+/// BS_DELETE's size: an i32, little-endian, at the start of the buffer; not negative.
+fn delete_size(request: &Request<'_>) -> Result<u64, ErrorCode> {
+    let size = le::array::<4>(whole_data(request)?, 0).map(i32::from_le_bytes);
+    size.and_then(|size| u64::try_from(size).ok())
+        .ok_or(ErrorCode::STD_ARGBAD)
+}
+
+impl<D: BlockDevice, E: Entropy, C: Clock> Server for BulletServer<D, E, C> {
     fn handle(&mut self, request: &Request<'_>, reply: &mut Reply<'_>) -> Result<(), ErrorCode> {
+        // Before anything else, so a file past its time is gone whatever the request.
+        self.expire();
         let header = &request.header;
         match header.command() {
             BS_CREATE => self.create(request, reply),
-            BS_MODIFY => self.modify(request, reply),
+            BS_MODIFY | BS_INSERT | BS_DELETE => self.edit(request, reply),
             BS_READ => self.read(request, reply),
             BS_SIZE => self.size(header, reply),
             BS_FSCK => self.fsck(header, reply),
@@ -299,199 +374,5 @@ impl<D: BlockDevice, E: Entropy> Server for BulletServer<D, E> {
             Command::STD_RESTRICT => self.restrict(header, reply),
             _ => Err(ErrorCode::STD_COMBAD),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::random::SeededGenerator;
-    use crate::servers::loopback::call;
-    use crate::servers::vdisk::tests::MemoryDisk;
-    use alloc::vec::Vec;
-
-    const GET_PORT: Port = Port([0x42, 0x55, 0x4c, 0x4c, 0x45, 0x54]);
-    const CHUNK: usize = 29768;
-
-    fn server() -> BulletServer<MemoryDisk, SeededGenerator> {
-        let volume = Volume::format(MemoryDisk::new(4096), GET_PORT, [9; 6], 64).unwrap();
-        BulletServer::new(volume, SeededGenerator::new(1))
-    }
-
-    fn status(reply: &Header) -> Result<(), ErrorCode> {
-        reply.error().map_or(Ok(()), Err)
-    }
-
-    fn create(
-        server: &mut BulletServer<MemoryDisk, SeededGenerator>,
-        data: &[u8],
-        flags: u16,
-    ) -> Capability {
-        let mut header = Header::request(&server.super_capability(), BS_CREATE);
-        header.extra = flags;
-        let (reply, _) = call(server, header, data);
-        assert_eq!(status(&reply), Ok(()));
-        reply.capability()
-    }
-
-    fn modify(
-        server: &mut BulletServer<MemoryDisk, SeededGenerator>,
-        file: &Capability,
-        offset: usize,
-        data: &[u8],
-        flags: u16,
-    ) -> (Result<(), ErrorCode>, Capability) {
-        let mut header = Header::request(file, BS_MODIFY);
-        header.offset = offset as i32;
-        header.extra = flags;
-        let (reply, _) = call(server, header, data);
-        (status(&reply), reply.capability())
-    }
-
-    fn read_whole(
-        server: &mut BulletServer<MemoryDisk, SeededGenerator>,
-        file: &Capability,
-    ) -> Result<Vec<u8>, ErrorCode> {
-        let mut data = Vec::new();
-        loop {
-            let mut header = Header::request(file, BS_READ);
-            header.offset = data.len() as i32;
-            header.size = CHUNK as u16;
-            let (reply, piece) = call(server, header, &[]);
-            status(&reply)?;
-            assert_eq!(usize::from(reply.size), piece.len());
-            if piece.is_empty() {
-                return Ok(data);
-            }
-            data.extend_from_slice(&piece);
-        }
-    }
-
-    fn restricted(
-        server: &mut BulletServer<MemoryDisk, SeededGenerator>,
-        cap: &Capability,
-        mask: u8,
-    ) -> Capability {
-        let mut header = Header::request(cap, Command::STD_RESTRICT);
-        header.offset = i32::from(mask);
-        let (reply, _) = call(server, header, &[]);
-        assert_eq!(status(&reply), Ok(()));
-        reply.capability()
-    }
-
-    fn pattern(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i % 251) as u8).collect()
-    }
-
-    #[test]
-    fn a_file_made_in_chunks_reads_back_and_survives_a_reboot() {
-        let mut server = server();
-        let data = pattern(100_000);
-        let mut pieces = data.chunks(CHUNK).enumerate().peekable();
-        let (_, first) = pieces.next().unwrap();
-        let file = create(&mut server, first, 0);
-        while let Some((n, piece)) = pieces.next() {
-            let flags = if pieces.peek().is_none() { COMMIT } else { 0 };
-            let (result, same) = modify(&mut server, &file, n * CHUNK, piece, flags);
-            assert_eq!((result, same), (Ok(()), file));
-        }
-        assert_eq!(read_whole(&mut server, &file).unwrap(), data);
-        let (reply, _) = call(&mut server, Header::request(&file, BS_SIZE), &[]);
-        assert_eq!(reply.offset, 100_000);
-        let super_cap = server.super_capability();
-        // A reboot: the same disk mounted again gives the same capabilities.
-        let disk = server.volume.into_device();
-        let volume = Volume::mount(disk).unwrap();
-        let mut server = BulletServer::new(volume, SeededGenerator::new(2));
-        assert_eq!(server.super_capability(), super_cap);
-        assert_eq!(read_whole(&mut server, &file).unwrap(), data);
-    }
-
-    #[test]
-    fn modifying_a_committed_file_makes_a_copy_under_a_new_capability() {
-        let mut server = server();
-        let file = create(&mut server, b"version one", COMMIT);
-        let (result, copy) = modify(&mut server, &file, 8, b"two", COMMIT);
-        assert_eq!(result, Ok(()));
-        assert_ne!(copy.object, file.object);
-        assert_eq!(read_whole(&mut server, &file).unwrap(), b"version one");
-        assert_eq!(read_whole(&mut server, &copy).unwrap(), b"version two");
-        // A failed modification leaves no copy behind.
-        let files = server.volume().fsck().unwrap().files;
-        assert_eq!(
-            modify(&mut server, &file, 99, b"x", 0).0,
-            Err(ErrorCode::STD_ARGBAD)
-        );
-        assert_eq!(server.volume().fsck().unwrap().files, files);
-        let modify_only = restricted(&mut server, &file, MODIFY);
-        assert_eq!(
-            modify(&mut server, &modify_only, 0, b"x", 0).0,
-            Err(ErrorCode::STD_DENIED)
-        );
-    }
-
-    #[test]
-    fn rights_and_capabilities_are_checked() {
-        let mut server = server();
-        let open = create(&mut server, b"draft", 0);
-        assert_eq!(read_whole(&mut server, &open), Err(ErrorCode::STD_DENIED));
-        let file = create(&mut server, b"final", COMMIT);
-        let read_only = restricted(&mut server, &file, READ);
-        assert_eq!(read_whole(&mut server, &read_only).unwrap(), b"final");
-        assert_eq!(
-            modify(&mut server, &read_only, 0, b"x", 0).0,
-            Err(ErrorCode::STD_DENIED)
-        );
-        let destroy = Header::request(&read_only, Command::STD_DESTROY);
-        assert_eq!(
-            status(&call(&mut server, destroy, &[]).0),
-            Err(ErrorCode::STD_DENIED)
-        );
-        let forged = Capability {
-            check: [1; 6],
-            ..file
-        };
-        assert_eq!(read_whole(&mut server, &forged), Err(ErrorCode::STD_CAPBAD));
-        // BS_CREATE needs the super capability or a committed file's.
-        let mut header = Header::request(&open, BS_CREATE);
-        header.extra = COMMIT;
-        assert_eq!(
-            status(&call(&mut server, header, b"x").0),
-            Err(ErrorCode::STD_DENIED)
-        );
-        let from_file = Header::request(&file, BS_CREATE);
-        assert_eq!(status(&call(&mut server, from_file, b"x").0), Ok(()));
-        let destroy = Header::request(&file, Command::STD_DESTROY);
-        assert_eq!(status(&call(&mut server, destroy, &[]).0), Ok(()));
-        assert_eq!(read_whole(&mut server, &file), Err(ErrorCode::STD_CAPBAD));
-        let unknown = Header::request(&server.super_capability(), BS_DELETE);
-        assert_eq!(
-            status(&call(&mut server, unknown, &[]).0),
-            Err(ErrorCode::STD_COMBAD)
-        );
-    }
-
-    #[test]
-    fn the_super_capability_answers_info_fsck_and_sync() {
-        let mut server = server();
-        create(&mut server, b"x", COMMIT);
-        let super_cap = server.super_capability();
-        let (reply, text) = call(&mut server, Header::request(&super_cap, BS_FSCK), &[]);
-        assert_eq!(status(&reply), Ok(()));
-        let text = String::from_utf8(text).unwrap();
-        assert!(text.starts_with("files 1, used blocks 1,"), "{text}");
-        assert!(text.ends_with("problems 0"), "{text}");
-        let (reply, _) = call(&mut server, Header::request(&super_cap, BS_SYNC), &[]);
-        assert_eq!(status(&reply), Ok(()));
-        let no_admin = restricted(&mut server, &super_cap, CREATE);
-        let (reply, _) = call(&mut server, Header::request(&no_admin, BS_SYNC), &[]);
-        assert_eq!(status(&reply), Err(ErrorCode::STD_DENIED));
-        let (reply, text) = call(
-            &mut server,
-            Header::request(&no_admin, Command::STD_INFO),
-            &[],
-        );
-        assert_eq!(status(&reply), Ok(()));
-        assert!(text.starts_with(b"bullet server, "));
     }
 }

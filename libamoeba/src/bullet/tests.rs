@@ -1,5 +1,6 @@
 //! Host tests of the Bullet store on the in-memory disk: round trips, durability across a
-//! remount, space accounting, crashes at every write, and garbage on the disk.
+//! remount, space accounting, crashes at every write (files made in pieces, edited on the
+//! way), and garbage on the disk. Uncommitted files' own tests are in `open_tests.rs`.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -15,24 +16,27 @@ use crate::servers::vdisk::{BlockDevice, DeviceError};
 const PORT: Port = Port([0xb1, 0x11, 0xe7, 0x5e, 0x4e, 0x01]);
 const SECRET: [u8; 6] = [0x5e, 0xc4, 0xe7, 1, 2, 3];
 /// A disk of 4 MiB: 1024 filesystem blocks.
-const DISK_SECTORS: usize = 8192;
+pub(super) const DISK_SECTORS: usize = 8192;
 const INODES: u32 = 200;
 
-fn formatted(sectors: usize) -> Volume<MemoryDisk> {
+pub(super) fn formatted(sectors: usize) -> Volume<MemoryDisk> {
     Volume::format(MemoryDisk::new(sectors), PORT, SECRET, INODES).unwrap()
 }
 
-fn remount<D: BlockDevice>(volume: Volume<D>) -> Volume<D> {
+pub(super) fn remount<D: BlockDevice>(volume: Volume<D>) -> Volume<D> {
     Volume::mount(volume.into_device()).unwrap()
 }
 
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
+pub(super) fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(31) ^ seed)
         .collect()
 }
 
-fn read_all<D: BlockDevice>(volume: &mut Volume<D>, inode: u32) -> Result<Vec<u8>, StoreError> {
+pub(super) fn read_all<D: BlockDevice>(
+    volume: &mut Volume<D>,
+    inode: u32,
+) -> Result<Vec<u8>, StoreError> {
     let mut data = vec![0; volume.size(inode)? as usize];
     let read = volume.read(inode, 0, &mut data)?;
     assert_eq!(read, data.len());
@@ -302,8 +306,9 @@ impl BlockDevice for CrashingDisk {
     }
 }
 
-/// Creates, commits and destroys files until the disk fails; returns the disk and what
-/// must be on it: each live file's inode and bytes, and whether the disk did fail.
+/// Creates files in pieces (changed on the way, as a client editing a file does), commits
+/// and destroys them until the disk fails; returns the disk and what must be on it: each
+/// live file's inode and bytes, and whether the disk did fail.
 fn crash_workload(disk: MemoryDisk, writes: usize) -> (MemoryDisk, Vec<(u32, Vec<u8>)>, bool) {
     let crashing = CrashingDisk {
         disk,
@@ -312,11 +317,11 @@ fn crash_workload(disk: MemoryDisk, writes: usize) -> (MemoryDisk, Vec<(u32, Vec
     let mut volume = Volume::mount(crashing).unwrap();
     let mut entropy = SeededGenerator::new(writes as u64);
     let mut live: Vec<(u32, Vec<u8>)> = Vec::new();
-    for step in 0..40u8 {
+    for step in 0..20u8 {
         let size = [0, 1, 700, 4096, 70_000, 150_000][step as usize % 6];
-        let data = pattern(size, step);
-        let result = volume.create(&data, false, &mut entropy);
-        let Ok((inode, _)) = result else { break };
+        let Ok((inode, data)) = make_in_pieces(&mut volume, size, step, &mut entropy) else {
+            break;
+        };
         if volume.commit(inode).is_err() {
             break;
         }
@@ -330,6 +335,32 @@ fn crash_workload(disk: MemoryDisk, writes: usize) -> (MemoryDisk, Vec<(u32, Vec
     }
     let crashing = volume.into_device();
     (crashing.disk, live, crashing.writes_left == usize::MAX)
+}
+
+/// An uncommitted file of `size` bytes sent in 29768-byte pieces, with an insert and a
+/// delete on the way for some steps; its inode and the bytes it must end with.
+fn make_in_pieces<D: BlockDevice>(
+    volume: &mut Volume<D>,
+    size: usize,
+    step: u8,
+    entropy: &mut impl Entropy,
+) -> Result<(u32, Vec<u8>), StoreError> {
+    let mut data = pattern(size, step);
+    let mut pieces = data.chunks(29768);
+    let (inode, _) = volume.create(pieces.next().unwrap_or(&[]), false, entropy)?;
+    for piece in pieces {
+        volume.append(inode, piece)?;
+    }
+    if step % 4 == 1 {
+        let at = size / 3;
+        volume.insert(inode, at as u64, b"inserted")?;
+        data.splice(at..at, *b"inserted");
+    }
+    if step % 4 == 3 && size > 10 {
+        volume.delete(inode, 3, (size / 2) as u64)?;
+        data.drain(3..3 + size / 2);
+    }
+    Ok((inode, data))
 }
 
 #[test]
@@ -365,7 +396,7 @@ fn after_a_crash_at_any_write_committed_files_are_intact_and_fsck_is_clean() {
     assert!(writes > 100, "{writes} writes");
 }
 
-fn clone_disk(disk: &MemoryDisk) -> MemoryDisk {
+pub(super) fn clone_disk(disk: &MemoryDisk) -> MemoryDisk {
     MemoryDisk {
         bytes: disk.bytes.clone(),
         reads: 0,
@@ -426,26 +457,6 @@ fn garbage_in_the_superblock_is_refused_never_a_panic() {
     }
 }
 
-#[test]
-fn a_64_mib_file_is_committed_and_read_back_in_chunks() {
-    const SIZE: usize = 64 << 20;
-    let sectors = SIZE / SECTOR_BYTES + 64;
-    let mut volume = Volume::format(MemoryDisk::new(sectors), PORT, SECRET, 4).unwrap();
-    let data = pattern(SIZE, 5);
-    let (inode, _) = volume
-        .create(&data, true, &mut SeededGenerator::new(10))
-        .unwrap();
-    let mut volume = remount(volume);
-    let mut chunk = vec![0; 29768];
-    let mut offset = 0;
-    while offset < SIZE {
-        let read = volume.read(inode, offset as u64, &mut chunk).unwrap();
-        assert_eq!(chunk[..read], data[offset..offset + read], "at {offset}");
-        offset += read;
-    }
-    assert!(volume.fsck().unwrap().is_clean());
-}
-
 /// A disk whose write number `failing` (counting from 0) fails without touching the disk.
 struct FailOnceDisk {
     disk: MemoryDisk,
@@ -476,34 +487,68 @@ impl BlockDevice for FailOnceDisk {
 }
 
 #[test]
-fn a_commit_that_fails_leaves_the_file_uncommitted_and_the_volume_working() {
+fn a_write_that_fails_leaves_the_file_uncommitted_and_the_volume_working() {
     let mut entropy = SeededGenerator::new(11);
     let data = pattern(10_000, 6);
-    // Write 0 is the data (one piece), write 1 the record.
-    for failing in [0, 1] {
-        let disk = FailOnceDisk {
-            disk: formatted(DISK_SECTORS).into_device(),
-            writes: 0,
-            failing,
-        };
-        let mut volume = Volume::mount(disk).unwrap();
-        let empty = volume.free_blocks();
-        let (inode, _) = volume.create(&data, false, &mut entropy).unwrap();
-        assert_eq!(
-            volume.commit(inode),
-            Err(StoreError::Device(DeviceError::Failed))
-        );
-        assert_eq!(
-            volume.check(inode).map(|(_, committed)| committed),
-            Ok(false)
-        );
-        volume.commit(inode).unwrap();
-        assert_eq!(read_all(&mut volume, inode).unwrap(), data);
-        let mut volume = remount(volume);
-        // Blocks held back after the failed record write come back at the next mount.
-        assert_eq!(volume.free_blocks(), empty - 3, "failing write {failing}");
-        assert_eq!(read_all(&mut volume, inode).unwrap(), data);
-        assert!(volume.fsck().unwrap().is_clean());
+    // Each write of creating and committing the file fails once in turn; after a failed
+    // commit the file is committed again or destroyed.
+    for failing in 0.. {
+        let mut done = false;
+        for retry in [true, false] {
+            let disk = FailOnceDisk {
+                disk: formatted(DISK_SECTORS).into_device(),
+                writes: 0,
+                failing,
+            };
+            let mut volume = Volume::mount(disk).unwrap();
+            let empty = volume.free_blocks();
+            let failed = StoreError::Device(DeviceError::Failed);
+            let (inode, _) = match volume.create(&data, false, &mut entropy) {
+                Ok(made) => made,
+                Err(error) => {
+                    // Nothing is left of a file whose create failed.
+                    assert_eq!(error, failed, "failing write {failing}");
+                    assert_eq!((volume.uncommitted(), volume.free_blocks()), (0, empty));
+                    continue;
+                }
+            };
+            match volume.commit(inode) {
+                Ok(()) => {
+                    done = true;
+                    break;
+                }
+                Err(error) => assert_eq!(error, failed, "failing write {failing}"),
+            }
+            assert_eq!(volume.check(inode).map(|(_, c)| c), Ok(false));
+            let expected_free = match retry {
+                true => {
+                    volume.commit(inode).unwrap();
+                    assert_eq!(read_all(&mut volume, inode).unwrap(), data);
+                    empty - 3
+                }
+                false => {
+                    volume.destroy(inode).unwrap();
+                    empty
+                }
+            };
+            let mut volume = remount(volume);
+            // Blocks held back after a failed record write come back at the next mount.
+            assert_eq!(
+                volume.free_blocks(),
+                expected_free,
+                "failing write {failing}"
+            );
+            match retry {
+                true => assert_eq!(read_all(&mut volume, inode).unwrap(), data),
+                false => assert_eq!(volume.size(inode), Err(StoreError::NotFound)),
+            }
+            assert!(volume.fsck().unwrap().is_clean());
+        }
+        if done {
+            // The data in pieces, the last block, the record: every kind of write failed.
+            assert!(failing >= 3, "{failing} writes");
+            break;
+        }
     }
 }
 

@@ -1,9 +1,13 @@
 //! [`Volume`]: a Bullet file store on a [`BlockDevice`], ours (the format is in
-//! [`super::layout`], the rules from the reference's "Bullet file server").
+//! [`super::layout`] and `docs/bullet-format.md`, the rules from the reference's "Bullet file
+//! server").
 //!
-//! - A file is created uncommitted; it lives in memory only and may grow and change
-//!   ([`Volume::append`], [`Volume::modify`]) until [`Volume::commit`] makes it immutable and
-//!   durable. A crash forgets every uncommitted file and nothing else.
+//! - A file is created uncommitted and may grow and change ([`Volume::append`],
+//!   [`Volume::modify`], [`Volume::insert`], [`Volume::delete`]) until [`Volume::commit`]
+//!   makes it immutable and durable. Its bytes are on the disk in blocks no record names
+//!   (`open.rs`), so a crash forgets every uncommitted file, and nothing else, and
+//!   the next mount finds their blocks free. At most [`MAX_UNCOMMITTED`] are open at once:
+//!   each may keep up to a block in memory.
 //! - Commit order: the data blocks are written and flushed, then the inode record's sector is
 //!   written and flushed, and only then is the commit reported. A crash before the record's
 //!   flush leaves at most data blocks that no record claims, which the next mount sees as
@@ -12,10 +16,14 @@
 //!   lets a new file's data show through an old record.
 //! - A committed file's data CRC is checked on its first read after mount, over the whole
 //!   file; committed files are immutable, so later reads trust it. Checking on every read
-//!   would read a 64 MiB file again for each of its 29768-byte chunks.
+//!   would read a 64 MiB file again for each of its 29768-byte chunks. A copy (how a
+//!   committed file is modified) checks the bytes it copies the same way.
 //! - When a write fails after the allocation the blocks stay allocated until the next
 //!   mount: the disk may or may not hold a record that names them.
+//! - Expiry is the server's rule: the store keeps each uncommitted file's time of last use
+//!   ([`Volume::touch`]) and destroys those idle too long when asked ([`Volume::expire`]).
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use super::device::{read_from_block, read_sector, sector_of, write_from_block};
@@ -23,25 +31,24 @@ use super::error::{Damage, FormatError, MountError, StoreError};
 use super::free::FreeSpace;
 use super::fsck::{self, FsckReport};
 use super::layout::{
-    Extent, INODE_BYTES, INODE_TABLE_START, INODES_PER_SECTOR, InodeRecord, InodeState,
-    SECTOR_BYTES, SECTORS_PER_BLOCK, SUPERBLOCK_BLOCK, Superblock, inode_table_blocks,
+    INODE_BYTES, INODE_TABLE_START, INODES_PER_SECTOR, InodeRecord, InodeState, SECTOR_BYTES,
+    SECTORS_PER_BLOCK, SUPERBLOCK_BLOCK, Superblock, inode_table_blocks,
 };
-use super::table::{self, Judged, blocks_for, claim, data_region};
+use super::open::{OpenFile, Room};
+use super::table::{self, Judged, claim, data_region};
 use crate::capability::{MAX_OBJECT, Port};
-use crate::crc32::crc32;
 use crate::random::Entropy;
 use crate::servers::vdisk::{BlockDevice, DeviceError};
 
+/// Uncommitted files at most at once (each keeps up to a block in memory).
+pub const MAX_UNCOMMITTED: usize = 64;
+
 /// One inode as the store holds it.
-#[derive(Clone, Debug)]
 enum Slot {
     Free,
     /// Inode 0, the server's own object.
     Reserved,
-    Uncommitted {
-        check: [u8; 6],
-        data: Vec<u8>,
-    },
+    Uncommitted(Box<OpenFile>),
     Committed {
         record: InodeRecord,
         verified: bool,
@@ -55,6 +62,8 @@ pub struct Volume<D> {
     superblock: Superblock,
     inodes: Vec<Slot>,
     free: FreeSpace,
+    /// The uncommitted files' inodes, at most [`MAX_UNCOMMITTED`].
+    open: Vec<u32>,
 }
 
 impl<D: BlockDevice> Volume<D> {
@@ -81,13 +90,18 @@ impl<D: BlockDevice> Volume<D> {
             Err(_) => 1,
         };
         write_empty_volume(&mut device, &superblock)?;
-        let mut slots = alloc::vec![Slot::Free; records as usize];
-        slots[0] = Slot::Reserved;
+        let slots = (0..records)
+            .map(|inode| match inode {
+                0 => Slot::Reserved,
+                _ => Slot::Free,
+            })
+            .collect();
         Ok(Self {
             free: FreeSpace::from_used(data_region(&superblock), []),
             device,
             superblock,
             inodes: slots,
+            open: Vec::new(),
         })
     }
 
@@ -103,6 +117,7 @@ impl<D: BlockDevice> Volume<D> {
             superblock,
             inodes,
             free,
+            open: Vec::new(),
         })
     }
 
@@ -123,6 +138,11 @@ impl<D: BlockDevice> Volume<D> {
         self.free.free_blocks()
     }
 
+    /// Uncommitted files now.
+    pub fn uncommitted(&self) -> usize {
+        self.open.len()
+    }
+
     /// Makes a file of `data` with a fresh random check field, committed if `commit`.
     pub fn create(
         &mut self,
@@ -130,85 +150,130 @@ impl<D: BlockDevice> Volume<D> {
         commit: bool,
         entropy: &mut impl Entropy,
     ) -> Result<(u32, [u8; 6]), StoreError> {
-        self.fits(data.len() as u64)?;
-        let inode = self.free_inode()?;
+        // A file committed at once is not kept open between requests: not counted.
+        let inode = self.vacant_inode(!commit)?;
         let check = entropy.nonzero48();
-        self.inodes[inode as usize] = Slot::Uncommitted {
-            check,
-            data: data.to_vec(),
-        };
-        if commit && let Err(error) = self.commit(inode) {
-            self.inodes[inode as usize] = Slot::Free;
+        self.open_slot(inode, OpenFile::new(check));
+        let mut made = self.append(inode, data);
+        if made.is_ok() && commit {
+            made = self.commit(inode);
+        }
+        if let Err(error) = made {
+            // Nobody has its capability yet. Should even that fail (a record that may be on
+            // the disk, which cannot be cleared), it waits to expire.
+            let _ = self.destroy(inode);
             return Err(error);
         }
         Ok((inode, check))
     }
 
-    /// A new uncommitted file with the bytes of committed file `inode`: how a committed file
-    /// is modified, under a new capability.
+    /// A new uncommitted file with the bytes of committed file `inode`, copied block by
+    /// block: how a committed file is modified, under a new capability.
     pub fn copy(
         &mut self,
         inode: u32,
         entropy: &mut impl Entropy,
     ) -> Result<(u32, [u8; 6]), StoreError> {
-        let size = self.size(inode)?;
-        let mut data = alloc::vec![0; size as usize];
-        self.read(inode, 0, &mut data)?;
-        self.create(&data, false, entropy)
+        let record = match self.slot(inode)? {
+            Slot::Committed { record, .. } => *record,
+            Slot::Uncommitted(_) => return Err(StoreError::NotCommitted),
+            _ => return Err(StoreError::NotFound),
+        };
+        let copy = self.vacant_inode(true)?;
+        let check = entropy.nonzero48();
+        let mut room = Room {
+            device: &mut self.device,
+            free: &mut self.free,
+        };
+        let (file, crc) = OpenFile::copy_of(&mut room, &record, check)?;
+        if crc != record.data_crc {
+            file.release_all(&mut self.free);
+            self.inodes[inode as usize] = Slot::Damaged(Damage::DataCrc);
+            return Err(StoreError::Damaged {
+                inode,
+                damage: Damage::DataCrc,
+            });
+        }
+        self.inodes[inode as usize] = Slot::Committed {
+            record,
+            verified: true,
+        };
+        self.open_slot(copy, file);
+        Ok((copy, check))
     }
 
     /// Adds `data` at the end of uncommitted file `inode`.
     pub fn append(&mut self, inode: u32, data: &[u8]) -> Result<(), StoreError> {
-        let size = self.size(inode)?;
-        self.modify(inode, size, data)
+        self.with_open(inode, |file, room| file.write(room, file.size(), data))
     }
 
     /// Overwrites uncommitted file `inode` from `offset` (at most its size) with `data`,
     /// growing it if `data` reaches past the end.
     pub fn modify(&mut self, inode: u32, offset: u64, data: &[u8]) -> Result<(), StoreError> {
-        let size = self.size(inode)?;
-        if offset > size {
-            return Err(StoreError::OutOfRange);
-        }
-        let end = offset + data.len() as u64;
-        self.fits(end)?;
-        let file = self.uncommitted_data(inode)?;
-        let start = offset as usize;
-        if file.len() < end as usize {
-            file.resize(end as usize, 0);
-        }
-        file[start..start + data.len()].copy_from_slice(data);
-        Ok(())
+        self.with_open(inode, |file, room| file.write(room, offset, data))
+    }
+
+    /// Puts `data` into uncommitted file `inode` at `offset` (at most its size), the bytes
+    /// from there on moving up.
+    pub fn insert(&mut self, inode: u32, offset: u64, data: &[u8]) -> Result<(), StoreError> {
+        self.with_open(inode, |file, room| file.insert(room, offset, data))
+    }
+
+    /// Takes `len` bytes out of uncommitted file `inode` at `offset`, the rest moving down.
+    pub fn delete(&mut self, inode: u32, offset: u64, len: u64) -> Result<(), StoreError> {
+        self.with_open(inode, |file, room| file.delete(room, offset, len))
     }
 
     /// Makes uncommitted file `inode` durable and immutable (see the module's ordering).
     pub fn commit(&mut self, inode: u32) -> Result<(), StoreError> {
-        let Some(Slot::Uncommitted { check, data }) = self.inodes.get(inode as usize) else {
-            return Err(self.not_uncommitted(inode));
-        };
-        let blocks =
-            u32::try_from(blocks_for(data.len() as u64)).map_err(|_| StoreError::NoSpace)?;
-        let extent = match blocks {
-            0 => Extent::default(),
-            _ => self.free.allocate(blocks).ok_or(StoreError::NoSpace)?,
-        };
+        let (check, size, (extent, data_crc)) = self.with_open(inode, |file, room| {
+            Ok((file.check, file.size(), file.seal(room)?))
+        })?;
         let record = InodeRecord {
             state: InodeState::Committed,
-            check: *check,
-            size: data.len() as u64,
+            check,
+            size,
             extent,
-            data_crc: crc32(data),
+            data_crc,
         };
-        if let Err(error) = write_data(&mut self.device, extent, data) {
-            self.free.release(extent);
+        if let Err(error) = self.write_record(inode, &record) {
+            if let Some(Slot::Uncommitted(file)) = self.inodes.get_mut(inode as usize) {
+                file.pin();
+            }
             return Err(error.into());
         }
-        self.write_record(inode, &record)?;
-        self.inodes[inode as usize] = Slot::Committed {
-            record,
-            verified: true,
-        };
+        self.close_slot(
+            inode,
+            Slot::Committed {
+                record,
+                verified: true,
+            },
+        );
         Ok(())
+    }
+
+    /// Notes `now`, on the server's clock, as uncommitted file `inode`'s last use.
+    pub fn touch(&mut self, inode: u32, now: u64) {
+        if let Some(Slot::Uncommitted(file)) = self.inodes.get_mut(inode as usize) {
+            file.last_use = now;
+        }
+    }
+
+    /// Destroys every uncommitted file not used for `idle` or longer at `now`; how many.
+    pub fn expire(&mut self, now: u64, idle: u64) -> usize {
+        let due: Vec<u32> = self
+            .open
+            .iter()
+            .copied()
+            .filter(|&inode| match self.inodes.get(inode as usize) {
+                Some(Slot::Uncommitted(file)) => now.saturating_sub(file.last_use) >= idle,
+                _ => false,
+            })
+            .collect();
+        // One that cannot be destroyed now (a device error) is tried again next time.
+        due.into_iter()
+            .filter(|&inode| self.destroy(inode).is_ok())
+            .count()
     }
 
     /// Fills `buffer` from `offset` of committed file `inode`; returns the bytes read, fewer
@@ -238,7 +303,7 @@ impl<D: BlockDevice> Volume<D> {
     /// The size of file `inode`, committed or not.
     pub fn size(&self, inode: u32) -> Result<u64, StoreError> {
         match self.slot(inode)? {
-            Slot::Uncommitted { data, .. } => Ok(data.len() as u64),
+            Slot::Uncommitted(file) => Ok(file.size()),
             Slot::Committed { record, .. } => Ok(record.size),
             _ => Err(StoreError::NotFound),
         }
@@ -247,26 +312,31 @@ impl<D: BlockDevice> Volume<D> {
     /// The check field of file `inode`'s capability, and whether it is committed.
     pub fn check(&self, inode: u32) -> Result<([u8; 6], bool), StoreError> {
         match self.slot(inode)? {
-            Slot::Uncommitted { check, .. } => Ok((*check, false)),
+            Slot::Uncommitted(file) => Ok((file.check, false)),
             Slot::Committed { record, .. } => Ok((record.check, true)),
             _ => Err(StoreError::NotFound),
         }
     }
 
     /// Removes file `inode`. A committed (or damaged) file's record is cleared and flushed
-    /// before its blocks can be reused; a damaged record's blocks wait for the next mount.
+    /// before its blocks can be reused, as is one an uncommitted file's failed commit may
+    /// have left; a damaged record's blocks wait for the next mount.
     pub fn destroy(&mut self, inode: u32) -> Result<(), StoreError> {
-        let freed = match self.inodes.get(inode as usize) {
-            Some(Slot::Uncommitted { .. }) => None,
-            Some(Slot::Committed { record, .. }) => Some(record.extent),
-            Some(Slot::Damaged(_)) => Some(Extent::default()),
+        let (on_disk, extent) = match self.inodes.get(inode as usize) {
+            Some(Slot::Uncommitted(file)) => (file.pinned(), None),
+            Some(Slot::Committed { record, .. }) => (true, Some(record.extent)),
+            Some(Slot::Damaged(_)) => (true, None),
             _ => return Err(StoreError::NotFound),
         };
-        if let Some(extent) = freed {
+        if on_disk {
             self.write_record(inode, &InodeRecord::FREE)?;
+        }
+        if let Slot::Uncommitted(file) = self.close_slot(inode, Slot::Free) {
+            file.release_all(&mut self.free);
+        }
+        if let Some(extent) = extent {
             self.free.release(extent);
         }
-        self.inodes[inode as usize] = Slot::Free;
         Ok(())
     }
 
@@ -300,23 +370,28 @@ impl<D: BlockDevice> Volume<D> {
         }
     }
 
-    fn uncommitted_data(&mut self, inode: u32) -> Result<&mut Vec<u8>, StoreError> {
+    /// Runs `change` on uncommitted file `inode` and the room its bytes live in.
+    fn with_open<R>(
+        &mut self,
+        inode: u32,
+        change: impl FnOnce(&mut OpenFile, &mut Room<'_, D>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let error = self.not_uncommitted(inode);
-        match self.inodes.get_mut(inode as usize) {
-            Some(Slot::Uncommitted { data, .. }) => Ok(data),
-            _ => Err(error),
-        }
+        let Some(Slot::Uncommitted(file)) = self.inodes.get_mut(inode as usize) else {
+            return Err(error);
+        };
+        let mut room = Room {
+            device: &mut self.device,
+            free: &mut self.free,
+        };
+        change(file, &mut room)
     }
 
-    /// Refuses a file of `size` bytes that no free run could hold at commit.
-    fn fits(&self, size: u64) -> Result<(), StoreError> {
-        match blocks_for(size) <= u64::from(self.free.largest_run()) {
-            true => Ok(()),
-            false => Err(StoreError::NoSpace),
+    /// A free inode for a new file, and if `counted` one more may be open.
+    fn vacant_inode(&self, counted: bool) -> Result<u32, StoreError> {
+        if counted && self.open.len() >= MAX_UNCOMMITTED {
+            return Err(StoreError::TooManyUncommitted);
         }
-    }
-
-    fn free_inode(&self) -> Result<u32, StoreError> {
         let free = self
             .inodes
             .iter()
@@ -324,11 +399,23 @@ impl<D: BlockDevice> Volume<D> {
         free.map(|inode| inode as u32).ok_or(StoreError::NoInodes)
     }
 
+    /// Puts `file` in the free `inode` (from [`Self::vacant_inode`]).
+    fn open_slot(&mut self, inode: u32, file: OpenFile) {
+        self.inodes[inode as usize] = Slot::Uncommitted(Box::new(file));
+        self.open.push(inode);
+    }
+
+    /// Puts `slot` in `inode`'s place; what was there.
+    fn close_slot(&mut self, inode: u32, slot: Slot) -> Slot {
+        self.open.retain(|&open| open != inode);
+        core::mem::replace(&mut self.inodes[inode as usize], slot)
+    }
+
     /// Committed file `inode`'s record, its data CRC checked if this is the first read.
     fn verified_record(&mut self, inode: u32) -> Result<InodeRecord, StoreError> {
         let (record, verified) = match self.slot(inode)? {
             Slot::Committed { record, verified } => (*record, *verified),
-            Slot::Uncommitted { .. } => return Err(StoreError::NotCommitted),
+            Slot::Uncommitted(_) => return Err(StoreError::NotCommitted),
             _ => return Err(StoreError::NotFound),
         };
         if !verified {
@@ -420,18 +507,5 @@ fn write_empty_volume(
     let mut sector = [0; SECTOR_BYTES];
     sector[..super::layout::SUPERBLOCK_BYTES].copy_from_slice(&superblock.encode());
     device.write(superblock_sector, &sector)?;
-    device.flush()
-}
-
-/// Writes a file's bytes into its extent and flushes.
-fn write_data(
-    device: &mut impl BlockDevice,
-    extent: Extent,
-    data: &[u8],
-) -> Result<(), DeviceError> {
-    if data.is_empty() {
-        return Ok(());
-    }
-    write_from_block(device, extent.first, data)?;
     device.flush()
 }
