@@ -59,6 +59,7 @@ mod tests {
             remote_exec: true,
             rebalance: false,
             disk_mib: None,
+            disk_contents: Default::default(),
             programs: Vec::new(),
         }
     }

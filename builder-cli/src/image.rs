@@ -20,11 +20,12 @@ use crate::kernel_build::{self, KERNEL_BIN, KernelBuildError, KernelRequest};
 use crate::manifest::{FORMAT, FileOutput, IsoOutput, Manifest, Outputs, PxeOutput};
 use crate::messages::progress;
 use crate::node_spec::NodeSpec;
+use crate::problem::ProfileProblems;
 use crate::profile::{Profile, ProfileError, load_profile};
 use crate::programs::{self, BOOT_TABLE_FILE, ProgramsError};
 use crate::source_date::source_date_epoch;
 use crate::template::{self, TemplateError};
-use crate::validate::validate;
+use crate::validate::{missing_sources, validate};
 use crate::workspace::Workspace;
 
 pub const KERNEL_FILE: &str = "kernel.elf";
@@ -120,8 +121,18 @@ pub fn check_profile(
 ) -> Result<(Profile, NodeSpec), ProfileError> {
     let profile = load_profile(ws, name_or_path)?;
     let available = programs::available(ws);
-    let spec = validate(&profile, &Catalog::builtin().with_programs(&available))?;
-    Ok((profile, spec))
+    let validated = validate(&profile, &Catalog::builtin().with_programs(&available));
+    // Host files are looked at even when validation found problems, so one run shows all.
+    let mut missing = missing_sources(&profile);
+    match validated {
+        Ok(spec) if missing.is_empty() => Ok((profile, spec)),
+        Ok(_) => Err(ProfileProblems(missing).into()),
+        Err(ProfileProblems(mut problems)) => {
+            problems.append(&mut missing);
+            problems.sort_by_key(|p| p.line);
+            Err(ProfileProblems(problems).into())
+        }
+    }
 }
 
 /// Builds a profile into `images/NAME/`; see the module documentation.

@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod cluster;
 pub mod digest;
 pub mod disk;
+pub mod disk_image;
 pub mod elf_check;
 pub mod features;
 pub mod grub;

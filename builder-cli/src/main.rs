@@ -247,9 +247,14 @@ fn check(profile: &str) -> Result<ExitCode> {
         })
         .collect();
     // Said only for a node with a disk, so other nodes' lines stay as they were.
+    let contents = &spec.disk_contents;
+    let disk_contents = match (contents.files.len(), contents.dirs.len()) {
+        (0, 0) => String::new(),
+        (files, dirs) => format!(" (files: {files}, directories named: {dirs})"),
+    };
     let disk = spec
         .disk_mib
-        .map(|mib| format!(", disk: {mib} MiB"))
+        .map(|mib| format!(", disk: {mib} MiB{disk_contents}"))
         .unwrap_or_default();
     println!(
         "ok: {}: node {}, servers: {}, drivers: {}, features: {}, programs: {}{disk}, cmdline: {}",

@@ -1,8 +1,12 @@
 //! The node a checked profile describes, made by [`crate::validate()`] and read by everything
 //! that builds or boots it: the feature mapping, the programs' boot table, the image, QEMU.
 
+use std::path::PathBuf;
+
 use libamoeba::boot::LogLevel;
 use libamoeba::priority::Level;
+
+use crate::disk_image::tree::DiskPath;
 
 /// A profile that passed validation: everything needed to build and boot the node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,9 +31,11 @@ pub struct NodeSpec {
     /// The run server also moves processes handed to it from the busiest pool processor to
     /// the idlest (`[run] rebalance`, false unless set true; only with server "run").
     pub rebalance: bool,
-    /// The size in MiB of the virtio disk `run` and `cluster` give the node (`[disk]
+    /// The size in MiB of the node's virtio disk, whose image the build writes (`[disk]
     /// size_mib`, 64 unless set); `None` for a node without driver "virtio-blk".
     pub disk_mib: Option<u32>,
+    /// What the build puts on that disk (`[disk] dirs`, `[[disk.files]]`).
+    pub disk_contents: DiskContents,
     /// The programs the node starts at boot, in profile order.
     pub programs: Vec<ProgramSpec>,
 }
@@ -47,6 +53,32 @@ pub struct ProgramSpec {
     pub driver: bool,
     /// Gets the owner capabilities of the process and sys servers (may end processes, halt).
     pub admin: bool,
+}
+
+/// The files and directories a node's disk image gets, checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiskContents {
+    /// In profile order.
+    pub files: Vec<DiskFileSpec>,
+    /// Directories named in `[disk] dirs`, in profile order.
+    pub dirs: Vec<DiskPath>,
+}
+
+/// One file of the disk image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiskFileSpec {
+    pub path: DiskPath,
+    pub content: DiskContent,
+}
+
+/// What a file of the disk image holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DiskContent {
+    /// The uncompressed process image of a program of `programs/` (as `amoeba put
+    /// --program` stores one), so pool processors exec it in place.
+    Program(String),
+    /// A host file's bytes; the path is the profile's directory joined with `source`.
+    HostFile(PathBuf),
 }
 
 impl NodeSpec {

@@ -6,6 +6,7 @@ use std::fmt;
 use thiserror::Error;
 
 use crate::catalog::Kind;
+use crate::disk_image::tree::PathError;
 
 /// One thing wrong with a profile, without its location.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -155,6 +156,54 @@ pub enum Problem {
          `size_mib = 64`"
     )]
     BadDiskSize { mib: i64, min: u32, max: u32 },
+    #[error(
+        "puts something on the node's virtio disk, but this profile has no disk driver; add \
+         \"{driver}\" to [kernel] drivers, or remove it"
+    )]
+    DiskContentWithoutDriver { driver: &'static str },
+    #[error(
+        "{path:?} is not a path on the disk: {reason}; write an absolute path of names, e.g. \
+         \"/bin/hello\""
+    )]
+    BadDiskPath { path: String, reason: PathError },
+    #[error("{path} is on the disk twice (first on line {first_line}); remove one")]
+    DuplicateDiskPath { path: String, first_line: usize },
+    #[error("{path} would be inside {file}, which is a file (line {file_line}); move one of them")]
+    DiskPathUnderFile {
+        path: String,
+        file: String,
+        file_line: usize,
+    },
+    #[error(
+        "says nothing of what the file holds; add `program = \"NAME\"` (a program of \
+         programs/) or `source = \"FILE\"` (a host file)"
+    )]
+    DiskFileWithoutContent,
+    #[error("gives both `program` (line {program_line}) and `source`; keep one of them")]
+    DiskFileWithTwoContents { program_line: usize },
+    #[error(
+        "no file {shown}; `source` is relative to the profile's directory: correct the path or \
+         create the file"
+    )]
+    MissingDiskSource { shown: String },
+    #[error("{shown} is not a file ({reason}); name a file")]
+    UnreadableDiskSource { shown: String, reason: String },
+    #[error(
+        "{files} files take {needed_kib} KiB of a {mib} MiB disk, whose Bullet volume holds \
+         {holds_kib} KiB and {inodes} files; set `size_mib = {suggested_mib}` or more under \
+         [disk], or put less on it"
+    )]
+    DiskTooSmall {
+        files: usize,
+        needed_kib: u64,
+        mib: u32,
+        holds_kib: u64,
+        inodes: u32,
+        suggested_mib: u64,
+    },
+    /// The directory writer's refusal (`disk_image::directories`), its fix included.
+    #[error("{0}")]
+    DiskDirectoriesNotBuilt(String),
 }
 
 /// How to compile the self-tests in, given the line of a `selftest = false` if there is one.

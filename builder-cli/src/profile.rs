@@ -19,7 +19,12 @@
 //! ip = "dhcp"          # the card's address: "dhcp" or "A.B.C.D/N" (kernel word `ip=`)
 //! flip_udp_port = 4146 # FLIP inside UDP on this port, 1 to 65535 (kernel word `flip-udp=`)
 //! [disk]               # optional; for a node with driver "virtio-blk"
-//! size_mib = 64        # the disk `run` and `cluster` give the node, 1 to 65536 MiB
+//! size_mib = 64        # the disk image the build writes, 1 to 65536 MiB
+//! dirs = ["/home"]     # directories on it even when no file is in them
+//! [[disk.files]]       # any number: files the build puts on the disk
+//! path = "/bin/hello"  # where the file goes
+//! program = "hello"    # a program of programs/ (its process image), or:
+//! source = "motd.txt"  # a host file, relative to the profile file
 //! [[programs]]         # any number: processes started at boot, in this order
 //! name = "hello"       # a program of programs/ (a [[bin]] of programs/Cargo.toml)
 //! args = ["a", "b"]    # default: none
@@ -30,6 +35,7 @@
 //!
 //! Parsing only checks the shape (keys and types); [`crate::validate()`] checks the meaning.
 
+mod disk_entries;
 mod parse_error;
 
 use std::io;
@@ -42,6 +48,9 @@ use toml::Spanned;
 
 use crate::problem::{Problem, ProfileProblem, ProfileProblems};
 use crate::workspace::Workspace;
+use disk_entries::RawDisk;
+
+pub use disk_entries::DiskFileEntry;
 
 /// A value from the profile and the 1-based line it was written on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +66,8 @@ pub struct Profile {
     pub name: String,
     /// The file as shown in messages (relative to the workspace root when inside it).
     pub file: String,
+    /// The directory holding the file: `[[disk.files]] source` paths are relative to it.
+    pub dir: PathBuf,
     /// The file's bytes, for the manifest's digest.
     pub source: Vec<u8>,
     pub description: Located<String>,
@@ -78,9 +89,13 @@ pub struct Profile {
     pub network_ip: Option<Located<String>>,
     /// `[network] flip_udp_port`, as written (its range is checked by validation).
     pub flip_udp_port: Option<Located<i64>>,
-    /// `[disk] size_mib`: the size of the disk a boot gives the node, as written (its range
-    /// is checked by validation).
+    /// `[disk] size_mib`: the size of the node's disk image, as written (its range is checked
+    /// by validation).
     pub disk_size_mib: Option<Located<i64>>,
+    /// `[disk] dirs`: directories the disk has even when no file is in them.
+    pub disk_dirs: Vec<Located<String>>,
+    /// The `[[disk.files]]` entries, in file order.
+    pub disk_files: Vec<DiskFileEntry>,
     /// The `[[programs]]` entries, in file order.
     pub programs: Vec<ProgramEntry>,
 }
@@ -128,12 +143,6 @@ struct RawProfile {
     disk: Option<RawDisk>,
     #[serde(default)]
     programs: Vec<RawProgram>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDisk {
-    size_mib: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -194,7 +203,17 @@ pub fn load_profile(ws: &Workspace, name_or_path: &str) -> Result<Profile, Profi
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    Ok(Profile::parse(&name, &file, source)?)
+    let mut profile = Profile::parse(&name, &file, source)?;
+    profile.dir = directory_of(&path);
+    Ok(profile)
+}
+
+/// The directory of the file at `path`: `.` for a bare file name.
+fn directory_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 fn resolve(ws: &Workspace, name_or_path: &str) -> Result<PathBuf, ProfileError> {
@@ -254,11 +273,12 @@ impl Profile {
                 Problem::Syntax("the file is not UTF-8 text".into()),
             )
         })?;
-        let raw: RawProfile = toml::from_str(text).map_err(|e| {
+        let mut raw: RawProfile = toml::from_str(text).map_err(|e| {
             let (line, key, message) = parse_error::explain(text, &e);
             problem(Some(line), key, Problem::Syntax(message))
         })?;
         let lines = Lines(text);
+        let (disk_dirs, disk_files) = disk_entries::entries(raw.disk.as_mut(), &lines);
         let node = raw.node.unwrap_or(RawNode {
             name: None,
             log: None,
@@ -278,6 +298,7 @@ impl Profile {
         Ok(Self {
             name: name.to_string(),
             file: file.to_string(),
+            dir: directory_of(Path::new(file)),
             description: lines.locate(raw.description),
             node_name: node.name.map(|v| lines.locate(v)),
             log: node.log.map(|v| lines.locate(v)),
@@ -305,6 +326,8 @@ impl Profile {
                 .disk
                 .and_then(|disk| disk.size_mib)
                 .map(|v| lines.locate(v)),
+            disk_dirs,
+            disk_files,
             programs: raw
                 .programs
                 .into_iter()

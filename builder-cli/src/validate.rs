@@ -1,6 +1,10 @@
 //! Checking what a profile means: names, levels, command-line words and the component
 //! selection against a [`Catalog`]. Every problem is collected, so one run shows them all.
 
+mod disk_files;
+
+pub use disk_files::missing_sources;
+
 use std::collections::HashMap;
 
 use libamoeba::boot::LogLevel;
@@ -51,6 +55,7 @@ pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, Pr
     check.rebalance(profile);
     check.run_server_has_a_card(&servers, &drivers);
     let disk_mib = check.disk(profile, &drivers);
+    let disk_contents = check.disk_contents(profile, catalog, disk_mib.is_some());
     let network = check.network(profile, &cmdline_extra, &drivers);
     cmdline_extra.extend(network);
     let programs = check.programs(catalog, &profile.programs);
@@ -71,6 +76,7 @@ pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, Pr
         remote_exec: profile.remote_exec.as_ref().is_none_or(|r| r.value),
         rebalance: is_on(profile.rebalance.as_ref()),
         disk_mib,
+        disk_contents,
         programs,
     })
 }

@@ -103,6 +103,7 @@ fn image(profile: &str, disk_mib: Option<u32>) -> BuiltImage {
             remote_exec: true,
             rebalance: false,
             disk_mib,
+            disk_contents: Default::default(),
             programs: vec![],
         },
     }

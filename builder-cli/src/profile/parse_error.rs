@@ -38,6 +38,10 @@ pub(super) fn explain(text: &str, error: &toml::de::Error) -> (usize, Option<Str
             "each program must be a table: write `[[programs]]` and its keys below it, once per \
              program"
                 .to_string()
+        } else if table == "disk.files" {
+            "each file must be a table: write `[[disk.files]]` and its keys below it, once per \
+             file"
+                .to_string()
         } else {
             format!("`{table}` must be a table: write `[{table}]` and its keys below it")
         }
@@ -154,6 +158,7 @@ fn table_of_struct(name: &str) -> Option<&'static str> {
         "RawRun" => Some("run"),
         "RawDisk" => Some("disk"),
         "RawProgram" => Some("programs"),
+        "RawDiskFile" => Some("disk.files"),
         _ => None,
     }
 }

@@ -410,6 +410,7 @@ fn every_real_program_becomes_a_bootable_image() {
         remote_exec: true,
         rebalance: false,
         disk_mib: None,
+        disk_contents: Default::default(),
         programs: vec![
             ProgramSpec {
                 driver: false,
