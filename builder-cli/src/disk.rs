@@ -1,15 +1,18 @@
-//! The host side of a node's virtio disk: a raw image file that `run` and `cluster` attach
+//! The host side of a node's virtio disk: raw image files that `run` and `cluster` attach
 //! (see [`crate::qemu::QemuSpec::disk`]) to nodes whose profile selects driver "virtio-blk".
 //!
-//! The file is made sparse (no blocks written), so a 64 MiB disk takes no space until the node
-//! writes to it; it is kept across boots, since a disk is where a node's data outlives it, and
-//! made anew only when asked (`--fresh-disk`). `run` gives the node `images/NAME/disk.img`,
-//! `cluster` each such node its own `images/cluster/NODE.disk.img`. The image build writes no
-//! disk: a disk is data of the node's runs, not part of the image.
+//! The build writes the disk image as built, `images/NAME/disk.img` (`crate::disk_image`),
+//! and never changes it after: it is an output, with its digest in the manifest. A node boots
+//! on a copy, since a disk is where a node's data outlives it: `run` gives the node
+//! `images/NAME/run.disk.img`, `cluster` each such node its own `images/cluster/NODE.disk.img`.
+//! A copy is made from the built image the first time, kept across boots after, and made anew
+//! only when asked (`--fresh-disk`). Copies are sparse: only the blocks the image has written
+//! take space. Blank disks ([`prepare`]) are for tests of a node's first boot on an empty disk.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -24,12 +27,15 @@ pub const MIN_DISK_MIB: u32 = 1;
 /// not the space used.
 pub const MAX_DISK_MIB: u32 = 64 * 1024;
 
-/// The disk of `run`, in the image directory.
-pub const RUN_DISK_FILE: &str = "disk.img";
+/// The disk of `run`, in the image directory: a copy of the built `disk.img`.
+pub const RUN_DISK_FILE: &str = "run.disk.img";
 
 const MIB: u64 = 1 << 20;
+/// What a copy reads at a time, and the granule of the blocks it leaves unwritten.
+const COPY_CHUNK: usize = 1 << 20;
+const COPY_BLOCK: usize = 4096;
 
-/// The disk `run` gives the node of `image_dir` (`images/NAME/disk.img`).
+/// The disk `run` gives the node of `image_dir` (`images/NAME/run.disk.img`).
 pub fn run_disk(image_dir: &Path) -> PathBuf {
     image_dir.join(RUN_DISK_FILE)
 }
@@ -67,6 +73,8 @@ pub struct Disk {
     /// The size the profile asks for.
     pub wanted_mib: u32,
     pub state: DiskState,
+    /// A kept copy whose label (sector 0) is not the built image's: made from an older build.
+    pub from_older_image: bool,
 }
 
 impl Disk {
@@ -78,6 +86,16 @@ impl Disk {
             self.mib,
             self.state.word()
         )
+    }
+
+    /// A warning when a kept copy comes from an older build of the disk image: it stays as
+    /// it is, since making it anew would lose what the node wrote.
+    pub fn older_image_warning(&self) -> Option<String> {
+        self.from_older_image.then(|| {
+            "warning: the disk is a copy of an older build's disk image (its label differs); \
+             kept as it is (--fresh-disk makes a new copy of this build's, losing its blocks)"
+                .to_string()
+        })
     }
 
     /// A warning when a kept disk is not the size the profile now asks for: it stays as it
@@ -111,6 +129,12 @@ pub enum DiskError {
         "{file} is in the way of the node's disk image: it is {what}, not a file; move it away"
     )]
     NotAFile { file: String, what: FileKind },
+    #[error("cannot copy the built disk image {file}")]
+    ReadBuilt {
+        file: String,
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// What is at a disk image's path instead of a file.
@@ -129,58 +153,158 @@ impl fmt::Display for FileKind {
     }
 }
 
-/// Makes the disk at `path` (a sparse file of `mib` MiB, its directory made if need be) when
-/// there is none or `fresh` asks for a new one; keeps the one there otherwise.
+/// Makes a blank disk at `path` (a sparse file of `mib` MiB, its directory made if need be)
+/// when there is none or `fresh` asks for a new one; keeps the one there otherwise.
 pub fn prepare(ws: &Workspace, path: &Path, mib: u32, fresh: bool) -> Result<Disk, DiskError> {
-    let file = || ws.display(path);
-    let disk = |mib_now, state| Disk {
-        path: path.to_path_buf(),
-        mib: mib_now,
-        wanted_mib: mib,
-        state,
-    };
-    match fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => {
-            return Err(DiskError::NotAFile {
-                file: file(),
-                what: FileKind::Directory,
-            });
-        }
-        // A block device or a named pipe might be meant, but QEMU's raw format on a FIFO would
-        // hang and on a device would write to real hardware: refused either way.
-        Ok(meta) if !meta.is_file() => {
-            return Err(DiskError::NotAFile {
-                file: file(),
-                what: FileKind::Other,
-            });
-        }
-        Ok(meta) if !fresh => return Ok(disk(meta.len() / MIB, DiskState::Kept)),
-        Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(source) => {
-            return Err(DiskError::Inspect {
-                file: file(),
-                source,
-            });
-        }
+    if let Some(kept) = kept(ws, path, u64::from(mib) * MIB, fresh)? {
+        return Ok(kept);
     }
-    let create = |source| DiskError::Create {
-        file: file(),
+    let made = create(ws, path)?;
+    made.set_len(u64::from(mib) * MIB)
+        .map_err(create_error(ws, path))?;
+    Ok(new_disk(path, u64::from(mib) * MIB))
+}
+
+/// Makes a copy of the built disk image `built` at `path` when there is none or `fresh` asks
+/// for a new one; keeps the one there otherwise (saying whether it comes from another build).
+pub fn prepare_from(
+    ws: &Workspace,
+    path: &Path,
+    built: &Path,
+    fresh: bool,
+) -> Result<Disk, DiskError> {
+    let read_error = |source| DiskError::ReadBuilt {
+        file: ws.display(built),
         source,
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(create)?;
+    let mut source = File::open(built).map_err(read_error)?;
+    let bytes = source.metadata().map_err(read_error)?.len();
+    if let Some(kept) = kept(ws, path, bytes, fresh)? {
+        let older = first_sector(path) != first_sector(built);
+        return Ok(Disk {
+            from_older_image: older,
+            ..kept
+        });
     }
-    // Truncating to nothing first drops every block an earlier disk had; set_len then only
-    // records the length, so the file stays sparse.
-    let made: File = OpenOptions::new()
+    let made = create(ws, path)?;
+    made.set_len(bytes).map_err(create_error(ws, path))?;
+    copy_sparse(&mut source, &made).map_err(|error| match error {
+        CopyError::Read(source) => read_error(source),
+        CopyError::Write(source) => create_error(ws, path)(source),
+    })?;
+    Ok(new_disk(path, bytes))
+}
+
+fn new_disk(path: &Path, bytes: u64) -> Disk {
+    Disk {
+        path: path.to_path_buf(),
+        mib: bytes / MIB,
+        wanted_mib: u32::try_from(bytes / MIB).unwrap_or(u32::MAX),
+        state: DiskState::New,
+        from_older_image: false,
+    }
+}
+
+/// The disk already at `path`, unless `fresh` asks for a new one; refuses what is not a file.
+fn kept(
+    ws: &Workspace,
+    path: &Path,
+    wanted_bytes: u64,
+    fresh: bool,
+) -> Result<Option<Disk>, DiskError> {
+    let file = || ws.display(path);
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(DiskError::NotAFile {
+            file: file(),
+            what: FileKind::Directory,
+        }),
+        // A block device or a named pipe might be meant, but QEMU's raw format on a FIFO would
+        // hang and on a device would write to real hardware: refused either way.
+        Ok(meta) if !meta.is_file() => Err(DiskError::NotAFile {
+            file: file(),
+            what: FileKind::Other,
+        }),
+        Ok(meta) if !fresh => Ok(Some(Disk {
+            path: path.to_path_buf(),
+            mib: meta.len() / MIB,
+            wanted_mib: u32::try_from(wanted_bytes / MIB).unwrap_or(u32::MAX),
+            state: DiskState::Kept,
+            from_older_image: false,
+        })),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(DiskError::Inspect {
+            file: file(),
+            source,
+        }),
+    }
+}
+
+fn create_error<'a>(ws: &'a Workspace, path: &'a Path) -> impl FnOnce(io::Error) -> DiskError + 'a {
+    move |source| DiskError::Create {
+        file: ws.display(path),
+        source,
+    }
+}
+
+/// An empty file at `path`, its directory made if need be. Truncating to nothing first drops
+/// every block an earlier disk had, so the file stays sparse as it grows.
+fn create(ws: &Workspace, path: &Path) -> Result<File, DiskError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(create_error(ws, path))?;
+    }
+    OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .open(path)
-        .map_err(create)?;
-    made.set_len(u64::from(mib) * MIB).map_err(create)?;
-    Ok(disk(u64::from(mib), DiskState::New))
+        .map_err(create_error(ws, path))
+}
+
+/// A file's first sector, if it can be read.
+fn first_sector(path: &Path) -> Option<[u8; 512]> {
+    let mut sector = [0u8; 512];
+    File::open(path).ok()?.read_exact(&mut sector).ok()?;
+    Some(sector)
+}
+
+enum CopyError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// Copies `source` into `target` (already of its length), writing only the blocks that are
+/// not all zeros, so the copy is as sparse as the image.
+fn copy_sparse(source: &mut File, target: &File) -> Result<(), CopyError> {
+    let mut chunk = vec![0u8; COPY_CHUNK];
+    let mut at = 0u64;
+    loop {
+        let got = read_full(source, &mut chunk).map_err(CopyError::Read)?;
+        if got == 0 {
+            return Ok(());
+        }
+        for (index, block) in chunk[..got].chunks(COPY_BLOCK).enumerate() {
+            if block.iter().any(|&b| b != 0) {
+                let offset = at + (index * COPY_BLOCK) as u64;
+                target
+                    .write_all_at(block, offset)
+                    .map_err(CopyError::Write)?;
+            }
+        }
+        at += got as u64;
+    }
+}
+
+/// Fills `buffer` as far as the file goes; the bytes read.
+fn read_full(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buffer.len() {
+        match file.read(&mut buffer[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(got)
 }
 
 #[cfg(test)]
@@ -209,7 +333,7 @@ mod tests {
         assert_eq!(made.mib, 16);
         assert_eq!(
             made.describe(&ws),
-            "disk images/pool/disk.img (16 MiB, new)"
+            "disk images/pool/run.disk.img (16 MiB, new)"
         );
         let meta = fs::metadata(&path).expect("the disk is there");
         assert_eq!(meta.len(), 16 * MIB);
@@ -231,7 +355,7 @@ mod tests {
         assert_eq!(kept.state, DiskState::Kept);
         assert_eq!(
             kept.describe(&ws),
-            "disk images/pool/disk.img (16 MiB, kept)"
+            "disk images/pool/run.disk.img (16 MiB, kept)"
         );
         assert_eq!(kept.size_warning(), None);
         assert!(
@@ -270,6 +394,67 @@ mod tests {
                 && warning.contains("64 MiB")
                 && warning.contains("--fresh-disk"),
             "{warning}"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// A built image of `mib` MiB with a few non-zero blocks, its label sector `label`.
+    fn built_image(dir: &Path, mib: u64, label: u8) -> PathBuf {
+        let path = dir.join("images/pool/disk.img");
+        fs::create_dir_all(path.parent().expect("a directory")).expect("image dir");
+        let file = File::create(&path).expect("image");
+        file.set_len(mib * MIB).expect("length");
+        file.write_all_at(&[label; 512], 0).expect("label");
+        file.write_all_at(&[5; 100], 3 * MIB + 7).expect("data");
+        path
+    }
+
+    #[test]
+    fn a_copy_of_the_built_image_is_sparse_and_then_kept() {
+        let (ws, dir) = scratch("copied");
+        let built = built_image(&dir, 8, 1);
+        let path = run_disk(&dir.join("images/pool"));
+        let made = prepare_from(&ws, &path, &built, false).expect("copied");
+        assert_eq!(
+            (made.state, made.mib, made.wanted_mib),
+            (DiskState::New, 8, 8)
+        );
+        assert_eq!(
+            fs::read(&path).expect("copy"),
+            fs::read(&built).expect("image")
+        );
+        {
+            use std::os::unix::fs::MetadataExt;
+            let blocks = fs::metadata(&path).expect("copy").blocks();
+            assert!(blocks * 512 < MIB, "sparse: {blocks} blocks");
+        }
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.write_all_at(b"the node's", 2 * MIB))
+            .expect("written by the node");
+        let kept = prepare_from(&ws, &path, &built, false).expect("kept");
+        assert_eq!(kept.state, DiskState::Kept);
+        assert_eq!(
+            (kept.size_warning(), kept.older_image_warning()),
+            (None, None)
+        );
+        // A newer build: the copy stays, with a warning; --fresh-disk copies the new one.
+        let built = built_image(&dir, 8, 2);
+        let kept = prepare_from(&ws, &path, &built, false).expect("kept");
+        let warning = kept.older_image_warning().expect("a warning");
+        assert!(warning.contains("--fresh-disk"), "{warning}");
+        assert!(fs::read(&path).expect("copy")[2 * MIB as usize..].starts_with(b"the node's"));
+        let fresh = prepare_from(&ws, &path, &built, true).expect("copied anew");
+        assert_eq!(fresh.state, DiskState::New);
+        assert_eq!(
+            fs::read(&path).expect("copy"),
+            fs::read(&built).expect("image")
+        );
+        let missing = prepare_from(&ws, &path, &dir.join("none.img"), true);
+        assert!(
+            matches!(missing, Err(DiskError::ReadBuilt { .. })),
+            "{missing:?}"
         );
         let _ = fs::remove_dir_all(&dir);
     }

@@ -1,6 +1,7 @@
 //! Building one profile into `images/NAME/`: check the profile, build its programs into the
-//! boot table (writing `images/programs/` too), build the kernel with its features and that
-//! table, check the ELF, then the ISO, the PXE tree and the manifest.
+//! boot table (writing `images/programs/` too), make the node's disk image in memory (so what
+//! does not fit is refused before the kernel compiles), build the kernel with its features and
+//! that table, check the ELF, then the ISO, the PXE tree, the disk image and the manifest.
 //!
 //! A build holds an exclusive lock on `images/NAME/.lock` from start to end, so parallel
 //! builds of one profile (tests run in threads and processes) take turns instead of writing
@@ -12,7 +13,9 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::catalog::Catalog;
-use crate::digest::{self, file_digest, tree_digest};
+use crate::digest::{self, FileDigest, file_digest, tree_digest};
+use crate::disk_image::for_profile::{DiskBuildError, disk_image};
+use crate::disk_image::{DISK_IMAGE_FILE, DiskImage};
 use crate::elf_check::{self, ElfCheckError};
 use crate::features::features;
 use crate::grub::{self, GrubError, GrubTools, IsoRequest, PxeRequest};
@@ -60,6 +63,8 @@ pub struct BuiltImage {
     pub iso: Option<PathBuf>,
     /// `images/NAME/pxe/`, when made.
     pub pxe: Option<PathBuf>,
+    /// `images/NAME/disk.img`, for a node with a disk.
+    pub disk: Option<PathBuf>,
     pub manifest: Manifest,
     /// The validated profile: node name, command line, memory, selection.
     pub spec: NodeSpec,
@@ -106,6 +111,8 @@ pub enum BuildError {
     Template(#[from] TemplateError),
     #[error(transparent)]
     Grub(#[from] GrubError),
+    #[error(transparent)]
+    Disk(DiskBuildError),
     #[error("cannot write {file}")]
     Write {
         file: String,
@@ -152,6 +159,10 @@ pub fn build_profile(
         spec.drivers.join(", ")
     ));
     let (boot_programs, program_outputs) = boot_programs(ws, &spec)?;
+    let disk = disk_image(ws, &profile, &spec).map_err(|error| match error {
+        DiskBuildError::Problems(problems) => BuildError::Profile(problems.into()),
+        error => BuildError::Disk(error),
+    })?;
     let kernel_elf = build_kernel(ws, &spec, &dir, boot_programs)?;
     let tools = GrubTools::find();
     let epoch = source_date_epoch();
@@ -165,6 +176,7 @@ pub fn build_profile(
     )?;
     let (pxe, pxe_output) =
         pxe_output(ws, &spec, &dir, &kernel_elf, options.pxe.then_some(&tools))?;
+    let (disk, disk_output) = disk_output(ws, &dir, disk.as_ref())?;
     let kernel_digest = file_digest(&kernel_elf).map_err(write_error(ws, &kernel_elf))?;
     let manifest = Manifest {
         format: FORMAT,
@@ -182,6 +194,7 @@ pub fn build_profile(
             kernel_elf: FileOutput::new(KERNEL_FILE, kernel_digest),
             iso: iso_output,
             pxe: pxe_output,
+            disk: disk_output,
         },
     };
     write_atomically(ws, &dir.join(MANIFEST_FILE), manifest.to_json().as_bytes())?;
@@ -191,9 +204,36 @@ pub fn build_profile(
         kernel_elf,
         iso,
         pxe,
+        disk,
         manifest,
         spec,
     })
+}
+
+/// Writes the disk image when there is one; otherwise removes any stale one, so the directory
+/// matches its manifest.
+fn disk_output(
+    ws: &Workspace,
+    dir: &Path,
+    image: Option<&DiskImage>,
+) -> Result<(Option<PathBuf>, Option<FileOutput>), BuildError> {
+    let path = dir.join(DISK_IMAGE_FILE);
+    let Some(image) = image else {
+        remove_file(ws, &path)?;
+        return Ok((None, None));
+    };
+    image.write(&path).map_err(write_error(ws, &path))?;
+    let digest = FileDigest {
+        size: image.disk.bytes(),
+        sha256: image.disk.sha256(),
+    };
+    progress(&format!(
+        "disk image {}: {} MiB, {} files",
+        ws.display(&path),
+        digest.size >> 20,
+        image.tree.files.len()
+    ));
+    Ok((Some(path), Some(FileOutput::new(DISK_IMAGE_FILE, digest))))
 }
 
 /// Held until dropped (`workspace::lock_in`).

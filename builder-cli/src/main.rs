@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use amoeba_build::disk_image::fsck;
 use amoeba_build::image::BuiltImage;
 use amoeba_build::problem::ProfileProblems;
 use amoeba_build::profile::profile_names;
@@ -82,6 +83,14 @@ enum Command {
     /// Build every program of programs/ into images/programs/NAME.process (process images)
     /// and images/programs/index.json
     Programs,
+    /// Check a disk image offline: its label, and its Bullet volume's records and files.
+    /// Exits 0 when clean, 1 with problems, 2 for a file that is no disk image
+    Fsck {
+        /// The disk image: images/NAME/disk.img as built, or a node's copy
+        /// (images/NAME/run.disk.img, images/cluster/NODE.disk.img)
+        #[arg(value_name = "IMAGE")]
+        image: std::path::PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -105,8 +114,8 @@ struct ClusterArgs {
     /// Extra kernel command-line words for every node
     #[arg(long, value_name = "WORDS", allow_hyphen_values = true)]
     append: Option<String>,
-    /// Give every node with a disk a new, empty one (images/cluster/NODE.disk.img) instead
-    /// of keeping what earlier boots wrote
+    /// Give every node with a disk a new copy of its built disk image
+    /// (images/cluster/NODE.disk.img) instead of keeping what earlier boots wrote
     #[arg(long)]
     fresh_disk: bool,
 }
@@ -128,8 +137,9 @@ struct RunArgs {
     /// Extra kernel command-line words, e.g. "ready=exit"
     #[arg(long, value_name = "WORDS", allow_hyphen_values = true)]
     append: Option<String>,
-    /// Give the node a new, empty disk (images/NAME/disk.img) instead of keeping what earlier
-    /// boots wrote (for a profile with driver "virtio-blk")
+    /// Give the node a new copy of its built disk image (images/NAME/run.disk.img, from
+    /// images/NAME/disk.img) instead of keeping what earlier boots wrote (for a profile with
+    /// driver "virtio-blk")
     #[arg(long)]
     fresh_disk: bool,
 }
@@ -174,6 +184,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         (Some(Command::Run(args)), _) => boot(&args),
         (Some(Command::Cluster(args)), _) => cluster(&args),
         (Some(Command::Programs), _) => programs(),
+        (Some(Command::Fsck { image }), _) => Ok(fsck(&image)),
         (None, None) => {
             let mut help = <Cli as clap::CommandFactory>::command();
             eprintln!("{}", help.render_help());
@@ -295,11 +306,11 @@ fn boot(args: &RunArgs) -> Result<ExitCode> {
             ws.display(&boot_file)
         );
     }
-    let disk = match image.spec.disk_mib {
-        Some(mib) => Some(prepare_disk(
+    let disk = match &image.disk {
+        Some(built) => Some(prepare_disk(
             &ws,
             &disk::run_disk(&image.dir),
-            mib,
+            built,
             args.fresh_disk,
         )?),
         None => {
@@ -315,20 +326,42 @@ fn boot(args: &RunArgs) -> Result<ExitCode> {
     run_qemu(&ws, &QemuSpec { disk, ..spec })
 }
 
-/// Makes or keeps the disk at `path` for a node that asks for `mib` MiB, saying which; its
-/// path for the QEMU spec.
+/// Makes (a copy of the built disk image `built`) or keeps the disk at `path`, saying which;
+/// its path for the QEMU spec.
 fn prepare_disk(
     ws: &Workspace,
     path: &std::path::Path,
-    mib: u32,
+    built: &std::path::Path,
     fresh: bool,
 ) -> Result<std::path::PathBuf> {
-    let disk = disk::prepare(ws, path, mib, fresh)?;
+    let disk = disk::prepare_from(ws, path, built, fresh)?;
     progress(&disk.describe(ws));
-    if let Some(warning) = disk.size_warning() {
+    for warning in [disk.size_warning(), disk.older_image_warning()]
+        .into_iter()
+        .flatten()
+    {
         progress(&warning);
     }
     Ok(disk.path)
+}
+
+/// `fsck IMAGE`: the report on stdout; exit 0 clean, 1 problems, 2 not a disk image.
+fn fsck(image: &std::path::Path) -> ExitCode {
+    let shown = image.display().to_string();
+    match fsck::check_image(image, &shown) {
+        Ok(check) => {
+            print!("{}", check.render(&shown));
+            match check.is_clean() {
+                true => ExitCode::SUCCESS,
+                false => ExitCode::from(1),
+            }
+        }
+        Err(error) => {
+            let is_disk_image = error.is_disk_image();
+            report(&anyhow::Error::new(error));
+            ExitCode::from(if is_disk_image { 1 } else { 2 })
+        }
+    }
 }
 
 impl NicArg {
@@ -385,8 +418,8 @@ fn cluster(args: &ClusterArgs) -> Result<ExitCode> {
         .iter()
         .zip(cluster::node_images(&members, &image_refs))
     {
-        if let (Some(path), Some(mib)) = (&spec.disk, image.spec.disk_mib) {
-            prepare_disk(&ws, path, mib, args.fresh_disk)?;
+        if let (Some(path), Some(built)) = (&spec.disk, &image.disk) {
+            prepare_disk(&ws, path, built, args.fresh_disk)?;
         }
     }
     // The accelerator is the machine's: decided (and KVM probed) once, not per node.

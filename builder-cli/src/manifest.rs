@@ -24,9 +24,8 @@ pub struct Manifest {
     pub servers: Vec<String>,
     pub drivers: Vec<String>,
     pub features: Vec<String>,
-    /// The size in MiB of the virtio disk `run` and `cluster` give the node (`[disk]
-    /// size_mib`); absent for a node without driver "virtio-blk". The disk itself is no
-    /// output of the build: it is the node's data, made at its first boot and kept.
+    /// The size in MiB of the node's virtio disk (`[disk] size_mib`); absent for a node
+    /// without driver "virtio-blk". Its image is [`Outputs::disk`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk_mib: Option<u32>,
     /// The programs the node starts at boot, in order (embedded in the kernel).
@@ -60,6 +59,10 @@ pub struct Outputs {
     pub kernel_elf: FileOutput,
     pub iso: IsoOutput,
     pub pxe: PxeOutput,
+    /// `disk.img`, the disk image as built (label, Bullet volume and the profile's files),
+    /// for a node with a disk. `run` and `cluster` boot copies of it, which the nodes change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<FileOutput>,
 }
 
 /// A file in the image directory (path relative to it).

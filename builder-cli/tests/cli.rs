@@ -149,3 +149,66 @@ fn programs_writes_every_program_image_and_the_index() {
         );
     }
 }
+
+/// `amoeba-build fsck FILE`: its exit code and stdout, stderr.
+fn fsck(file: &Path) -> (Option<i32>, String, String) {
+    let path = file.to_str().expect("temp paths are UTF-8 here");
+    let output = amoeba_build(&["fsck", path]);
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (
+        output.status.code(),
+        text(&output.stdout),
+        text(&output.stderr),
+    )
+}
+
+#[test]
+fn fsck_tells_a_clean_image_a_damaged_one_and_no_image_apart() {
+    use amoeba_build::disk_image::{DiskRequest, make};
+    let dir = std::env::temp_dir().join(format!("amoeba-build-fsck-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("disk.img");
+    let request = DiskRequest {
+        mib: 2,
+        files: &[],
+        dirs: &[],
+        seed: [3; 32],
+    };
+    make(&request).expect("made").write(&file).expect("written");
+    let (code, stdout, stderr) = fsck(&file);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("vdisk:00: Bullet volume, generation 1: 0 files, 0 bytes")
+            && stdout.ends_with("clean\n"),
+        "{stdout}"
+    );
+    // The superblock (sector 1, the Bullet piece's first) overwritten: refused as the
+    // Bullet server would refuse it.
+    let mut bytes = std::fs::read(&file).expect("read");
+    bytes[512..1024].fill(0xA5);
+    std::fs::write(&file, &bytes).expect("written");
+    let (code, stdout, _) = fsck(&file);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("vdisk:00: not a usable Bullet volume: "),
+        "{stdout}"
+    );
+    // The label damaged: ours, but nothing can be checked.
+    bytes[40] ^= 1;
+    std::fs::write(&file, &bytes).expect("written");
+    let (code, _, stderr) = fsck(&file);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the disk label (sector 0) is damaged"),
+        "{stderr}"
+    );
+    // Not a disk image at all.
+    std::fs::write(&file, "description = \"d\"\n").expect("written");
+    let (code, _, stderr) = fsck(&file);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("amoeba-build: error: ") && stderr.contains("is not a disk image: "),
+        "{stderr}"
+    );
+}

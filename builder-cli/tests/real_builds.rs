@@ -113,3 +113,35 @@ fn the_null_kernel_builds_and_can_boot() {
     assert!(kernel.ends_with("target/kernel/null/release/null-kernel"));
     check_kernel(&read(&kernel)).expect("the null kernel has both boot headers");
 }
+
+#[test]
+#[ignore = "compiles a file server's kernel (about a minute)"]
+fn a_disk_image_is_written_reproducibly_and_named_in_the_manifest() {
+    use amoeba_build::disk_image::fsck::check_image;
+    let text =
+        std::fs::read_to_string(ws().profiles_dir().join("fileserver.toml")).expect("fileserver");
+    let text = text.replace("size_mib = 64", "size_mib = 8");
+    let scratch = ScratchProfile::new("disk-repro", &text);
+    let options = BuildOptions {
+        iso: false,
+        pxe: false,
+    };
+    let first = build_profile(&ws(), scratch.path(), &options).expect("first build");
+    let disk = first.disk.clone().expect("a disk image");
+    let bytes = read(&disk);
+    assert_eq!(bytes.len(), 8 << 20);
+    let output = first
+        .manifest
+        .outputs
+        .disk
+        .clone()
+        .expect("in the manifest");
+    assert_eq!(output.file, "disk.img");
+    assert_eq!(output.size, 8 << 20);
+    assert_eq!(output.sha256, amoeba_build::digest::sha256_hex(&bytes));
+    let check = check_image(&disk, "disk.img").expect("a disk image");
+    assert!(check.is_clean(), "{check:?}");
+    let second = build_profile(&ws(), scratch.path(), &options).expect("second build");
+    assert!(read(&disk) == bytes, "disk.img differs between builds");
+    assert_eq!(second.manifest, first.manifest);
+}

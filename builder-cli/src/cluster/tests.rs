@@ -68,6 +68,7 @@ fn image(profile: &str, disk_mib: Option<u32>) -> BuiltImage {
         kernel_elf: format!("images/{profile}/kernel.elf").into(),
         iso: None,
         pxe: None,
+        disk: disk_mib.map(|_| format!("images/{profile}/disk.img").into()),
         manifest: Manifest {
             format: FORMAT,
             profile: profile.into(),
@@ -88,6 +89,7 @@ fn image(profile: &str, disk_mib: Option<u32>) -> BuiltImage {
                 },
                 iso: IsoOutput::Skipped { reason: skipped() },
                 pxe: PxeOutput::Skipped { reason: skipped() },
+                disk: None,
             },
         },
         spec: crate::NodeSpec {

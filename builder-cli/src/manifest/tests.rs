@@ -29,6 +29,7 @@ fn sample(iso: IsoOutput, pxe: PxeOutput) -> Manifest {
             },
             iso,
             pxe,
+            disk: None,
         },
     }
 }
