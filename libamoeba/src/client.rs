@@ -26,7 +26,7 @@ mod vdisk;
 mod scripted;
 
 pub use bullet::{CREATE_CHUNK, bs_create, bs_delete, bs_insert, bs_modify, bs_size};
-pub use bullet::{read_file, read_into, write_file};
+pub use bullet::{bs_fsck, bs_sync, read_file, read_into, write_file};
 pub use dir::{Listing, MAX_LOOKUP_STEPS, dir_append, dir_delete, dir_list, dir_lookup};
 pub use dir::{sp_append, sp_chmod, sp_create, sp_discard, sp_getmasks, sp_install, sp_list};
 pub use dir::{sp_lookup, sp_replace, sp_setlookup, sp_traverse};

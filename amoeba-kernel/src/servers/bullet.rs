@@ -14,6 +14,7 @@
 //! loop when no request has come for [`EXPIRY_TICK_MS`], so their blocks come back on an
 //! idle node too.
 
+use super::disk_by_rpc::DiskByRpc;
 use super::{Publications, spawn_server};
 use crate::arch::tsc;
 use crate::entropy::KernelEntropy;
@@ -23,17 +24,13 @@ use libamoeba::bullet::server::{BulletServer, CREATE, Clock, READ};
 use libamoeba::bullet::{MountError, Volume};
 use libamoeba::capability::{Capability, Port};
 use libamoeba::client::migration::Mover;
-use libamoeba::client::{ds_flush, ds_read, ds_size, ds_write};
 use libamoeba::random::Entropy;
 use libamoeba::rights::restrict_owner;
 use libamoeba::rpc::codes::ErrorCode;
 use libamoeba::rpc::header::Header;
 use libamoeba::rpc::server::serve_one;
 use libamoeba::rpc::transport::{MAX_MESSAGE_BYTES, Received, Rpc};
-use libamoeba::servers::vdisk::{BLOCK_BYTES, BlockDevice, DeviceError, Durability};
 
-/// log2 of the vdisk block the server asks for.
-const BLOCK_SHIFT: u32 = 9;
 /// Files a new volume has room for.
 const NEW_VOLUME_FILES: u32 = 4096;
 /// How long the server waits for a request before it looks for expired files itself
@@ -54,76 +51,15 @@ impl Clock for TscClock {
 
 type Server = BulletServer<DiskByRpc, KernelEntropy, TscClock>;
 
-/// The disk, as the vdisk server `disk` serves it.
-struct DiskByRpc {
-    disk: Capability,
-    blocks: u64,
-}
-
-fn block(first: u64) -> Result<u32, DeviceError> {
-    u32::try_from(first).map_err(|_| DeviceError::OutOfRange)
-}
-
-impl BlockDevice for DiskByRpc {
-    fn blocks(&self) -> u64 {
-        self.blocks
-    }
-
-    fn read(&mut self, first: u64, buffer: &mut [u8]) -> Result<(), DeviceError> {
-        let count =
-            u32::try_from(buffer.len() / BLOCK_BYTES).map_err(|_| DeviceError::OutOfRange)?;
-        ds_read(
-            &KernelRpc,
-            &self.disk,
-            block(first)?,
-            BLOCK_SHIFT,
-            count,
-            buffer,
-        )
-        .map_err(|_| DeviceError::Failed)
-    }
-
-    fn write(&mut self, first: u64, data: &[u8]) -> Result<(), DeviceError> {
-        ds_write(
-            &KernelRpc,
-            &self.disk,
-            block(first)?,
-            BLOCK_SHIFT,
-            data,
-            Durability::Accepted,
-        )
-        .map_err(|_| DeviceError::Failed)
-    }
-
-    fn flush(&mut self) -> Result<(), DeviceError> {
-        ds_flush(&KernelRpc, &self.disk).map_err(|_| DeviceError::Failed)
-    }
-}
-
-/// Whether the disk's first block is all zeros: a disk never written.
-fn blank(disk: &mut DiskByRpc) -> bool {
-    let mut first = [0u8; BLOCK_BYTES];
-    disk.read(0, &mut first).is_ok() && first.iter().all(|&b| b == 0)
-}
-
-/// The vdisk server `disk`'s disk as a block device; `None` if it does not say its size.
-fn disk_by_rpc(disk: Capability) -> Option<DiskByRpc> {
-    let blocks = ds_size(&KernelRpc, &disk, BLOCK_SHIFT).ok()?;
-    Some(DiskByRpc {
-        disk,
-        blocks: u64::from(blocks),
-    })
-}
-
 /// The volume on the vdisk server `disk`'s disk: mounted, or made on a blank disk.
 fn open_volume(disk: Capability) -> Option<Volume<DiskByRpc>> {
-    let mut device = disk_by_rpc(disk)?;
-    let is_blank = blank(&mut device);
+    let mut device = DiskByRpc::open(disk)?;
+    let is_blank = device.is_blank();
     match Volume::mount(device) {
         Ok(volume) => Some(volume),
         Err(MountError::Foreign) if is_blank => {
             // The failed mount consumed the handle: a new one to the same disk.
-            let device = disk_by_rpc(disk)?;
+            let device = DiskByRpc::open(disk)?;
             let port = Port(KernelEntropy.nonzero48());
             let mut secret = [0u8; 6];
             KernelEntropy.fill(&mut secret);

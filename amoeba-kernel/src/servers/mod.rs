@@ -28,7 +28,7 @@
 mod bullet;
 #[cfg(feature = "server-dir")]
 mod dir;
-#[cfg(feature = "server-soap")]
+#[cfg(feature = "server-bullet")]
 mod disk_by_rpc;
 #[cfg(feature = "server-echo")]
 mod echo;

@@ -8,8 +8,11 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{GARBLED, bs_read, transact_bare};
-use crate::bullet::server::{BS_CREATE, BS_DELETE, BS_INSERT, BS_MODIFY, BS_SIZE, COMMIT};
+use super::{GARBLED, bs_read, transact, transact_bare};
+use crate::bullet::server::COMMIT;
+use crate::bullet::server::{
+    BS_CREATE, BS_DELETE, BS_FSCK, BS_INSERT, BS_MODIFY, BS_SIZE, BS_SYNC,
+};
 use crate::capability::Capability;
 use crate::rpc::codes::{Command, ErrorCode};
 use crate::rpc::header::Header;
@@ -92,6 +95,22 @@ fn edit(
         ..Header::request(file, command)
     };
     Ok(transact_bare(rpc, &request, data)?.capability())
+}
+
+/// The server's check of its volume as it is on the disk (needs the super capability with
+/// every right): its text report, `files F, used blocks U, free blocks B, problems P`.
+pub fn bs_fsck<'b>(
+    rpc: &impl Rpc,
+    bullet: &Capability,
+    report: &'b mut [u8],
+) -> Result<&'b str, ErrorCode> {
+    let answer = transact(rpc, &Header::request(bullet, BS_FSCK), &[], report)?;
+    core::str::from_utf8(answer.data).map_err(|_| GARBLED)
+}
+
+/// Puts every write of the server's on stable storage (the super capability, ADMIN).
+pub fn bs_sync(rpc: &impl Rpc, bullet: &Capability) -> Result<(), ErrorCode> {
+    transact_bare(rpc, &Header::request(bullet, BS_SYNC), &[]).map(drop)
 }
 
 /// The size of file `file` in bytes.
