@@ -10,9 +10,11 @@ mod common;
 
 use amoeba_build::qemu::Nic;
 use amoeba_tests::Node;
-use amoeba_tests::images::{LanNodeOptions, built_test_profile, disk_image, start_lan_node_with};
+use amoeba_tests::images::{
+    LanNodeOptions, built, built_test_profile, disk_image, start_lan_node_with,
+};
 use amoeba_tests::lan::port_for;
-use common::{LIMIT, amoeba, peer_and_root, programs_dir, run, text};
+use common::{LIMIT, amoeba, peer_and_root, pool_node, programs_dir, run, text};
 use libamoeba::capability::Capability;
 use libamoeba::client;
 use libamoeba::rpc::codes::ErrorCode;
@@ -270,4 +272,46 @@ fn a_full_disk_refuses_a_file_and_the_server_goes_on() {
         &node,
     );
     assert_eq!(get(port, "files-full/small", &node), b"still serving\n");
+}
+
+#[test]
+fn the_built_fileserver_disk_names_its_programs_and_a_pool_runs_them() {
+    let port = port_for(85);
+    let image = built("fileserver");
+    let built_disk = image
+        .disk
+        .clone()
+        .unwrap_or_else(|| panic!("fileserver has no disk.img"));
+    // A copy, as `run` boots: the build output stays as built.
+    let disk = disk_image("fileserver-copy", 1);
+    std::fs::copy(&built_disk, &disk).unwrap_or_else(|e| panic!("copying the disk: {e}"));
+    let words = ["node=fileserver-1".to_string()];
+    let options = LanNodeOptions {
+        icount: false,
+        disk: Some(&disk),
+    };
+    let server = start_lan_node_with(&image, Nic::Virtio, port, 1, &words, options, LIMIT);
+    let pool = pool_node("pool-1", port, 2, Nic::Virtio);
+    let listing = json(port, &["ls", "fileserver-1/bin"], &server);
+    let mut programs = names(&listing);
+    programs.sort();
+    assert_eq!(programs, ["counter", "hello", "kstat", "lines", "ps"]);
+    assert!(names(&json(port, &["ls", "fileserver-1/home"], &server)).is_empty());
+    let mut command = amoeba(port);
+    command.args([
+        "exec",
+        "pool-1",
+        "fileserver-1/bin/hello",
+        "--",
+        "from",
+        "disk",
+    ]);
+    let output = run(command, &pool);
+    assert!(
+        output.status.success() && text(&output.stdout).contains("hello from hello from disk"),
+        "{}\n{}\n{}",
+        text(&output.stderr),
+        server.log(),
+        pool.log()
+    );
 }

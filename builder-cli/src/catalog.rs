@@ -139,7 +139,10 @@ const fn server(
     }
 }
 
-#[allow(dead_code, reason = "every component is built today; the next one planned uses it")]
+#[allow(
+    dead_code,
+    reason = "every component is built today; the next one planned uses it"
+)]
 const PLANNED: Status = Status::Planned;
 
 const IMPLEMENTED: Status = Status::Implemented;
@@ -161,7 +164,7 @@ static BUILTIN: &[Component] = &[
     server("tty", "terminal server on the serial console: processes print through it", &["dir"], IMPLEMENTED),
     server("echo", "echo server: replies with the request (RPC tests and benchmarks)", &["dir"], IMPLEMENTED),
     server("vdisk", "virtual disk server: 512-byte blocks of the node's disk by DS_READ/DS_WRITE (5.3's disk commands), published as vdisk:00", &["dir", "virtio-blk"], IMPLEMENTED),
-    server("bullet", "Bullet file server: immutable files on the node's disk, by capabilities that survive reboots (create, read, size, modify as a copy, destroy, fsck, sync)", &["vdisk"], IMPLEMENTED),
+    server("bullet", "Bullet file server: immutable files on the node's disk, by capabilities that survive reboots (created and committed in chunks, read, sized, MODIFY/INSERT/DELETE as 5.3 does, destroyed, fsck, sync)", &["vdisk"], IMPLEMENTED),
     server("soap", "SOAP directory server: directories kept in Bullet files, the table on vdisk:01, capabilities that survive reboots (5.3's SP_* commands)", &["bullet"], IMPLEMENTED),
     server("run", "run server: picks a pool processor for a new process and (with [run] rebalance) balances load by migration", &["dir"], IMPLEMENTED),
 ];

@@ -201,9 +201,6 @@ pub enum Problem {
         inodes: u32,
         suggested_mib: u64,
     },
-    /// The directory writer's refusal (`disk_image::directories`), its fix included.
-    #[error("{0}")]
-    DiskDirectoriesNotBuilt(String),
 }
 
 /// How to compile the self-tests in, given the line of a `selftest = false` if there is one.

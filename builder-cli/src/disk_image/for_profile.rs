@@ -5,7 +5,6 @@ use thiserror::Error;
 
 use super::bullet_volume::{NoRoom, VolumeError};
 use super::contents::{self, ContentsError};
-use super::directories::DirectoriesError;
 use super::seed::{SeedInputs, secret_from_environment, seed, source_commit};
 use super::{DiskImage, DiskImageError, DiskRequest, make};
 use crate::node_spec::NodeSpec;
@@ -60,9 +59,6 @@ pub fn disk_image(
         Err(DiskImageError::Volume(VolumeError::NoRoom(room))) => {
             Err(too_small(profile, mib, &room).into())
         }
-        Err(DiskImageError::Directories(error @ DirectoriesError::NotBuiltYet)) => {
-            Err(not_built_yet(profile, &error).into())
-        }
         Err(error) => Err(DiskBuildError::Image(error)),
     }
 }
@@ -88,17 +84,6 @@ fn too_small(profile: &Profile, mib: u32, room: &NoRoom) -> ProfileProblems {
         suggested_mib: sectors.div_ceil(MIB_SECTORS).max(u64::from(mib) + 1),
     };
     one_problem(profile, line, key, problem)
-}
-
-fn not_built_yet(profile: &Profile, error: &DirectoriesError) -> ProfileProblems {
-    let first_dir = profile.disk_dirs.first().map(|d| (d.line, "[disk] dirs"));
-    let first_file = profile
-        .disk_files
-        .first()
-        .map(|f| (f.path.line, "[[disk.files]]"));
-    let (line, key) = first_dir.into_iter().chain(first_file).min().unzip();
-    let problem = Problem::DiskDirectoriesNotBuilt(error.to_string());
-    one_problem(profile, line, key.unwrap_or("[disk]"), problem)
 }
 
 fn one_problem(
@@ -200,16 +185,13 @@ mod tests {
             ),
             "{message}"
         );
-        // The size suggested holds them: only the directories are missing then.
+        // The size suggested holds them, and their directories.
         let text = text.replace("size_mib = 1", "size_mib = 4");
         let (profile, spec) = profile_with("fits", &text, &[("big", 2 << 20), ("small", 10)]);
-        let message = problems(disk_image(&ws(), &profile, &spec));
+        let made = disk_image(&ws(), &profile, &spec)
+            .expect("made")
+            .expect("a disk");
         let _ = std::fs::remove_dir_all(&profile.dir);
-        assert_eq!(
-            message,
-            "node-profiles/x.toml:7: [[disk.files]]: directories on disk images are not built \
-             yet; leave out [disk] dirs and [[disk.files]] for now (a [disk] of size_mib alone \
-             builds)"
-        );
+        assert_eq!(made.tree.files.len(), 2);
     }
 }

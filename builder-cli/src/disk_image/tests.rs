@@ -103,30 +103,75 @@ fn the_file_written_is_the_image_made() {
     assert_eq!(crate::digest::sha256_hex(&bytes), image.disk.sha256());
 }
 
+/// Sectors `piece` of `disk` as a disk of their own.
+fn piece_of(disk: &mut SparseDisk, first: u64, blocks: u64) -> SparseDisk {
+    let mut piece = SparseDisk::new(blocks);
+    let mut bytes = vec![0; (blocks * 512) as usize];
+    disk.read(first, &mut bytes).expect("piece");
+    piece.write(0, &bytes).expect("copied");
+    piece
+}
+
+/// A committed file of `volume`, whole.
+fn file_bytes(volume: &mut Volume<SparseDisk>, cap: &libamoeba::capability::Capability) -> Vec<u8> {
+    let mut data = vec![0; volume.size(cap.object).expect("size") as usize];
+    volume.read(cap.object, 0, &mut data).expect("read");
+    data
+}
+
 #[test]
-fn files_and_directories_wait_for_the_directory_writer() {
-    let files = [(path("/etc/motd"), b"hi".to_vec())];
+fn files_and_directories_are_named_in_soap_directories_on_the_disk() {
+    use libamoeba::soap::directory::Directory;
+    use libamoeba::soap::table::Table;
+    let files = [
+        (path("/etc/motd"), b"hi".to_vec()),
+        (path("/bin/hello"), vec![7; 5000]),
+    ];
+    let dirs = [path("/home/guest")];
     let with_files = DiskRequest {
         files: &files,
-        ..request(2, 1)
-    };
-    let error = make(&with_files).expect_err("refused");
-    assert!(matches!(
-        error,
-        DiskImageError::Directories(DirectoriesError::NotBuiltYet)
-    ));
-    assert!(
-        error
-            .to_string()
-            .starts_with("directories on disk images are not built yet"),
-        "{error}"
-    );
-    let dirs = [path("/home")];
-    let with_dirs = DiskRequest {
         dirs: &dirs,
-        ..request(2, 1)
+        ..request(4, 1)
     };
-    assert!(make(&with_dirs).is_err());
+    let mut image = make(&with_files).expect("made");
+    let [(volume, _), (table, _)] = image.label.pieces[..] else {
+        panic!("two pieces");
+    };
+    let mut volume =
+        Volume::mount(piece_of(&mut image.disk, volume.first, volume.blocks)).expect("mounts");
+    assert!(volume.fsck().expect("fsck").is_clean());
+    let mounted =
+        Table::mount(piece_of(&mut image.disk, table.first, table.blocks)).expect("a table");
+    assert!(mounted.damaged.is_empty());
+    // Root, etc, bin, home, home/guest.
+    assert_eq!(mounted.records.len(), 5);
+    let directory = |volume: &mut Volume<SparseDisk>, object: u32| {
+        let (_, record) = mounted
+            .records
+            .iter()
+            .find(|(o, _)| *o == object)
+            .expect("recorded");
+        Directory::decode(&file_bytes(volume, &record.file)).expect("a directory")
+    };
+    let root = directory(&mut volume, 0);
+    let mut top: Vec<&str> = root.rows().iter().map(|r| r.name.as_str()).collect();
+    top.sort();
+    assert_eq!(top, ["bin", "etc", "home"]);
+    let etc = root
+        .find("etc")
+        .and_then(|r| r.capset.first())
+        .expect("etc");
+    let motd = directory(&mut volume, etc.object)
+        .find("motd")
+        .and_then(|r| r.capset.first());
+    let motd = motd.expect("motd named");
+    assert_eq!(Some(&motd), image.tree.files.get(&path("/etc/motd")));
+    assert_eq!(file_bytes(&mut volume, &motd), b"hi");
+    // Same inputs, same bytes.
+    assert_eq!(
+        make(&with_files).expect("again").disk.sha256(),
+        image.disk.sha256()
+    );
 }
 
 #[test]

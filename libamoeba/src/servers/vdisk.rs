@@ -154,6 +154,25 @@ pub trait BlockDevice {
     fn flush(&mut self) -> Result<(), DeviceError>;
 }
 
+/// A device lent out (a disk image's piece handed to a store that takes its device).
+impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
+    fn blocks(&self) -> u64 {
+        (**self).blocks()
+    }
+
+    fn read(&mut self, first: u64, buffer: &mut [u8]) -> Result<(), DeviceError> {
+        (**self).read(first, buffer)
+    }
+
+    fn write(&mut self, first: u64, data: &[u8]) -> Result<(), DeviceError> {
+        (**self).write(first, data)
+    }
+
+    fn flush(&mut self) -> Result<(), DeviceError> {
+        (**self).flush()
+    }
+}
+
 /// Whether DS_WRITE's reply waits for stable storage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Durability {
