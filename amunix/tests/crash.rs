@@ -194,7 +194,7 @@ fn committed_files_survive_kills_at_random_moments() {
     }
     let written = Arc::new(Mutex::new(Written::default()));
     for round in 0..kills {
-        let sizes: Vec<usize> = (0..200).map(|_| moments.below(70_000) as usize).collect();
+        let sizes: Vec<usize> = (0..200).map(|_| moments.below(30_000) as usize).collect();
         let stop = Arc::new(AtomicBool::new(false));
         let writing = writer(
             port,
@@ -204,7 +204,7 @@ fn committed_files_survive_kills_at_random_moments() {
             Arc::clone(&written),
             Arc::clone(&stop),
         );
-        std::thread::sleep(Duration::from_millis(200 + moments.below(2500)));
+        std::thread::sleep(Duration::from_millis(200 + moments.below(1500)));
         node.kill();
         stop.store(true, Ordering::Relaxed);
         let _ = writing.join();

@@ -315,3 +315,83 @@ fn the_built_fileserver_disk_names_its_programs_and_a_pool_runs_them() {
         pool.log()
     );
 }
+
+/// Overwrites `count` sectors of `disk` from sector `first` with bytes that are no format.
+fn scribble(disk: &Path, first: u64, count: u64, seed: u8) {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(disk)
+        .unwrap_or_else(|e| panic!("{e}"));
+    file.seek(SeekFrom::Start(first * 512))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let junk: Vec<u8> = (0..count * 512)
+        .map(|i| (i as u8).wrapping_mul(73) ^ seed)
+        .collect();
+    file.write_all(&junk).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn damaged_and_foreign_disks_are_refused_or_checked_never_a_panic() {
+    let port = port_for(86);
+    let disk = disk_image("files-damaged", 16);
+    let mut node = boot("files-d", port, 1, &disk);
+    let mut stored = Vec::new();
+    for n in 0..6 {
+        let data = pattern(5000 * (n + 1), n as u8);
+        let file = local(&format!("d{n}"), &data);
+        json(
+            port,
+            &["put", &file.to_string_lossy(), &format!("files-d/d{n}")],
+            &node,
+        );
+        stored.push((format!("files-d/d{n}"), data));
+    }
+    node.kill();
+    // The inode table (volume block 1, disk sectors 9..) and a stretch of data overwritten:
+    // the volume mounts, FSCK names the damage, a damaged file is an error, never garbage.
+    scribble(&disk, 9, 2, 1);
+    scribble(&disk, 2100, 64, 2);
+    let node = boot("files-d", port, 1, &disk);
+    let (peer, root) = peer_and_root(port, "files-d", &node);
+    let log = node.log();
+    let bullet: Capability = log
+        .lines()
+        .find_map(|l| l.strip_prefix("server bullet: "))
+        .and_then(|c| c.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the damaged volume was not mounted\n{log}"));
+    let mut report = vec![0u8; 4096];
+    let fsck = client::bs_fsck(&peer, &bullet, &mut report).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!fsck.ends_with("problems 0"), "FSCK saw no damage: {fsck}");
+    drop((peer, root));
+    for (remote, data) in &stored {
+        let mut command = amoeba(port);
+        command.args(["get", remote, "-"]);
+        let output = run(command, &node);
+        if output.status.success() {
+            assert!(output.stdout == *data, "{remote} came back as garbage");
+        }
+    }
+    drop(node);
+    // The superblock overwritten: Bullet refuses the volume, says why, the node runs on.
+    scribble(&disk, 1, 1, 3);
+    let node = boot("files-d", port, 1, &disk);
+    assert!(
+        node.log()
+            .contains("server bullet: the disk is not a usable Bullet volume"),
+        "{}",
+        node.log()
+    );
+    drop(node);
+    // Another format altogether: no label, served whole, refused by Bullet, node up.
+    scribble(&disk, 0, 64, 4);
+    let node = boot("files-d", port, 1, &disk);
+    let log = node.log();
+    assert!(log.contains("no label of ours"), "{log}");
+    assert!(log.contains("not a usable Bullet volume"), "{log}");
+    let (peer, root) = peer_and_root(port, "files-d", &node);
+    assert!(
+        client::dir_lookup(&peer, &root, "sys").is_ok(),
+        "the node stopped serving"
+    );
+}
