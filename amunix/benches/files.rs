@@ -24,12 +24,12 @@ use amoeba_tests::images::{LanNodeOptions, built_test_profile, disk_image, start
 use amoeba_tests::lan::port_for;
 use amunix::files::{self, Place};
 use amunix::peer::HostPeer;
-use common::{Foreground, LIMIT, amoeba, peer_and_root, pool_node, programs_dir};
+use common::{LIMIT, amoeba, fetch_ms, peer_and_root, pool_node, programs_dir};
 use libamoeba::capability::Capability;
 use libamoeba::client;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const MIB: usize = 1 << 20;
 const RUNS: usize = 5;
@@ -78,34 +78,20 @@ fn bulk_read(peer: &HostPeer, cap: &Capability, len: usize) {
     }
 }
 
-/// `fetch CAP LEN 29768` on `node` (a process there): its time in ms.
-fn fetch(port: u16, node_name: &str, cap: &Capability, len: usize, node: &Node) -> f64 {
-    let (cap, len) = (cap.to_string(), len.to_string());
-    let mut fetch = Foreground::start(port, node_name, "fetch", &[&cap, &len, "29768"], node);
-    let us = fetch
-        .wait_for(Duration::from_secs(300), |line| {
-            let rest = line.strip_prefix("fetch: ")?;
-            rest.split(" in ")
-                .nth(1)?
-                .strip_suffix(" us")?
-                .parse::<f64>()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("fetch gave no figure: {:?}", fetch.lines()));
-    let _ = fetch.wait(Duration::from_secs(30));
-    us / 1e3
-}
-
 fn exec_ms(port: u16, args: &[&str]) -> f64 {
     timed(|| {
-        let status = amoeba(port)
+        let output = amoeba(port)
             .arg("exec")
             .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
+            .stderr(Stdio::piped())
+            .stdout(Stdio::piped())
+            .output()
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(status.success(), "amoeba exec {args:?}");
+        assert!(
+            output.status.success(),
+            "amoeba exec {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     })
 }
 
@@ -178,8 +164,9 @@ fn main() {
             get,
             bulk,
         );
-        let node_file = fetch(port, "pool-1", &file, len, &pool);
-        let node_bulk = fetch(port, "pool-1", &segment, len, &pool);
+        let chunk = client::CREATE_CHUNK;
+        let node_file = fetch_ms(port, "pool-1", &file, len as u64, chunk, &pool);
+        let node_bulk = fetch_ms(port, "pool-1", &segment, len as u64, chunk, &pool);
         throughput(
             &mut out,
             "read node -> node (fetch of the file vs of a segment)",
@@ -190,6 +177,35 @@ fn main() {
         files.push((name, file, len, first));
         let _ = client::std_destroy(&peer, &segment);
     }
+    // Exec from a file against exec of the image sent by the host.
+    let hello = programs_dir().join("hello.process");
+    files::put(
+        &peer,
+        &at,
+        "hello",
+        &libamoeba::process::inflate_image(
+            &std::fs::read(&hello).unwrap_or_else(|e| panic!("{e}")),
+            libamoeba::process::ArchMagic::X86_64,
+            libamoeba::process::image::MAX_IMAGE_BYTES,
+        )
+        .unwrap_or_else(|e| panic!("{e}")),
+        &mut |_| {},
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let from_file = median(
+        (0..RUNS)
+            .map(|_| exec_ms(port, &["pool-1", "fs-1/hello"]))
+            .collect(),
+    );
+    let sent = median(
+        (0..RUNS)
+            .map(|_| exec_ms(port, &["pool-1", "hello"]))
+            .collect(),
+    );
+    out.push_str(&format!(
+        "  exec hello on pool-1: from fs-1's file {from_file:.1} ms, sent by the host {sent:.1} ms (ratio {:.2}; median of {RUNS}, whole command)\n",
+        from_file / sent
+    ));
     // Cached against uncached: the first read after a boot checks the file's CRC.
     drop(peer);
     server.kill();
@@ -233,35 +249,6 @@ fn main() {
     );
     out.push_str(&format!(
         "  100-byte file created, committed and named: {create:.1} ms; empty BS_CREATE+COMMIT: {bare:.1} ms (median of 20)\n"
-    ));
-    // Exec from a file against exec of the image sent by the host.
-    let hello = programs_dir().join("hello.process");
-    files::put(
-        &peer,
-        &at,
-        "hello",
-        &libamoeba::process::inflate_image(
-            &std::fs::read(&hello).unwrap_or_else(|e| panic!("{e}")),
-            libamoeba::process::ArchMagic::X86_64,
-            libamoeba::process::image::MAX_IMAGE_BYTES,
-        )
-        .unwrap_or_else(|e| panic!("{e}")),
-        &mut |_| {},
-    )
-    .unwrap_or_else(|e| panic!("{e:#}"));
-    let from_file = median(
-        (0..RUNS)
-            .map(|_| exec_ms(port, &["pool-1", "fs-1/hello"]))
-            .collect(),
-    );
-    let sent = median(
-        (0..RUNS)
-            .map(|_| exec_ms(port, &["pool-1", "hello"]))
-            .collect(),
-    );
-    out.push_str(&format!(
-        "  exec hello on pool-1: from fs-1's file {from_file:.1} ms, sent by the host {sent:.1} ms (ratio {:.2}; median of {RUNS}, whole command)\n",
-        from_file / sent
     ));
     print!("{out}");
     drop((server, pool));

@@ -133,22 +133,8 @@ fn migration_figures(nic: Nic, salt: u16, out: &mut String) {
     let proc = client::dir_lookup(&peer, &root_a, "proc").unwrap_or_else(|e| panic!("{e}"));
     let segment = client::ps_seg_create(&peer, &proc, MIB).unwrap_or_else(|e| panic!("{e}"));
     let mut fetch_ms = Vec::new();
-    for chunk in ["8192", "65535"] {
-        let cap = segment.to_string();
-        let size = MIB.to_string();
-        let mut fetch = Foreground::start(port, b, "fetch", &[&cap, &size, chunk], &node_b);
-        let took = fetch
-            .wait_for(Duration::from_secs(120), |line| {
-                let rest = line.strip_prefix("fetch: ")?;
-                rest.split(" in ")
-                    .nth(1)?
-                    .strip_suffix(" us")?
-                    .parse::<f64>()
-                    .ok()
-            })
-            .unwrap_or_else(|| panic!("fetch gave no figure: {:?}", fetch.lines()));
-        let _ = fetch.wait(Duration::from_secs(30));
-        fetch_ms.push(took / 1e3);
+    for chunk in [8192, 65535] {
+        fetch_ms.push(common::fetch_ms(port, b, &segment, MIB, chunk, &node_b));
     }
     let _ = client::std_destroy(&peer, &segment);
     out.push_str(&format!(

@@ -421,3 +421,29 @@ impl Drop for Watchdog {
         self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
+
+/// `fetch CAP BYTES CHUNK` run on `node_name` (a process there reading CAP by BS_READ): the
+/// milliseconds it reports.
+pub fn fetch_ms(
+    port: u16,
+    node_name: &str,
+    cap: &Capability,
+    bytes: u64,
+    chunk: usize,
+    node: &Node,
+) -> f64 {
+    let (cap, bytes, chunk) = (cap.to_string(), bytes.to_string(), chunk.to_string());
+    let mut fetch = Foreground::start(port, node_name, "fetch", &[&cap, &bytes, &chunk], node);
+    let us = fetch
+        .wait_for(Duration::from_secs(300), |line| {
+            let rest = line.strip_prefix("fetch: ")?;
+            rest.split(" in ")
+                .nth(1)?
+                .strip_suffix(" us")?
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("fetch gave no figure: {:?}", fetch.lines()));
+    let _ = fetch.wait(Duration::from_secs(30));
+    us / 1e3
+}
