@@ -165,6 +165,13 @@ fn files_and_directories_round_trip_keep_their_rights_and_survive_a_crash() {
     let appended = client::dir_append(&peer, &listing_only, "intruder", file);
     assert_eq!(appended, Err(ErrorCode::STD_DENIED));
 
+    // A directory bigger than one Bullet chunk (130 rows of 200-byte names, about 31 KB).
+    let many = capability(&json(port, &["mkdir", "files-1/many"], &node));
+    let long = |n: usize| format!("{n:0>200}");
+    for n in 0..130 {
+        client::dir_append(&peer, &many, &long(n), file).unwrap_or_else(|e| panic!("row {n}: {e}"));
+    }
+
     // Killed and booted again: every file, directory and capability as before.
     let data_dir = client::dir_lookup(&peer, &soap, "data").unwrap_or_else(|e| panic!("{e}"));
     drop(peer);
@@ -185,6 +192,9 @@ fn files_and_directories_round_trip_keep_their_rights_and_survive_a_crash() {
     );
     let mut first = vec![0u8; 10];
     assert!(client::bs_read(&peer, &stored[2].2, 0, &mut first).is_ok());
+    let rows = client::sp_list(&peer, &many).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows.rows.len(), 130, "the big directory lost rows");
+    assert_eq!(client::dir_lookup(&peer, &many, &long(129)), Ok(*file));
 }
 
 #[test]

@@ -17,7 +17,7 @@ use super::{Ports, Publications, run};
 use crate::entropy::KernelEntropy;
 use crate::ipc::KernelRpc;
 use libamoeba::capability::{ALL_RIGHTS, Capability, Port};
-use libamoeba::client::{CREATE_CHUNK, bs_create, bs_read, std_destroy};
+use libamoeba::client::{read_file, std_destroy, write_file};
 use libamoeba::oneway::put_port;
 use libamoeba::random::Entropy;
 use libamoeba::rights::restrict_owner;
@@ -40,22 +40,11 @@ struct BulletFiles {
 
 impl DirectoryFiles for BulletFiles {
     fn create(&mut self, data: &[u8]) -> Result<Capability, ErrorCode> {
-        if data.len() > CREATE_CHUNK {
-            return Err(ErrorCode::STD_NOSPACE);
-        }
-        bs_create(&KernelRpc, &self.bullet, data, true)
+        write_file(&KernelRpc, &self.bullet, data, &mut |_| {})
     }
 
     fn read(&mut self, file: &Capability) -> Result<Vec<u8>, ErrorCode> {
-        let mut data = Vec::new();
-        let mut chunk = alloc::vec![0; CREATE_CHUNK];
-        loop {
-            let got = bs_read(&KernelRpc, file, data.len() as u64, &mut chunk)?;
-            data.extend_from_slice(&chunk[..got]);
-            if got < chunk.len() {
-                return Ok(data);
-            }
-        }
+        read_file(&KernelRpc, file, &mut |_, _| {})
     }
 
     fn destroy(&mut self, file: &Capability) -> Result<(), ErrorCode> {
