@@ -83,6 +83,16 @@ enum Command {
     /// Build every program of programs/ into images/programs/NAME.process (process images)
     /// and images/programs/index.json
     Programs,
+    /// Turn a freestanding x86-64 ELF (a static executable linked for Amoeba user space, e.g.
+    /// with programs/user.ld) into a process image file for `amoeba exec` or [[programs]]
+    Image {
+        /// The ELF file
+        #[arg(value_name = "ELF")]
+        elf: std::path::PathBuf,
+        /// The process image to write
+        #[arg(short, long, value_name = "FILE")]
+        output: std::path::PathBuf,
+    },
     /// Check a disk image offline: its label, and its Bullet volume's records and files.
     /// Exits 0 when clean, 1 with problems, 2 for a file that is no disk image
     Fsck {
@@ -185,6 +195,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         (Some(Command::Cluster(args)), _) => cluster(&args),
         (Some(Command::Programs), _) => programs(),
         (Some(Command::Fsck { image }), _) => Ok(fsck(&image)),
+        (Some(Command::Image { elf, output }), _) => image(&elf, &output),
         (None, None) => {
             let mut help = <Cli as clap::CommandFactory>::command();
             eprintln!("{}", help.render_help());
@@ -346,6 +357,22 @@ fn prepare_disk(
 }
 
 /// `fsck IMAGE`: the report on stdout; exit 0 clean, 1 problems, 2 not a disk image.
+/// `amoeba-build image ELF -o FILE`: the ELF's checks and conversion are the ones `programs`
+/// uses for programs/, so an outside program's image is made exactly as ours are.
+fn image(elf: &std::path::Path, output: &std::path::Path) -> Result<ExitCode> {
+    let bytes = std::fs::read(elf).with_context(|| format!("reading {}", elf.display()))?;
+    let image = amoeba_build::programs::image_from_elf(&bytes)
+        .with_context(|| format!("{} cannot be a process image", elf.display()))?;
+    std::fs::write(output, &image).with_context(|| format!("writing {}", output.display()))?;
+    eprintln!(
+        "amoeba-build: wrote {} ({} bytes, sha256 {})",
+        output.display(),
+        image.len(),
+        amoeba_build::digest::sha256_hex(&image)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn fsck(image: &std::path::Path) -> ExitCode {
     let shown = image.display().to_string();
     match fsck::check_image(image, &shown) {

@@ -212,3 +212,43 @@ fn fsck_tells_a_clean_image_a_damaged_one_and_no_image_apart() {
         "{stderr}"
     );
 }
+
+#[test]
+fn image_turns_a_program_elf_into_the_image_programs_makes_and_refuses_other_files() {
+    let output = amoeba_build(&["programs"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let ws = amoeba_build::workspace::Workspace::at(&root()).expect("the workspace");
+    let elf = amoeba_build::programs::binary(&ws, "hello");
+    let out = std::env::temp_dir().join(format!("amoeba-image-{}.process", std::process::id()));
+    let made = amoeba_build(&[
+        "image",
+        &elf.to_string_lossy(),
+        "-o",
+        &out.to_string_lossy(),
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let image = std::fs::read(&out).expect("written");
+    let _ = std::fs::remove_file(&out);
+    let built = std::fs::read(root().join("images/programs/hello.process")).expect("built");
+    assert!(image == built, "not the image `programs` makes");
+    let not_elf = root().join("Cargo.toml");
+    let message = refused(&[
+        "image",
+        &not_elf.to_string_lossy(),
+        "-o",
+        &out.to_string_lossy(),
+    ]);
+    assert!(
+        message.contains("cannot be a process image") && message.contains("not a 64-bit ELF"),
+        "{message}"
+    );
+    assert!(!out.exists(), "nothing is written for a refused file");
+}
