@@ -201,13 +201,17 @@ pub enum Removed {
     NameOnly,
 }
 
+/// Whether `object` is a SOAP directory: its STD_INFO starts with `/` (5.3's form).
+fn is_directory(rpc: &impl Rpc, object: &Capability) -> bool {
+    let mut info = [0u8; 64];
+    client::std_info(rpc, object, &mut info).is_ok_and(|text| text.starts_with('/'))
+}
+
 /// Removes `path`: an empty directory is discarded, a file destroyed, and the name deleted.
 pub fn rm(rpc: &impl Rpc, place: &Place, path: &str) -> Result<Removed> {
     let (parent, name) = place.parent(rpc, path)?;
     let object = place.find(rpc, path)?;
-    let mut info = [0u8; 64];
-    let is_dir = client::std_info(rpc, &object, &mut info).is_ok_and(|t| t.starts_with('/'));
-    let destroyed = if is_dir {
+    let destroyed = if is_directory(rpc, &object) {
         match client::sp_discard(rpc, &object) {
             Err(ErrorCode::SP_NOTEMPTY) => {
                 bail!("{} is a directory that is not empty", place.at(path))
@@ -232,10 +236,10 @@ pub fn mv(rpc: &impl Rpc, place: &Place, from: &str, to: &str) -> Result<String>
     let masks = rpc_context(client::sp_getmasks(rpc, &from_dir, from_name), || {
         format!("reading the masks of {}", place.at(from))
     })?;
-    let into_dir = place.find(rpc, to).ok().filter(|cap| {
-        let mut info = [0u8; 64];
-        client::std_info(rpc, cap, &mut info).is_ok_and(|t| t.starts_with('/'))
-    });
+    let into_dir = place
+        .find(rpc, to)
+        .ok()
+        .filter(|cap| is_directory(rpc, cap));
     let (to_dir, to_name, shown) = match into_dir {
         Some(dir) => (
             dir,

@@ -13,8 +13,7 @@ use amoeba_tests::Node;
 use amoeba_tests::images::{LanNodeOptions, built_test_profile, disk_image, start_lan_node_with};
 use amoeba_tests::lan::port_for;
 use amunix::files::{self, Place};
-use common::{LIMIT, peer_and_root};
-use libamoeba::capability::Capability;
+use common::{LIMIT, console_capability, peer_and_root};
 use libamoeba::client;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -57,13 +56,6 @@ fn contents(name: &str, len: usize) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed))
         .collect()
-}
-
-fn bullet_owner(node: &Node) -> Capability {
-    let log = node.log();
-    let line = log.lines().find_map(|l| l.strip_prefix("server bullet: "));
-    line.and_then(|cap| cap.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no Bullet capability on the console\n{log}"))
 }
 
 /// What the writer got acknowledged, and the file it was writing when the node died.
@@ -115,7 +107,7 @@ fn writer(
 fn check(port: u16, node: &Node, written: &Written, round: usize) -> bool {
     let (peer, root) = peer_and_root(port, "crash-1", node);
     let mut report = vec![0u8; 4096];
-    let fsck = client::bs_fsck(&peer, &bullet_owner(node), &mut report)
+    let fsck = client::bs_fsck(&peer, &console_capability(node, "bullet"), &mut report)
         .unwrap_or_else(|e| panic!("round {round}: BS_FSCK: {e}\n{}", node.log()));
     assert!(
         fsck.ends_with("problems 0"),

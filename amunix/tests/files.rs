@@ -14,7 +14,9 @@ use amoeba_tests::images::{
     LanNodeOptions, built, built_test_profile, disk_image, start_lan_node_with,
 };
 use amoeba_tests::lan::port_for;
-use common::{LIMIT, amoeba, peer_and_root, pool_node, programs_dir, run, text};
+use common::{
+    LIMIT, amoeba, console_capability, peer_and_root, pool_node, programs_dir, run, text,
+};
 use libamoeba::capability::Capability;
 use libamoeba::client;
 use libamoeba::rpc::codes::ErrorCode;
@@ -364,12 +366,7 @@ fn damaged_and_foreign_disks_are_refused_or_checked_never_a_panic() {
     scribble(&disk, 2100, 64, 2);
     let node = boot("files-d", port, 1, &disk);
     let (peer, root) = peer_and_root(port, "files-d", &node);
-    let log = node.log();
-    let bullet: Capability = log
-        .lines()
-        .find_map(|l| l.strip_prefix("server bullet: "))
-        .and_then(|c| c.trim().parse().ok())
-        .unwrap_or_else(|| panic!("the damaged volume was not mounted\n{log}"));
+    let bullet = console_capability(&node, "bullet");
     let mut report = vec![0u8; 4096];
     let fsck = client::bs_fsck(&peer, &bullet, &mut report).unwrap_or_else(|e| panic!("{e}"));
     assert!(!fsck.ends_with("problems 0"), "FSCK saw no damage: {fsck}");

@@ -12,7 +12,7 @@ use amoeba_tests::Node;
 use amoeba_tests::images::{LanNodeOptions, built_test_profile, disk_image, start_lan_node_with};
 use amoeba_tests::lan::port_for;
 use amunix::peer::HostPeer;
-use common::{LIMIT, peer_and_root};
+use common::{LIMIT, console_capability, peer_and_root};
 use libamoeba::capability::Capability;
 use libamoeba::client::{self, CREATE_CHUNK, ds_flush, ds_info, ds_read, ds_size, ds_write};
 use libamoeba::rpc::codes::ErrorCode;
@@ -34,14 +34,6 @@ fn boot(port: u16, disk: &Path) -> Node {
     start_lan_node_with(&image, Nic::Virtio, port, 1, &words, options, LIMIT)
 }
 
-/// The vdisk server's owner capability, from the node's console.
-fn owner_capability(node: &Node) -> Capability {
-    let log = node.log();
-    let line = log.lines().find_map(|l| l.strip_prefix("server vdisk: "));
-    line.and_then(|cap| cap.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no vdisk owner capability on the console\n{log}"))
-}
-
 /// `blocks` blocks of a pattern that differs with `seed` and with every byte's place.
 fn pattern(blocks: usize, seed: u8) -> Vec<u8> {
     (0..blocks * 512)
@@ -54,7 +46,7 @@ fn blocks_written_to_the_virtual_disk_read_back_and_survive_a_crash() {
     let port = port_for(71);
     let disk = disk_image("vdisk-test", DISK_MIB);
     let mut node = boot(port, &disk);
-    let owner = owner_capability(&node);
+    let owner = console_capability(&node, "vdisk");
     let (peer, root) = peer_and_root(port, "disk-1", &node);
     let logs = |node: &Node| node.log();
 
@@ -109,7 +101,7 @@ fn blocks_written_to_the_virtual_disk_read_back_and_survive_a_crash() {
     drop(peer);
     let node = boot(port, &disk);
     assert_eq!(
-        owner_capability(&node),
+        console_capability(&node, "vdisk"),
         owner,
         "the vdisk capability changed"
     );
@@ -119,14 +111,6 @@ fn blocks_written_to_the_virtual_disk_read_back_and_survive_a_crash() {
     assert!(again == first, "lost across the crash");
     ds_read(&peer, &owner, blocks - 1, BLOCK, 1, &mut one).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(one, last);
-}
-
-/// The Bullet server's owner (super) capability, from the node's console.
-fn bullet_owner(node: &Node) -> Capability {
-    let log = node.log();
-    let line = log.lines().find_map(|l| l.strip_prefix("server bullet: "));
-    line.and_then(|cap| cap.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no Bullet capability on the console\n{log}"))
 }
 
 /// The whole of the committed file `file`, read in 29768-byte pieces.
@@ -153,7 +137,7 @@ fn bullet_files_and_their_capabilities_survive_a_crash() {
         "{}",
         node.log()
     );
-    let owner = bullet_owner(&node);
+    let owner = console_capability(&node, "bullet");
     let (peer, root) = peer_and_root(port, "disk-1", &node);
     let published = client::dir_lookup(&peer, &root, "bullet").unwrap_or_else(|e| panic!("{e}"));
     let sizes = [0usize, 1, 1402, 29768];
@@ -194,7 +178,7 @@ fn bullet_files_and_their_capabilities_survive_a_crash() {
     drop(peer);
     let node = boot(port, &disk);
     assert_eq!(
-        bullet_owner(&node),
+        console_capability(&node, "bullet"),
         owner,
         "the server's capability changed"
     );

@@ -447,3 +447,12 @@ pub fn fetch_ms(
     let _ = fetch.wait(Duration::from_secs(30));
     us / 1e3
 }
+
+/// The owner capability server `name` printed on `node`'s console (`server NAME: CAP`).
+pub fn console_capability(node: &Node, name: &str) -> Capability {
+    let log = node.log();
+    let prefix = format!("server {name}: ");
+    let line = log.lines().find_map(|l| l.strip_prefix(prefix.as_str()));
+    line.and_then(|cap| cap.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} capability on the console\n{log}"))
+}
