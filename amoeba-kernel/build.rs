@@ -1,6 +1,7 @@
 //! Link settings for the kernel's binaries and the constants a profile bakes into the image.
 //!
 //! The link arguments are shared with the programs: `build-support/freestanding_link.rs`.
+//! They go to this crate's binaries only (`rustc-link-arg-bins`).
 
 include!("../build-support/freestanding_link.rs");
 
@@ -10,7 +11,14 @@ use std::fs;
 use std::path::PathBuf;
 
 fn main() {
-    link_freestanding_with("linker.ld");
+    for arg in FREESTANDING_LINK_ARGS {
+        println!("cargo:rustc-link-arg-bins={arg}");
+    }
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let script = manifest_dir.join("linker.ld");
+    println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
+    println!("cargo:rerun-if-changed=linker.ld");
+    println!("cargo:rerun-if-changed=../build-support/freestanding_link.rs");
     println!("cargo:rerun-if-changed=src/arch/x86_64/multiboot_header.s");
     write_build_constants();
     write_boot_programs();

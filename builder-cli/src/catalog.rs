@@ -3,6 +3,10 @@
 //! table does not exercise yet (conflicts) can be tested with a table of the test's own.
 
 use std::fmt;
+use std::path::Path;
+
+use crate::node_spec::PackageProgram;
+use crate::problem::Problem;
 
 /// Whether a component is a kernel server or a driver; decides its profile key and feature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -57,12 +61,41 @@ pub struct Component {
     pub status: Status,
 }
 
+/// How validation looks at the programs a profile names outside `programs/`
+/// (`[[programs]] path` and `image`): the one part of the catalog that reads the file system and
+/// runs cargo, behind a seam so that validation stays testable with a fake.
+pub trait ProgramSources: fmt::Debug {
+    /// The program the Cargo package in `dir` builds, or what is wrong with it.
+    fn package(&self, dir: &Path) -> Result<PackageProgram, Problem>;
+    /// Whether `file` is a process image a node can run.
+    fn image(&self, file: &Path) -> Result<(), Problem>;
+}
+
+/// A catalog without outside programs: each is refused with a message saying so.
+#[derive(Debug)]
+pub struct NoProgramSources;
+
+impl ProgramSources for NoProgramSources {
+    fn package(&self, dir: &Path) -> Result<PackageProgram, Problem> {
+        Err(Problem::OutsideProgramsUnchecked {
+            shown: dir.display().to_string(),
+        })
+    }
+
+    fn image(&self, file: &Path) -> Result<(), Problem> {
+        Err(Problem::OutsideProgramsUnchecked {
+            shown: file.display().to_string(),
+        })
+    }
+}
+
 /// A table of components (names are unique across both kinds) and the user programs a profile
 /// may start at boot.
 #[derive(Clone, Copy, Debug)]
 pub struct Catalog<'a> {
     components: &'a [Component],
     programs: &'a [String],
+    sources: &'a dyn ProgramSources,
 }
 
 impl<'a> Catalog<'a> {
@@ -71,16 +104,24 @@ impl<'a> Catalog<'a> {
         Self {
             components,
             programs: &[],
+            sources: &NoProgramSources,
         }
     }
 
     /// The same components, with `programs` as the programs there are (the binaries of
     /// `programs/`, see [`crate::programs::available`]).
     pub const fn with_programs(self, programs: &'a [String]) -> Self {
-        Self {
-            components: self.components,
-            programs,
-        }
+        Self { programs, ..self }
+    }
+
+    /// The same catalog, looking at outside programs with `sources`.
+    pub const fn with_sources(self, sources: &'a dyn ProgramSources) -> Self {
+        Self { sources, ..self }
+    }
+
+    /// How outside programs are looked at.
+    pub fn sources(&self) -> &'a dyn ProgramSources {
+        self.sources
     }
 
     /// The programs a profile's `[[programs]]` may name.

@@ -128,7 +128,10 @@ pub fn check_profile(
 ) -> Result<(Profile, NodeSpec), ProfileError> {
     let profile = load_profile(ws, name_or_path)?;
     let available = programs::available(ws);
-    let validated = validate(&profile, &Catalog::builtin().with_programs(&available));
+    let catalog = Catalog::builtin()
+        .with_programs(&available)
+        .with_sources(&programs::CargoSources);
+    let validated = validate(&profile, &catalog);
     // Host files are looked at even when validation found problems, so one run shows all.
     let mut missing = missing_sources(&profile);
     match validated {
@@ -158,7 +161,7 @@ pub fn build_profile(
         spec.servers.join(", "),
         spec.drivers.join(", ")
     ));
-    let (boot_programs, program_outputs) = boot_programs(ws, &spec)?;
+    let (boot_programs, program_outputs) = boot_programs(ws, &spec, &profile.file)?;
     let disk = disk_image(ws, &profile, &spec).map_err(|error| match error {
         DiskBuildError::Problems(problems) => BuildError::Profile(problems.into()),
         error => BuildError::Disk(error),
@@ -251,8 +254,12 @@ fn lock(ws: &Workspace, dir: &Path) -> Result<File, BuildError> {
 fn boot_programs(
     ws: &Workspace,
     spec: &NodeSpec,
+    profile_file: &str,
 ) -> Result<(PathBuf, Vec<crate::manifest::ProgramOutput>), BuildError> {
-    let (table, outputs) = programs::boot_table(ws, spec)?;
+    let (table, outputs) = match programs::boot_table(ws, spec, profile_file) {
+        Err(ProgramsError::Profile(problems)) => return Err(BuildError::Profile(problems.into())),
+        result => result?,
+    };
     for program in &outputs {
         progress(&format!(
             "program {} [{}] at priority {}: {} byte image",

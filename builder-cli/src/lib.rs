@@ -24,6 +24,7 @@ pub mod kernel_build;
 pub mod kvm;
 pub mod manifest;
 pub mod messages;
+pub mod new_program;
 pub mod nic;
 pub mod node_spec;
 pub mod problem;

@@ -84,7 +84,7 @@ enum Command {
     /// and images/programs/index.json
     Programs,
     /// Turn a freestanding x86-64 ELF (a static executable linked for Amoeba user space, e.g.
-    /// with programs/user.ld) into a process image file for `amoeba exec` or [[programs]]
+    /// with amoeba-user/user.ld) into a process image file for `amoeba exec` or [[programs]]
     Image {
         /// The ELF file
         #[arg(value_name = "ELF")]
@@ -92,6 +92,16 @@ enum Command {
         /// The process image to write
         #[arg(short, long, value_name = "FILE")]
         output: std::path::PathBuf,
+    },
+    /// Write a Cargo project of an Amoeba program (package, src/main.rs, a node profile
+    /// NAME.toml that starts it at boot, a README of three lines) into ./NAME or --dir
+    NewProgram {
+        /// The program's name: its package, binary, process and node
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Where to write the project (must not exist or be empty)
+        #[arg(long, value_name = "PATH")]
+        dir: Option<std::path::PathBuf>,
     },
     /// Check a disk image offline: its label, and its Bullet volume's records and files.
     /// Exits 0 when clean, 1 with problems, 2 for a file that is no disk image
@@ -196,6 +206,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         (Some(Command::Programs), _) => programs(),
         (Some(Command::Fsck { image }), _) => Ok(fsck(&image)),
         (Some(Command::Image { elf, output }), _) => image(&elf, &output),
+        (Some(Command::NewProgram { name, dir }), _) => new_program(&name, dir.as_deref()),
         (None, None) => {
             let mut help = <Cli as clap::CommandFactory>::command();
             eprintln!("{}", help.render_help());
@@ -357,6 +368,16 @@ fn prepare_disk(
 }
 
 /// `fsck IMAGE`: the report on stdout; exit 0 clean, 1 problems, 2 not a disk image.
+/// `amoeba-build new-program NAME [--dir PATH]`.
+fn new_program(name: &str, dir: Option<&std::path::Path>) -> Result<ExitCode> {
+    let ws = Workspace::locate()?;
+    let dir = amoeba_build::new_program::new_program(&ws, name, dir)?;
+    let shown = dir.display();
+    println!("wrote {shown}/: Cargo.toml, src/main.rs, {name}.toml, README.md");
+    println!("build and boot it: cd {shown} && amoeba-build run --profile {name}.toml");
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `amoeba-build image ELF -o FILE`: the ELF's checks and conversion are the ones `programs`
 /// uses for programs/, so an outside program's image is made exactly as ours are.
 fn image(elf: &std::path::Path, output: &std::path::Path) -> Result<ExitCode> {

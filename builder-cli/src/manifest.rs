@@ -41,6 +41,9 @@ pub struct Manifest {
 #[serde(deny_unknown_fields)]
 pub struct ProgramOutput {
     pub name: String,
+    /// Where it came from: `programs/NAME`, or the profile's `path = "DIR"` or
+    /// `image = "FILE"` as written.
+    pub source: String,
     pub args: Vec<String>,
     /// Process priority: high, norm or low.
     pub priority: String,

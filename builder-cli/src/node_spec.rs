@@ -43,8 +43,14 @@ pub struct NodeSpec {
 /// One program a node starts at boot (a checked `[[programs]]` entry).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProgramSpec {
-    /// A binary of `programs/`; also the process's name.
+    /// The process's name: the binary's, or the image file's stem.
     pub name: String,
+    pub source: ProgramSource,
+    /// Where it comes from as the manifest tells it: `programs/NAME`, or the profile's
+    /// `path = "..."` or `image = "..."` as written.
+    pub origin: String,
+    /// The line of its `[[programs]]` entry, for what goes wrong when it is built.
+    pub line: usize,
     /// Its arguments after its name (argv[1..]).
     pub args: Vec<String>,
     /// The process priority.
@@ -53,6 +59,30 @@ pub struct ProgramSpec {
     pub driver: bool,
     /// Gets the owner capabilities of the process and sys servers (may end processes, halt).
     pub admin: bool,
+}
+
+/// Where a boot program comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProgramSource {
+    /// A binary of `programs/` (`name =`).
+    Builtin,
+    /// The one binary of a Cargo package (`path =`).
+    Package(PackageProgram),
+    /// A process image file (`image =`), absolute.
+    Image(PathBuf),
+}
+
+/// A Cargo package that builds one Amoeba program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageProgram {
+    /// The package's directory, absolute.
+    pub dir: PathBuf,
+    /// The package's name.
+    pub package: String,
+    /// Its binary's name.
+    pub bin: String,
+    /// The directory of the `amoeba-user` it depends on, which holds the linker script.
+    pub runtime_dir: PathBuf,
 }
 
 /// The files and directories a node's disk image gets, checked.

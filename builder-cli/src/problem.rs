@@ -8,6 +8,14 @@ use thiserror::Error;
 use crate::catalog::Kind;
 use crate::disk_image::tree::PathError;
 
+/// `name and path`, `none of them`.
+fn given_sources(given: &[&str]) -> String {
+    match given {
+        [] => "none of them".to_string(),
+        _ => given.join(" and "),
+    }
+}
+
 /// One thing wrong with a profile, without its location.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum Problem {
@@ -94,6 +102,29 @@ pub enum Problem {
         "unknown program {name:?}; available programs: {valid} (the [[bin]]s of programs/Cargo.toml)"
     )]
     UnknownProgram { name: String, valid: String },
+    #[error(
+        "says {}; give exactly one: `name` (a program of programs/), `path` (a Cargo package) \
+         or `image` (a process image file)", given_sources(.given)
+    )]
+    ProgramSource { given: Vec<&'static str> },
+    #[error("{shown} is not a Cargo package (no Cargo.toml there); point `path` at the directory of your program's Cargo.toml (`amoeba-build new-program NAME` makes one)")]
+    NotAPackage { shown: String },
+    #[error("cargo cannot read the package {shown}:\n{reason}")]
+    UnreadablePackage { shown: String, reason: String },
+    #[error("package `{package}` has no binary; add src/main.rs or a [[bin]] (see `amoeba-build new-program`)")]
+    NoBinary { package: String },
+    #[error("package `{package}` has {} binaries ({}); a program is one binary: keep one, or move each into a package of its own", .bins.len(), .bins.join(", "))]
+    SeveralBinaries { package: String, bins: Vec<String> },
+    #[error("package `{package}` does not depend on amoeba-user, the runtime of Amoeba programs; add `amoeba-user = {{ path = \"AMOEBA/amoeba-user\" }}` under [dependencies] (AMOEBA: this checkout)")]
+    NoRuntime { package: String },
+    #[error("{shown} does not exist; `image` names a process image file relative to the profile (make one with `amoeba-build image ELF -o FILE`)")]
+    MissingImage { shown: String },
+    #[error("{shown} is not a process image a node can run: {reason}; make it with `amoeba-build image ELF -o FILE`")]
+    BadImage { shown: String, reason: String },
+    #[error("{shown}: programs outside programs/ are not looked at by this check")]
+    OutsideProgramsUnchecked { shown: String },
+    #[error("program `{name}` cannot become a process image: {reason}")]
+    ProgramElf { name: String, reason: String },
     #[error("{count} arguments; a program takes at most {max}, remove some")]
     TooManyProgramArgs { count: usize, max: usize },
     #[error(

@@ -25,8 +25,11 @@
 //! path = "/bin/hello"  # where the file goes
 //! program = "hello"    # a program of programs/ (its process image), or:
 //! source = "motd.txt"  # a host file, relative to the profile file
-//! [[programs]]         # any number: processes started at boot, in this order
-//! name = "hello"       # a program of programs/ (a [[bin]] of programs/Cargo.toml)
+//! [[programs]]         # any number: processes started at boot, in this order; one of:
+//! name = "hello"       # a program of programs/ (a [[bin]] of programs/Cargo.toml),
+//! path = "../my-prog"  # a Cargo package of one binary, built by amoeba-build, or
+//! image = "x.process"  # a process image file (`amoeba-build image`); paths are relative to
+//!                      # the profile file
 //! args = ["a", "b"]    # default: none
 //! priority = "norm"    # process priority: high, norm (default), low
 //! driver = false        # may be granted I/O ports and wait for IRQ lines
@@ -100,11 +103,19 @@ pub struct Profile {
     pub programs: Vec<ProgramEntry>,
 }
 
-/// One `[[programs]]` entry as written.
+/// One `[[programs]]` entry as written. Validation wants exactly one of `name`, `path` and
+/// `image`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProgramEntry {
-    pub name: Located<String>,
-    /// The arguments (argv[1..]); the line is the `args` key's, or the name's when absent.
+    /// The line of the entry's first key.
+    pub line: usize,
+    /// A program of `programs/`.
+    pub name: Option<Located<String>>,
+    /// A Cargo package's directory, as written (relative to the profile's directory).
+    pub path: Option<Located<String>>,
+    /// A process image file, as written (relative to the profile's directory).
+    pub image: Option<Located<String>>,
+    /// The arguments (argv[1..]); the line is the `args` key's, or the entry's when absent.
     pub args: Located<Vec<String>>,
     pub priority: Option<Located<String>>,
     /// A driver (`driver = true`): the kernel lets it use I/O ports and wait for IRQ lines.
@@ -142,7 +153,7 @@ struct RawProfile {
     run: Option<RawRun>,
     disk: Option<RawDisk>,
     #[serde(default)]
-    programs: Vec<RawProgram>,
+    programs: Vec<Spanned<RawProgram>>,
 }
 
 #[derive(Deserialize)]
@@ -161,7 +172,9 @@ struct RawNetwork {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawProgram {
-    name: Spanned<String>,
+    name: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    image: Option<Spanned<String>>,
     args: Option<Spanned<Vec<String>>>,
     priority: Option<Spanned<String>>,
     #[serde(default)]
@@ -332,16 +345,20 @@ impl Profile {
                 .programs
                 .into_iter()
                 .map(|program| {
-                    let name = lines.locate(program.name);
+                    let line = line_of(lines.0, program.span().start);
+                    let program = program.into_inner();
                     let args = match program.args {
                         Some(args) => lines.locate(args),
                         None => Located {
                             value: Vec::new(),
-                            line: name.line,
+                            line,
                         },
                     };
                     ProgramEntry {
-                        name,
+                        line,
+                        name: program.name.map(|v| lines.locate(v)),
+                        path: program.path.map(|v| lines.locate(v)),
+                        image: program.image.map(|v| lines.locate(v)),
                         args,
                         priority: program.priority.map(|v| lines.locate(v)),
                         driver: program.driver,
@@ -659,18 +676,22 @@ mod tests {
 
     #[test]
     fn programs_keep_their_order_values_and_lines() {
-        let text = "description = \"d\"\n\n[[programs]]\nname = \"hello\"\nargs = [\"a\", \"b c\"]\n\n[[programs]]\npriority = \"high\"\nname = \"counter\"\n";
+        let text = "description = \"d\"\n\n[[programs]]\nname = \"hello\"\nargs = [\"a\", \"b c\"]\n\n[[programs]]\npriority = \"high\"\npath = \"../p\"\n";
         let profile = parse(text).expect("parses");
+        let at = |value: &str, line| Some(Located {
+            value: value.to_string(),
+            line,
+        });
         assert_eq!(
             profile.programs,
             [
                 ProgramEntry {
+                    line: 3,
+                    name: at("hello", 4),
+                    path: None,
+                    image: None,
                     driver: false,
                     admin: false,
-                    name: Located {
-                        value: "hello".into(),
-                        line: 4
-                    },
                     args: Located {
                         value: vec!["a".into(), "b c".into()],
                         line: 5
@@ -678,20 +699,17 @@ mod tests {
                     priority: None,
                 },
                 ProgramEntry {
+                    line: 7,
+                    name: None,
+                    path: at("../p", 9),
+                    image: None,
                     driver: false,
                     admin: false,
-                    name: Located {
-                        value: "counter".into(),
-                        line: 9
-                    },
                     args: Located {
                         value: vec![],
-                        line: 9
+                        line: 7
                     },
-                    priority: Some(Located {
-                        value: "high".into(),
-                        line: 8
-                    }),
+                    priority: at("high", 8),
                 },
             ]
         );
@@ -710,8 +728,6 @@ mod tests {
             message.contains("`priority`"),
             "the valid keys are listed: {message}"
         );
-        let message = error("description = \"d\"\n[[programs]]\nargs = [\"a\"]\n");
-        assert!(message.contains("missing field `name`"), "{message}");
         let message = error("description = \"d\"\n[[programs]]\nname = \"x\"\nargs = \"a b\"\n");
         assert!(
             message.starts_with("node-profiles/x.toml:4: [[programs]] args: invalid type"),
@@ -858,12 +874,6 @@ mod tests {
             message,
             "node-profiles/x.toml:1: missing field `description`; add a `description = …` line \
              at the top of the file"
-        );
-        let message = error("description = \"d\"\n[[programs]]\nargs = [\"a\"]\n");
-        assert_eq!(
-            message,
-            "node-profiles/x.toml:2: [[programs]]: missing field `name`; add a `name = …` line \
-             to this [[programs]] table"
         );
     }
 }

@@ -1,33 +1,37 @@
 //! User programs: the binaries of `programs/` (crate `amoeba-programs`), built once into
-//! `target/programs/` for every profile, turned into process images and gathered into the boot
-//! table (`libamoeba::process::boot_table`) that a node's kernel embeds. Every build of the
-//! programs also writes all their images to `images/programs/` ([`write_program_images`]).
-//!
-//! The programs are built with their own target directory, like the kernel: built together
-//! with host crates they would unify libamoeba's features with them (the programs need
-//! `user`, nothing else may have it).
+//! `target/programs/` for every profile, and programs from outside the repository (a Cargo
+//! package, built into its own `target/amoeba/`, or a process image file), turned into process
+//! images and gathered into the boot table (`libamoeba::process::boot_table`) that a node's
+//! kernel embeds. Every build of `programs/` also writes all their images to
+//! `images/programs/` ([`write_program_images`]). Both kinds of package are built alike
+//! ([`cargo`]): `programs/` is built as an outside program is.
 
+pub mod cargo;
 mod elf_image;
 mod image_files;
+mod sources;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::Mutex;
 
 use libamoeba::process::boot_table::{self, BootProgramSpec};
 use thiserror::Error;
 
 pub use elf_image::{ElfImageError, ProgramProcess, image_from_elf, process_from_elf};
+pub use sources::CargoSources;
 pub use image_files::{
     IMAGE_EXTENSION, INDEX_FILE, INDEX_FORMAT, IndexEntry, ProgramIndex, WrittenProgram,
     image_file_name, write_images, write_program_images,
 };
 
 use crate::digest;
+use cargo::PackageBuild;
 use crate::kernel_build::{self, KernelBuildError};
 use crate::manifest::ProgramOutput;
-use crate::node_spec::NodeSpec;
+use crate::node_spec::{NodeSpec, ProgramSource, ProgramSpec};
+use crate::problem::{Problem, ProfileProblem, ProfileProblems};
 use crate::workspace::Workspace;
 
 /// The package holding the programs.
@@ -70,6 +74,10 @@ pub enum ProgramsError {
         #[source]
         source: std::io::Error,
     },
+    /// An outside program built but not a program a node can run: told as a problem of the
+    /// profile line that names it.
+    #[error("{0}")]
+    Profile(ProfileProblems),
     /// Validation keeps this from happening; kept for tables made otherwise.
     #[error("the boot table cannot hold these programs: {0}")]
     Table(String),
@@ -96,48 +104,112 @@ pub fn available(ws: &Workspace) -> Vec<String> {
         .collect()
 }
 
-/// The cargo command that builds every program, run from the workspace root.
+/// The build of `programs/`, which links with this workspace's `amoeba-user`.
+fn workspace_build(ws: &Workspace) -> PackageBuild {
+    PackageBuild {
+        manifest: ws.programs_dir().join("Cargo.toml"),
+        remap_to: "programs".into(),
+        runtime_dir: ws.root().join(cargo::RUNTIME_PACKAGE),
+        target_dir: ws.programs_target_dir(),
+    }
+}
+
+/// The cargo command that builds every program of `programs/`.
 pub fn cargo_command(ws: &Workspace) -> Command {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(ws.root())
-        .args([
-            "build",
-            "--release",
-            "-p",
-            PACKAGE,
-            "--bins",
-            "--target-dir",
-        ])
-        .arg(Path::new("target").join("programs"))
-        .env(
-            "CARGO_ENCODED_RUSTFLAGS",
-            kernel_build::reproducible_rustflags(ws.root()),
-        )
-        .stdin(Stdio::null())
-        // Progress and warnings all go to stderr; stdout stays free for results.
-        .stdout(Stdio::from(std::io::stderr()))
-        .stderr(Stdio::inherit());
-    cmd
+    workspace_build(ws).command(ws)
 }
 
-/// The ELF file of program `name` once built.
+/// The ELF file of program `name` of `programs/` once built.
 pub fn binary(ws: &Workspace, name: &str) -> PathBuf {
-    ws.programs_target_dir().join("release").join(name)
+    workspace_build(ws).binary(name)
 }
 
-/// Builds every program (once per workspace in this process: all profiles share the build).
-pub fn build(ws: &Workspace) -> Result<(), KernelBuildError> {
+/// Runs `build` once per package directory in this process: all profiles share a build.
+fn build_once(ws: &Workspace, build: &PackageBuild) -> Result<(), KernelBuildError> {
     static BUILT: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     let built = built.get_or_insert_with(HashSet::new);
-    if built.contains(ws.root()) {
+    if built.contains(&build.manifest) {
         return Ok(());
     }
-    crate::messages::progress("building the programs");
-    kernel_build::run_cargo(&mut cargo_command(ws))?;
-    built.insert(ws.root().to_path_buf());
+    crate::messages::progress(&format!("building {}", ws.display(&build.manifest)));
+    kernel_build::run_cargo(&mut build.command(ws))?;
+    built.insert(build.manifest.clone());
     Ok(())
+}
+
+/// Builds every program of `programs/`.
+pub fn build(ws: &Workspace) -> Result<(), KernelBuildError> {
+    build_once(ws, &workspace_build(ws))
+}
+
+/// An outside package's ELF that cannot become a process image, as the problem of the
+/// profile's `[[programs]] path` line (the ELF is the user's, so the profile is what to fix).
+fn located(error: ProgramsError, program: &ProgramSpec, profile_file: &str) -> ProgramsError {
+    match (error, &program.source) {
+        (ProgramsError::Image { name, source, .. }, ProgramSource::Package(_)) => {
+            ProgramsError::Profile(ProfileProblems(vec![ProfileProblem {
+                file: profile_file.to_string(),
+                line: Some(program.line),
+                key: Some("[[programs]] path".into()),
+                problem: Problem::ProgramElf {
+                    name,
+                    reason: source.to_string(),
+                },
+            }]))
+        }
+        (error, _) => error,
+    }
+}
+
+/// The process image of one boot program, from wherever it comes.
+fn program_image(ws: &Workspace, program: &ProgramSpec) -> Result<Vec<u8>, ProgramsError> {
+    let elf_path = match &program.source {
+        ProgramSource::Builtin => binary(ws, &program.name),
+        ProgramSource::Package(package) => {
+            let build = PackageBuild {
+                manifest: package.dir.join("Cargo.toml"),
+                remap_to: package.package.clone(),
+                runtime_dir: package.runtime_dir.clone(),
+                target_dir: package.dir.join("target").join("amoeba"),
+            };
+            build_once(ws, &build).map_err(ProgramsError::Build)?;
+            let elf = build.binary(&package.bin);
+            let image = image_of(ws, program, &elf)?;
+            // Beside the build, for `amoeba exec` and disks: what the boot table gets.
+            let file = build.target_dir.join(image_file_name(&package.bin));
+            std::fs::write(&file, &image).map_err(|source| ProgramsError::Write {
+                file: ws.display(&file),
+                source,
+            })?;
+            return Ok(image);
+        }
+        ProgramSource::Image(file) => {
+            return std::fs::read(file).map_err(|source| ProgramsError::Read {
+                file: ws.display(file),
+                source,
+            });
+        }
+    };
+    image_of(ws, program, &elf_path)
+}
+
+/// The process image of the ELF file at `elf_path`, built for `program`.
+fn image_of(
+    ws: &Workspace,
+    program: &ProgramSpec,
+    elf_path: &std::path::Path,
+) -> Result<Vec<u8>, ProgramsError> {
+    let file = ws.display(elf_path);
+    let elf = std::fs::read(elf_path).map_err(|source| ProgramsError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    image_from_elf(&elf).map_err(|source| ProgramsError::Image {
+        name: program.name.clone(),
+        file,
+        source,
+    })
 }
 
 /// The boot table of `spec`'s programs and what the manifest says of each. When there are
@@ -146,26 +218,22 @@ pub fn build(ws: &Workspace) -> Result<(), KernelBuildError> {
 pub fn boot_table(
     ws: &Workspace,
     spec: &NodeSpec,
+    profile_file: &str,
 ) -> Result<(Vec<u8>, Vec<ProgramOutput>), ProgramsError> {
-    if !spec.programs.is_empty() {
+    if spec
+        .programs
+        .iter()
+        .any(|p| p.source == ProgramSource::Builtin)
+    {
         write_program_images(ws)?;
     }
     let mut specs = Vec::new();
     let mut outputs = Vec::new();
     for program in &spec.programs {
-        let path = binary(ws, &program.name);
-        let file = ws.display(&path);
-        let elf = std::fs::read(&path).map_err(|source| ProgramsError::Read {
-            file: file.clone(),
-            source,
-        })?;
-        let image = image_from_elf(&elf).map_err(|source| ProgramsError::Image {
-            name: program.name.clone(),
-            file,
-            source,
-        })?;
+        let image = program_image(ws, program).map_err(|e| located(e, program, profile_file))?;
         outputs.push(ProgramOutput {
             name: program.name.clone(),
+            source: program.origin.clone(),
             args: program.args.clone(),
             priority: program.priority.name().to_string(),
             driver: program.driver,

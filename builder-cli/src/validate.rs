@@ -17,7 +17,7 @@ use thiserror::Error;
 use crate::catalog::{Catalog, Component, Kind, Status};
 use crate::disk::{DEFAULT_DISK_MIB, MAX_DISK_MIB, MIN_DISK_MIB};
 use crate::nic::Nic;
-use crate::node_spec::{NodeSpec, ProgramSpec};
+use crate::node_spec::{NodeSpec, ProgramSource, ProgramSpec};
 use crate::problem::{Problem, ProfileProblem, ProfileProblems};
 use crate::profile::{Located, Profile, ProgramEntry};
 
@@ -38,6 +38,7 @@ const RUN_SERVER: &str = "run";
 pub fn validate(profile: &Profile, catalog: &Catalog<'_>) -> Result<NodeSpec, ProfileProblems> {
     let mut check = Checker {
         file: &profile.file,
+        dir: &profile.dir,
         problems: Vec::new(),
     };
     let description = check.description(&profile.description);
@@ -118,6 +119,8 @@ struct Selected<'a> {
 
 struct Checker<'f> {
     file: &'f str,
+    /// The profile's directory: outside programs' paths are relative to it.
+    dir: &'f std::path::Path,
     problems: Vec<ProfileProblem>,
 }
 
@@ -503,19 +506,7 @@ impl Checker<'_> {
     fn programs(&mut self, catalog: &Catalog<'_>, entries: &[ProgramEntry]) -> Vec<ProgramSpec> {
         let mut programs = Vec::new();
         for entry in entries {
-            let name = &entry.name;
-            if !catalog.programs().contains(&name.value) {
-                let valid = if catalog.programs().is_empty() {
-                    "none".to_string()
-                } else {
-                    catalog.programs().join(", ")
-                };
-                let problem = Problem::UnknownProgram {
-                    name: name.value.clone(),
-                    valid,
-                };
-                self.report(Some(name.line), Some("[[programs]] name"), problem);
-            }
+            let (name, source, origin) = self.program_source(catalog, entry);
             let args = &entry.args;
             if args.value.len() > boot_table::MAX_ARGS {
                 let problem = Problem::TooManyProgramArgs {
@@ -555,7 +546,10 @@ impl Checker<'_> {
                 }),
             };
             programs.push(ProgramSpec {
-                name: name.value.clone(),
+                name,
+                source,
+                origin,
+                line: entry.line,
                 args: args.value.clone(),
                 priority,
                 driver: entry.driver,
@@ -563,6 +557,72 @@ impl Checker<'_> {
             });
         }
         programs
+    }
+}
+
+impl Checker<'_> {
+    /// The program an entry names and where it comes from: exactly one of `name` (a program
+    /// of programs/), `path` (a Cargo package) and `image` (a process image file), the last two
+    /// relative to the profile's directory and looked at by the catalog's sources.
+    fn program_source(
+        &mut self,
+        catalog: &Catalog<'_>,
+        entry: &ProgramEntry,
+    ) -> (String, ProgramSource, String) {
+        let keys = [
+            ("name", &entry.name),
+            ("path", &entry.path),
+            ("image", &entry.image),
+        ];
+        let given: Vec<_> = keys.iter().filter(|(_, v)| v.is_some()).collect();
+        let [(key, Some(value))] = given.as_slice() else {
+            let problem = Problem::ProgramSource {
+                given: given.iter().map(|(key, _)| *key).collect(),
+            };
+            self.report(Some(entry.line), Some("[[programs]]"), problem);
+            return (String::new(), ProgramSource::Builtin, String::new());
+        };
+        let origin = match *key {
+            "name" => format!("programs/{}", value.value),
+            _ => format!("{key} = {:?}", value.value),
+        };
+        let full_key = format!("[[programs]] {key}");
+        let located = self.dir.join(&value.value);
+        let outcome = match *key {
+            "name" => self.builtin_program(catalog, value),
+            "path" => catalog
+                .sources()
+                .package(&located)
+                .map(|package| (package.bin.clone(), ProgramSource::Package(package))),
+            _ => catalog.sources().image(&located).map(|()| {
+                let stem = located.file_stem().unwrap_or_default();
+                let name = stem.to_string_lossy().into_owned();
+                (name, ProgramSource::Image(std::path::absolute(&located).unwrap_or(located)))
+            }),
+        };
+        let (name, source) = outcome.unwrap_or_else(|problem| {
+            self.report(Some(value.line), Some(&full_key), problem);
+            (value.value.clone(), ProgramSource::Builtin)
+        });
+        (name, source, origin)
+    }
+
+    fn builtin_program(
+        &self,
+        catalog: &Catalog<'_>,
+        name: &Located<String>,
+    ) -> Result<(String, ProgramSource), Problem> {
+        if catalog.programs().contains(&name.value) {
+            return Ok((name.value.clone(), ProgramSource::Builtin));
+        }
+        let valid = match catalog.programs() {
+            [] => "none".to_string(),
+            programs => programs.join(", "),
+        };
+        Err(Problem::UnknownProgram {
+            name: name.value.clone(),
+            valid,
+        })
     }
 }
 

@@ -4,11 +4,10 @@
 //! the kernel, user programs and host tools all use these definitions, so a byte layout or a
 //! protocol rule exists exactly once.
 //!
-//! The exceptions to "portable" are the only modules allowed `unsafe`: `user` (feature `user`,
-//! for programs only), the user-side system-call stubs and runtime, and `freestanding`, the
-//! memory routines that the kernel and programs both need in place of a libc.
+//! It has no unsafe code: what meets the hardware or the kernel's system-call instruction lives
+//! in `amoeba-kernel`, in the user runtime `amoeba-user` and in `amoeba-freestanding`.
 #![cfg_attr(not(test), no_std)]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -20,8 +19,6 @@ pub mod client;
 pub mod crc32;
 pub mod ethernet;
 pub mod flip;
-#[allow(unsafe_code)]
-pub mod freestanding;
 pub mod gzip;
 mod le;
 pub mod link_check;
@@ -38,6 +35,3 @@ pub mod soap;
 pub mod syscall;
 pub mod time;
 pub mod udp_peer;
-#[cfg(feature = "user")]
-#[allow(unsafe_code)]
-pub mod user;

@@ -15,6 +15,7 @@ fn sample(iso: IsoOutput, pxe: PxeOutput) -> Manifest {
             driver: false,
             admin: false,
             name: "hello".into(),
+            source: "programs/hello".into(),
             args: vec!["from".into(), "a".into(), "test".into()],
             priority: "norm".into(),
             image_size: 5000,
@@ -99,6 +100,7 @@ fn shape_of_built_outputs() {
         value["programs"][0],
         serde_json::json!({
             "name": "hello",
+            "source": "programs/hello",
             "args": ["from", "a", "test"],
             "priority": "norm",
             "driver": false,

@@ -22,7 +22,9 @@ use libamoeba::capability::Capability;
 use libamoeba::memory::PAGE_SIZE;
 use libamoeba::process::descriptor::MAX_SEGMENTS;
 use libamoeba::process::image::{ImageError, MAX_IMAGE_BYTES, encode_image};
-use libamoeba::process::layout::{MAIN_STACK_BASE, MAIN_STACK_BYTES, MAIN_STACK_TOP};
+use libamoeba::process::layout::{
+    MAIN_STACK_BASE, MAIN_STACK_BYTES, MAIN_STACK_TOP, USER_TEXT_BASE,
+};
 use libamoeba::process::{
     ArchMagic, ProcessDescriptor, SegmentDescriptor, SegmentType, ThreadDescriptor,
 };
@@ -56,9 +58,15 @@ pub enum ElfImageError {
     NoLoadSegment,
     #[error(
         "PT_LOAD {index} at {vaddr:#x} is writable and executable; link text and data into \
-         separate pages (programs/user.ld)"
+         separate pages (amoeba-user/user.ld)"
     )]
     WritableText { index: usize, vaddr: u64 },
+    #[error(
+        "PT_LOAD {index} is linked at {vaddr:#x}, below Amoeba's user text at {USER_TEXT_BASE:#x} \
+         (an ELF linked for Linux?): build it as an Amoeba program (a profile's [[programs]] \
+         path = \"DIR\", which links with amoeba-user/user.ld)"
+    )]
+    WrongAddress { index: usize, vaddr: u64 },
     #[error("PT_LOAD {index}: {filesz:#x} file bytes but only {memsz:#x} bytes of memory")]
     FileLargerThanMemory {
         index: usize,
@@ -183,6 +191,9 @@ pub fn process_from_elf(elf: &[u8]) -> Result<ProgramProcess, ElfImageError> {
         let (vaddr, filesz, memsz) = (ph.p_vaddr(endian), ph.p_filesz(endian), ph.p_memsz(endian));
         if memsz == 0 {
             continue;
+        }
+        if vaddr < USER_TEXT_BASE {
+            return Err(ElfImageError::WrongAddress { index, vaddr });
         }
         if filesz > memsz {
             return Err(ElfImageError::FileLargerThanMemory {

@@ -7,7 +7,8 @@ use libamoeba::process::layout::{
 };
 use libamoeba::process::{ArchMagic, SegmentType, decode_image};
 
-use crate::node_spec::ProgramSpec;
+use crate::node_spec::{ProgramSource, ProgramSpec};
+use std::path::Path;
 
 const BASE: u64 = USER_TEXT_BASE;
 const R: u32 = 4;
@@ -324,38 +325,49 @@ fn the_available_programs_are_the_bins_of_the_programs_crate() {
 
 #[test]
 fn the_linker_script_links_at_the_user_text_base() {
-    let script = std::fs::read_to_string(ws().programs_dir().join("user.ld")).expect("user.ld");
+    let script = std::fs::read_to_string(ws().root().join("amoeba-user/user.ld")).expect("user.ld");
     assert!(
         script.contains(&format!(". = {USER_TEXT_BASE:#018x};")),
-        "programs/user.ld must place text at USER_TEXT_BASE ({USER_TEXT_BASE:#x})"
+        "amoeba-user/user.ld must place text at USER_TEXT_BASE ({USER_TEXT_BASE:#x})"
     );
     assert!(script.contains("ENTRY(_start)"));
 }
 
 #[test]
 fn the_build_command() {
-    let cmd = cargo_command(&ws());
+    let ws = ws();
+    let cmd = cargo_command(&ws);
     let args: Vec<String> = cmd
         .get_args()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    let manifest = ws.root().join("programs/Cargo.toml");
+    let target_dir = ws.root().join("target/programs");
     assert_eq!(
         args,
         [
             "build",
             "--release",
-            "-p",
-            "amoeba-programs",
             "--bins",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "--manifest-path",
+            &manifest.to_string_lossy(),
             "--target-dir",
-            "target/programs"
+            &target_dir.to_string_lossy(),
         ]
     );
-    assert_eq!(cmd.get_current_dir(), Some(ws().root()));
-    assert!(
-        cmd.get_envs()
-            .any(|(k, v)| k == "CARGO_ENCODED_RUSTFLAGS" && v.is_some())
-    );
+    assert_eq!(cmd.get_current_dir(), Some(ws.root()));
+    let flags = cmd
+        .get_envs()
+        .find(|(k, _)| *k == "CARGO_ENCODED_RUSTFLAGS")
+        .and_then(|(_, v)| v)
+        .map(|v| v.to_string_lossy().into_owned())
+        .expect("rustflags");
+    let flags: Vec<&str> = flags.split('\x1f').collect();
+    assert!(flags.contains(&"-Clink-arg=-nostartfiles"), "{flags:?}");
+    let script = format!("-Clink-arg=-Wl,-T,{}", ws.root().join("amoeba-user/user.ld").display());
+    assert_eq!(flags.last(), Some(&script.as_str()));
 }
 
 /// Builds the real programs (a few seconds) and checks each one's image and a boot table.
@@ -416,6 +428,9 @@ fn every_real_program_becomes_a_bootable_image() {
                 driver: false,
                 admin: false,
                 name: "hello".into(),
+                source: ProgramSource::Builtin,
+                origin: "programs/hello".into(),
+                line: 0,
                 args: vec!["from".into(), "a".into(), "test".into()],
                 priority: Level::Norm,
             },
@@ -423,12 +438,15 @@ fn every_real_program_becomes_a_bootable_image() {
                 driver: false,
                 admin: false,
                 name: "counter".into(),
+                source: ProgramSource::Builtin,
+                origin: "programs/counter".into(),
+                line: 0,
                 args: vec!["low".into(), "3".into()],
                 priority: Level::Low,
             },
         ],
     };
-    let (table, outputs) = boot_table(&ws, &spec).unwrap_or_else(|e| panic!("{e}"));
+    let (table, outputs) = boot_table(&ws, &spec, "test.toml").unwrap_or_else(|e| panic!("{e}"));
     let decoded = boot_table::decode(&table).expect("the table decodes");
     assert_eq!(decoded.len(), 2);
     assert_eq!(decoded[0].name, "hello");
@@ -446,7 +464,7 @@ fn every_real_program_becomes_a_bootable_image() {
         ..spec
     };
     assert_eq!(
-        boot_table(&ws, &none).expect("empty").0,
+        boot_table(&ws, &none, "test.toml").expect("empty").0,
         boot_table::encode(&[])
     );
 }

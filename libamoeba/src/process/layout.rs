@@ -11,7 +11,7 @@
 //!                                                   writes the process environment at its top
 //! ```
 
-/// Where user programs are linked (`programs/user.ld`): the start of PML4 entry 1, since the
+/// Where user programs are linked (`amoeba-user/user.ld`): the start of PML4 entry 1, since the
 /// kernel owns entry 0 (its identity-mapped first 512 GiB) in every address space.
 pub const USER_TEXT_BASE: u64 = 0x0000_0080_0000_0000;
 

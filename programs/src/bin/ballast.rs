@@ -10,11 +10,11 @@ extern crate alloc;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::process::Environment;
-use libamoeba::user::thread;
+use amoeba_user::thread;
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 fn pattern(index: usize) -> u8 {
     (index.wrapping_mul(31) ^ (index >> 12)) as u8

@@ -12,13 +12,13 @@
 
 extern crate alloc;
 
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::priority::Level;
 use libamoeba::process::Environment;
-use libamoeba::user::sync::Semaphore;
-use libamoeba::user::{thread, time};
+use amoeba_user::sync::Semaphore;
+use amoeba_user::{thread, time};
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 const ROUNDS: u64 = 2000;
 

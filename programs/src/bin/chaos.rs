@@ -6,13 +6,13 @@
 #![no_std]
 #![no_main]
 
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::process::Environment;
 use libamoeba::process::layout::{MAIN_STACK_BASE, USER_TEXT_BASE};
 use libamoeba::syscall::{Call, Error};
-use libamoeba::user::raw;
+use amoeba_user::raw;
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 /// Values that break naive checks: null, the kernel's image and stacks, the non-canonical hole,
 /// the top of memory, unaligned and almost-valid user addresses.

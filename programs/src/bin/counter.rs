@@ -7,10 +7,10 @@
 
 use core::hint::black_box;
 
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::process::Environment;
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 /// Loop iterations between two reports: about a millisecond under QEMU's TCG (some 4 ns an
 /// iteration), a tenth of the kernel's 10 ms time slice, so that 40 reports span several

@@ -9,18 +9,18 @@
 use libamoeba::capability::Port;
 use libamoeba::client;
 use libamoeba::oneway::put_port;
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::process::Environment;
 use libamoeba::process::environment::ROOT;
 use libamoeba::random::Entropy;
 use libamoeba::rpc::server::serve;
 use libamoeba::rpc::transport::MAX_MESSAGE_BYTES;
 use libamoeba::servers::echo::EchoServer;
-use libamoeba::user::entropy;
-use libamoeba::user::required_capability;
-use libamoeba::user::rpc::UserRpc;
+use amoeba_user::entropy;
+use amoeba_user::required_capability;
+use amoeba_user::rpc::UserRpc;
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 fn main(env: &Environment) -> i32 {
     let name = env.args().get(1).copied().unwrap_or("echo-user");

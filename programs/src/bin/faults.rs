@@ -15,11 +15,11 @@
 
 use core::arch::asm;
 
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::process::Environment;
-use libamoeba::user::segment;
+use amoeba_user::segment;
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 const KINDS: &str = "null, write-text, exec-data, privileged, divide";
 

@@ -8,12 +8,12 @@ extern crate alloc;
 
 use libamoeba::capability::Capability;
 use libamoeba::client;
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::process::Environment;
-use libamoeba::user::rpc::UserRpc;
-use libamoeba::user::time;
+use amoeba_user::rpc::UserRpc;
+use amoeba_user::time;
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 fn main(env: &Environment) -> i32 {
     let args = env.args();

@@ -6,12 +6,12 @@
 
 use core::time::Duration;
 
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::process::Environment;
 use libamoeba::syscall::Statistic;
-use libamoeba::user::{stat, thread};
+use amoeba_user::{stat, thread};
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 fn main(_env: &Environment) -> i32 {
     let before = stat(Statistic::Interrupts);

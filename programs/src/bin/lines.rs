@@ -3,11 +3,11 @@
 #![no_std]
 #![no_main]
 
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::process::Environment;
-use libamoeba::user::console::LineReader;
+use amoeba_user::console::LineReader;
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 fn main(_env: &Environment) -> i32 {
     let mut count = 0;

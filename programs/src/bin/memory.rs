@@ -12,11 +12,11 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
 
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::process::Environment;
-use libamoeba::user::segment;
+use amoeba_user::segment;
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 const SEGMENT_ROUNDS: usize = 20;
 const SEGMENTS_PER_ROUND: usize = 12;

@@ -4,13 +4,13 @@
 #![no_main]
 
 use libamoeba::client;
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::process::Environment;
 use libamoeba::process::environment::ROOT;
-use libamoeba::user::required_capability;
-use libamoeba::user::rpc::UserRpc;
+use amoeba_user::required_capability;
+use amoeba_user::rpc::UserRpc;
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 fn main(env: &Environment) -> i32 {
     let needs = "the profile needs servers dir and proc";

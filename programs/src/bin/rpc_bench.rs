@@ -16,14 +16,14 @@ use alloc::vec;
 use core::time::Duration;
 use libamoeba::capability::Capability;
 use libamoeba::client;
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::process::Environment;
 use libamoeba::process::environment::{PS, ROOT};
-use libamoeba::user::required_capability;
-use libamoeba::user::rpc::UserRpc;
-use libamoeba::user::{thread, time};
+use amoeba_user::required_capability;
+use amoeba_user::rpc::UserRpc;
+use amoeba_user::{thread, time};
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 const NULL_ROUNDS: u64 = 2000;
 const BULK_ROUNDS: u64 = 100;

@@ -17,19 +17,19 @@ use core::time::Duration;
 use libamoeba::capability::{Capability, Port};
 use libamoeba::client;
 use libamoeba::client::node_check::{self, Shown};
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::priority::Level;
 use libamoeba::process::Environment;
 use libamoeba::process::environment::{PS, ROOT};
 use libamoeba::rpc::codes::ErrorCode;
 use libamoeba::rpc::header::Header;
 use libamoeba::rpc::transport::Rpc;
-use libamoeba::user::required_capability;
-use libamoeba::user::rpc::{UserRpc, set_locate_timeout};
-use libamoeba::user::sync::Semaphore;
-use libamoeba::user::thread;
+use amoeba_user::required_capability;
+use amoeba_user::rpc::{UserRpc, set_locate_timeout};
+use amoeba_user::sync::Semaphore;
+use amoeba_user::thread;
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 const RPC: UserRpc = UserRpc;
 const CLIENT_THREADS: u64 = 8;

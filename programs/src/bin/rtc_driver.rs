@@ -7,11 +7,11 @@
 
 use core::time::Duration;
 
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::process::Environment;
-use libamoeba::user::device::{grant_ports, inb, interrupt_await, outb};
+use amoeba_user::device::{grant_ports, inb, interrupt_await, outb};
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 const INDEX: u16 = 0x70;
 const DATA: u16 = 0x71;

@@ -9,18 +9,18 @@ use core::time::Duration;
 use libamoeba::capability::Port;
 use libamoeba::client;
 use libamoeba::oneway::put_port;
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::process::Environment;
 use libamoeba::process::environment::ROOT;
 use libamoeba::random::Entropy;
 use libamoeba::rights::owner_capability;
 use libamoeba::rpc::header::Header;
 use libamoeba::rpc::transport::Rpc;
-use libamoeba::user::required_capability;
-use libamoeba::user::rpc::UserRpc;
-use libamoeba::user::{entropy, thread};
+use amoeba_user::required_capability;
+use amoeba_user::rpc::UserRpc;
+use amoeba_user::{entropy, thread};
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 fn main(env: &Environment) -> i32 {
     let needs = "the profile needs server dir to publish in";

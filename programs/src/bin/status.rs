@@ -5,10 +5,10 @@
 
 extern crate alloc;
 
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::process::Environment;
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 fn main(env: &Environment) -> i32 {
     let args = env.args();

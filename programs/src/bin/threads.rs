@@ -26,14 +26,14 @@ use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 
-use libamoeba::println;
+use amoeba_user::println;
 use libamoeba::priority::Level;
 use libamoeba::process::Environment;
 use libamoeba::syscall::Error;
-use libamoeba::user::sync::{Barrier, Mutex, Semaphore};
-use libamoeba::user::{Result, event, set_preemptive, signal, thread};
+use amoeba_user::sync::{Barrier, Mutex, Semaphore};
+use amoeba_user::{Result, event, set_preemptive, signal, thread};
 
-libamoeba::amoeba_main!(main);
+amoeba_user::amoeba_main!(main);
 
 const WORKERS: u64 = 4;
 const INCREMENTS: u64 = 1000;

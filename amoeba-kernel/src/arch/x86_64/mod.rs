@@ -15,7 +15,6 @@ pub mod frames;
 pub mod gdt;
 pub mod idt;
 pub mod lapic;
-pub mod mem;
 pub mod multiboot;
 pub mod paging;
 pub mod pic;
@@ -26,6 +25,9 @@ pub mod syscall;
 pub mod traps;
 pub mod tsc;
 pub mod user_state;
+
+// `memcpy` & co. for the compiler's calls: this target's compiler_builtins leaves them to a libc.
+use amoeba_freestanding as _;
 
 core::arch::global_asm!(include_str!("multiboot_header.s"), options(att_syntax));
 core::arch::global_asm!(include_str!("boot.s"), options(att_syntax));

@@ -8,7 +8,7 @@ use core::time::Duration;
 
 use super::thread::ThreadId;
 use super::{Result, raw, timeout_nanos};
-use crate::syscall::Call;
+use libamoeba::syscall::Call;
 
 /// Raises `bits` on `thread` (a thread of this process).
 pub fn send(thread: ThreadId, bits: u64) -> Result<()> {

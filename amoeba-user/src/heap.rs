@@ -1,5 +1,5 @@
 //! The global allocator of a program: `alloc` (Box, Vec, String) over data segments.
-//! [`amoeba_main!`](crate::amoeba_main) makes a [`SegmentHeap`] the program's
+//! [`crate::rt::HEAP`], a [`SegmentHeap`], is the program's
 //! `#[global_allocator]`.
 //!
 //! Blocks below [`DIRECT_BYTES`] come from arenas: segments of at least [`ARENA_BYTES`] taken
@@ -17,8 +17,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use linked_list_allocator::Heap;
 
 use super::{raw, segment};
-use crate::memory::PAGE_SIZE;
-use crate::syscall::{Call, SyncKind};
+use libamoeba::memory::PAGE_SIZE;
+use libamoeba::syscall::{Call, SyncKind};
 
 /// Smallest arena taken from the kernel.
 pub const ARENA_BYTES: usize = 256 * 1024;
@@ -87,7 +87,7 @@ impl SegmentHeap {
     fn with_arenas<R>(&self, f: impl FnOnce(&mut Arenas) -> R) -> Option<R> {
         let handle = self.handle()?;
         // SAFETY: SyncWait only blocks the calling thread.
-        unsafe { raw::syscall2(Call::SyncWait, handle, crate::syscall::NO_TIMEOUT) }.ok()?;
+        unsafe { raw::syscall2(Call::SyncWait, handle, libamoeba::syscall::NO_TIMEOUT) }.ok()?;
         // SAFETY: this thread holds the mutex, so it is the only one using the arenas.
         let result = f(unsafe { &mut *self.arenas.get() });
         // SAFETY: SyncSignal only wakes a thread; this thread holds the mutex it unlocks.

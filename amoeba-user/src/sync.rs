@@ -12,7 +12,7 @@ use core::ops::{Deref, DerefMut};
 use core::time::Duration;
 
 use super::{Result, expect_ok, raw, timeout_nanos};
-use crate::syscall::{Call, SyncKind};
+use libamoeba::syscall::{Call, SyncKind};
 
 fn create(kind: SyncKind, argument: u64) -> Result<u64> {
     // SAFETY: SyncCreate only makes a kernel object.

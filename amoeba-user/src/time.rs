@@ -3,7 +3,7 @@
 use core::time::Duration;
 
 use super::raw;
-use crate::syscall::Call;
+use libamoeba::syscall::Call;
 
 /// Time since the node booted.
 pub fn now() -> Duration {

@@ -10,10 +10,10 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::rpc::UserRpc;
 use super::{Result, raw};
-use crate::capability::Capability;
-use crate::client;
-use crate::rpc::codes::ErrorCode;
-use crate::syscall::Call;
+use libamoeba::capability::Capability;
+use libamoeba::client;
+use libamoeba::rpc::codes::ErrorCode;
+use libamoeba::syscall::Call;
 
 /// The TTY capability as two halves of its 16 bytes, once [`use_tty`] set it.
 static TTY_LOW: AtomicU64 = AtomicU64::new(0);
@@ -113,9 +113,9 @@ impl LineReader {
             self.start = 0;
             self.end = 0;
             match client::tty_read(&UserRpc, &tty, &mut self.pending).ok()? {
-                crate::servers::tty::Input::Bytes(n) => self.end = n.min(self.pending.len()),
-                crate::servers::tty::Input::Nothing => super::thread::sleep(READ_POLL),
-                crate::servers::tty::Input::End => self.ended = true,
+                libamoeba::servers::tty::Input::Bytes(n) => self.end = n.min(self.pending.len()),
+                libamoeba::servers::tty::Input::Nothing => super::thread::sleep(READ_POLL),
+                libamoeba::servers::tty::Input::End => self.ended = true,
             }
         }
     }

@@ -4,7 +4,7 @@
 use core::time::Duration;
 
 use super::{Result, raw, timeout_nanos};
-use crate::syscall::Call;
+use libamoeba::syscall::Call;
 
 /// Blocks until [`wakeup`] on `key`; `Err(TimedOut)` when `timeout` passes first.
 pub fn await_key(key: u64, timeout: Option<Duration>) -> Result<()> {

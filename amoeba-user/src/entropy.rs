@@ -3,9 +3,9 @@
 
 use super::rpc::UserRpc;
 use super::time;
-use crate::client;
-use crate::process::environment::{self, Environment};
-use crate::random::SeededGenerator;
+use libamoeba::client;
+use libamoeba::process::environment::{self, Environment};
+use libamoeba::random::SeededGenerator;
 
 /// A generator for ports and check fields. Without a random server the seed is the cycle
 /// counter alone: guessable, so a server process on such a node is only as safe as its node.

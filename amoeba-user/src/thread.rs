@@ -7,8 +7,8 @@ use alloc::boxed::Box;
 use core::time::Duration;
 
 use super::{Result, raw};
-use crate::priority::Level;
-use crate::syscall::Call;
+use libamoeba::priority::Level;
+use libamoeba::syscall::Call;
 
 /// A thread's id, unique on the node while the thread lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,11 +1,11 @@
 //! Amoeba RPC from a process: the [`Rpc`] calls as system calls, so the clients and servers of
-//! [`crate::rpc`] run here unchanged.
+//! [`libamoeba::rpc`] run here unchanged.
 
 use super::raw::syscall6_raw;
-use crate::rpc::codes::ErrorCode;
-use crate::rpc::header::{HEADER_LEN, Header};
-use crate::rpc::transport::{Received, Rpc};
-use crate::syscall::{Call, decode_rpc};
+use libamoeba::rpc::codes::ErrorCode;
+use libamoeba::rpc::header::{HEADER_LEN, Header};
+use libamoeba::rpc::transport::{Received, Rpc};
+use libamoeba::syscall::{Call, decode_rpc};
 
 /// The process's side of RPC (a unit value: the kernel knows the calling thread).
 #[derive(Clone, Copy, Debug, Default)]

@@ -11,7 +11,7 @@
 
 use core::arch::asm;
 
-use crate::syscall::{Call, Error};
+use libamoeba::syscall::{Call, Error};
 
 /// Makes system call `call` with six arguments.
 ///
@@ -24,7 +24,7 @@ pub unsafe fn syscall6(call: Call, args: [u64; 6]) -> Result<u64, Error> {
 }
 
 /// Makes system call `call` and returns RAX as it is (RPC calls encode their results their own
-/// way, see [`crate::syscall::decode_rpc`]).
+/// way, see [`libamoeba::syscall::decode_rpc`]).
 ///
 /// # Safety
 /// As for [`syscall6`].

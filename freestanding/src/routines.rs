@@ -1,10 +1,5 @@
-//! `memcpy`, `memmove`, `memset`, `memcmp` and `bcmp`, which the compiler emits calls to.
-//!
-//! On a linux-gnu target `compiler_builtins` leaves them to libc, which neither the kernel nor a
-//! program has. The kernel (`amoeba-kernel/src/arch/x86_64/mem.rs`) and `amoeba_main!` in each
-//! program define the C symbols, calling these. They use string instructions and byte loops the
-//! optimizer cannot turn back into calls to themselves. Being plain functions here, they cannot
-//! clash with a libc when libamoeba is built for a host tool.
+//! The routines, as plain Rust functions (the C symbols are in the crate root). They use string
+//! instructions and byte loops the optimizer cannot turn back into calls to themselves.
 
 use core::arch::asm;
 

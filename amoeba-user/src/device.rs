@@ -9,7 +9,7 @@ use core::arch::asm;
 use core::time::Duration;
 
 use super::{Result, raw, timeout_nanos};
-use crate::syscall::Call;
+use libamoeba::syscall::Call;
 
 /// Asks for I/O ports `first .. first + count`.
 pub fn grant_ports(first: u16, count: u16) -> Result<()> {

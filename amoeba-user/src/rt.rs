@@ -1,10 +1,11 @@
 //! The runtime around `main`: the start of a process ([`start`], called by the `_start` that
-//! [`amoeba_main!`](crate::amoeba_main) defines) and the panic report. The macro defines the
-//! symbols themselves (`_start`, the panic handler, the allocator, `memcpy` & co.) in the
-//! program, so that building libamoeba with feature `user` into a std program (Cargo unifies
-//! features across a workspace build) adds no second panic handler or `memcpy` there.
+//! [`amoeba_main!`](crate::amoeba_main) defines), the panic report, and the symbols every
+//! freestanding binary of the precompiled `core` and `alloc` needs: the `#[global_allocator]`
+//! ([`HEAP`]), the `#[panic_handler]`, `rust_eh_personality` and `_Unwind_Resume`, and the
+//! memory routines (by naming `amoeba-freestanding`). They are left out of this crate's host
+//! unit tests, which have std's.
 
-use crate::process::environment::{self, Environment, HEADER_LEN};
+use libamoeba::process::environment::{self, Environment, HEADER_LEN};
 
 /// Decodes the environment block at `block`, runs `main` with it and exits with its result.
 ///
@@ -15,6 +16,7 @@ use crate::process::environment::{self, Environment, HEADER_LEN};
 /// `block` is null or the address of an environment block (its header first) that stays
 /// mapped and unchanged for the rest of the process: what the kernel passes to `_start`.
 pub unsafe fn start(block: *const u8, main: fn(&Environment<'_>) -> i32) -> ! {
+    HEAP.init();
     let bytes: &'static [u8] = if block.is_null() {
         &[]
     } else {
@@ -66,4 +68,32 @@ pub fn report_panic(info: &core::panic::PanicInfo<'_>) -> ! {
     let _ = out.write_str("\n");
     out.flush();
     super::exit(-1)
+}
+
+/// The program's heap: every `Box`, `Vec` and `String` lives in its data segments.
+#[cfg_attr(not(test), global_allocator)]
+pub static HEAP: super::heap::SegmentHeap = super::heap::SegmentHeap::new();
+
+#[cfg(not(test))]
+mod symbols {
+    // memcpy & co.: the compiler calls them and this target's compiler_builtins leaves them to
+    // a libc, which a program does not have.
+    use amoeba_freestanding as _;
+
+    #[panic_handler]
+    fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+        super::report_panic(info)
+    }
+
+    /// The precompiled `core` refers to this symbol; with `panic = "abort"` it is never called.
+    #[unsafe(no_mangle)]
+    extern "C" fn rust_eh_personality() {}
+
+    /// The precompiled `alloc` (built to unwind) refers to this from its landing pads; with
+    /// `panic = "abort"` nothing ever unwinds, so reaching it is a bug.
+    #[unsafe(no_mangle)]
+    #[allow(non_snake_case, reason = "the symbol name is fixed by the unwinding ABI")]
+    extern "C" fn _Unwind_Resume() -> ! {
+        panic!("_Unwind_Resume called, but programs never unwind")
+    }
 }

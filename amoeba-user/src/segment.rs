@@ -3,7 +3,7 @@
 use core::ptr::NonNull;
 
 use super::{Result, raw};
-use crate::syscall::{Call, Error};
+use libamoeba::syscall::{Call, Error};
 
 /// A fresh zero-filled segment of at least `bytes` bytes (page-aligned).
 pub fn allocate(bytes: usize) -> Result<NonNull<u8>> {
