@@ -6,6 +6,10 @@
 //! label) is served whole as `vdisk:00` under a new port each boot, and said so in the log:
 //! its data is left as it is, and the file servers on it say what they make of it.
 //!
+//! A disk that also boots the node (an appliance image: MBR, EFI system partition, GRUB) keeps
+//! the node's disk in its Amoeba partition (MBR type 0x93, `libamoeba::servers::vdisk::mbr`):
+//! that partition is then the disk, label and all, and the boot partitions are never touched.
+//!
 //! The directory publishes each piece with the right to read only: anyone on the LAN can look
 //! it up, and a disk that anyone could overwrite would be no disk. The owner capabilities
 //! (all rights) go to the console, for the node's owner and the file servers.
@@ -20,15 +24,39 @@ use libamoeba::oneway::put_port;
 use libamoeba::random::Entropy;
 use libamoeba::rights::restrict_owner;
 use libamoeba::servers::vdisk::label::{Label, LabelError};
-use libamoeba::servers::vdisk::{BLOCK_BYTES, BlockDevice, Piece, READ, VdiskServer};
+use libamoeba::servers::vdisk::{BLOCK_BYTES, BlockDevice, Piece, READ, VdiskServer, Window, mbr};
 
 /// The directory name of the first piece (5.3 numbers them `vdisk:NN`).
 pub const NAME: &str = "vdisk:00";
 /// Names of the pieces a label may hold, in order.
 const NAMES: [&str; 4] = [NAME, "vdisk:01", "vdisk:02", "vdisk:03"];
 
+/// The part of `disk` that is the node's disk: all of it, unless it has no label of ours at
+/// its start but an MBR with an Amoeba partition.
+fn amoeba_part(mut disk: VirtioBlk) -> Window<VirtioBlk> {
+    let whole = Piece {
+        first: 0,
+        blocks: disk.blocks(),
+    };
+    let mut first = [0u8; BLOCK_BYTES];
+    if disk.read(0, &mut first).is_err() || Label::decode(&first, whole.blocks).is_ok() {
+        return Window::new(disk, whole);
+    }
+    match mbr::amoeba_partition(&first, whole.blocks) {
+        Some(piece) => {
+            log::info!(
+                "server vdisk: the disk's Amoeba partition (MBR type 0x93): blocks {}..{}",
+                piece.first,
+                piece.first + piece.blocks
+            );
+            Window::new(disk, piece)
+        }
+        None => Window::new(disk, whole),
+    }
+}
+
 /// The label to serve `disk` by: its own, a new one on a blank disk, or none.
-fn label_of(disk: &mut VirtioBlk) -> Option<Label> {
+fn label_of(disk: &mut impl BlockDevice) -> Option<Label> {
     let mut first = [0u8; BLOCK_BYTES];
     if let Err(error) = disk.read(0, &mut first) {
         log::error!("server vdisk: cannot read the disk's label: {error:?}");
@@ -63,10 +91,11 @@ fn label_of(disk: &mut VirtioBlk) -> Option<Label> {
 
 #[inline(never)] // one symbol per server: image checks find selected servers by name
 pub fn start(published: &mut Publications) {
-    let Some(mut disk) = virtio_blk::probe() else {
+    let Some(disk) = virtio_blk::probe() else {
         log::warn!("server vdisk: no virtio block device; not started");
         return;
     };
+    let mut disk = amoeba_part(disk);
     let (get, server) = match label_of(&mut disk) {
         Some(label) => {
             let pieces: Vec<(Piece, [u8; 6])> = label.pieces.clone();

@@ -43,6 +43,7 @@
 //!   with nothing done, are STD_COMBAD.
 
 pub mod label;
+pub mod mbr;
 
 use alloc::format;
 use alloc::vec;
@@ -361,13 +362,21 @@ impl<D: BlockDevice> VdiskServer<D> {
     }
 }
 
-/// One piece of a device, as the device its requests see.
-struct Window<'d, D> {
-    device: &'d mut D,
+/// One piece of a device, as the device its requests see: a request's piece, or the Amoeba
+/// partition of a disk that also boots ([`mbr`]). `D` may be a borrowed device (`&mut D`).
+pub struct Window<D> {
+    device: D,
     piece: Piece,
 }
 
-impl<D: BlockDevice> BlockDevice for Window<'_, D> {
+impl<D: BlockDevice> Window<D> {
+    /// `piece` of `device`; the caller has checked that it lies inside the device.
+    pub fn new(device: D, piece: Piece) -> Self {
+        Self { device, piece }
+    }
+}
+
+impl<D: BlockDevice> BlockDevice for Window<D> {
     fn blocks(&self) -> u64 {
         self.piece.blocks
     }
