@@ -116,8 +116,9 @@ macro_rules! println {
 
 /// Makes a binary an Amoeba program: defines its entry point `_start`, which decodes the process
 /// environment the kernel passes, calls `main(&Environment) -> i32`, then exits with what it
-/// returns. Use it once per binary, at the crate root. The rest of the runtime (allocator,
-/// panic handler, memory routines) comes with this crate.
+/// returns, and its `#[panic_handler]` ([`rt::report_panic`]; see [`rt`] for why here). Use it
+/// once per binary, at the crate root. The rest of the runtime (allocator, memory routines)
+/// comes with this crate.
 #[macro_export]
 macro_rules! amoeba_main {
     ($main:path) => {
@@ -132,6 +133,11 @@ macro_rules! amoeba_main {
             // SAFETY: the environment block stays mapped for the process's life (the caller's
             // guarantee above).
             unsafe { $crate::rt::start(environment, $main) }
+        }
+
+        #[panic_handler]
+        fn __amoeba_panic(info: &::core::panic::PanicInfo<'_>) -> ! {
+            $crate::rt::report_panic(info)
         }
     };
 }

@@ -1,9 +1,12 @@
 //! The runtime around `main`: the start of a process ([`start`], called by the `_start` that
 //! [`amoeba_main!`](crate::amoeba_main) defines), the panic report, and the symbols every
 //! freestanding binary of the precompiled `core` and `alloc` needs: the `#[global_allocator]`
-//! ([`HEAP`]), the `#[panic_handler]`, `rust_eh_personality` and `_Unwind_Resume`, and the
-//! memory routines (by naming `amoeba-freestanding`). They are left out of this crate's host
-//! unit tests, which have std's.
+//! ([`HEAP`]), `rust_eh_personality` and `_Unwind_Resume`, and the memory routines (by naming
+//! `amoeba-freestanding`). They are left out of this crate's host unit tests, which have
+//! std's. The `#[panic_handler]` calling [`report_panic`] is the one thing the program itself
+//! defines, through [`amoeba_main!`](crate::amoeba_main): a panic handler is a lang item, and
+//! one in this library would clash with std's wherever Cargo builds this crate in one graph
+//! with host crates (`cargo build` or `clippy` of the whole workspace).
 
 use libamoeba::process::environment::{self, Environment, HEADER_LEN};
 
@@ -79,11 +82,6 @@ mod symbols {
     // memcpy & co.: the compiler calls them and this target's compiler_builtins leaves them to
     // a libc, which a program does not have.
     use amoeba_freestanding as _;
-
-    #[panic_handler]
-    fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-        super::report_panic(info)
-    }
 
     /// The precompiled `core` refers to this symbol; with `panic = "abort"` it is never called.
     #[unsafe(no_mangle)]

@@ -265,9 +265,10 @@ fn the_image_checks_apply() {
             second: 1
         }))
     );
+    // Below user space: refused before the image's own check, with the fix.
     assert!(matches!(
         encode(0x10, &[load(R | X, 0, vec![0xC3; 32], 32)]),
-        Err(ElfImageError::Image(ImageError::OutsideUserSpace { .. }))
+        Err(ElfImageError::WrongAddress { index: 0, vaddr: 0 })
     ));
     // Linked over the main stack.
     assert!(matches!(
@@ -467,4 +468,24 @@ fn every_real_program_becomes_a_bootable_image() {
         boot_table(&ws, &none, "test.toml").expect("empty").0,
         boot_table::encode(&[])
     );
+}
+
+#[test]
+fn an_elf_linked_for_linux_or_another_machine_is_refused_with_the_fix() {
+    let linux = elf(
+        0x40_1000,
+        &[load(R | X, 0x40_0000, text_bytes(0x100), 0x100)],
+    );
+    let error = image_from_elf(&linux).expect_err("linked below user space");
+    assert_eq!(
+        error,
+        ElfImageError::WrongAddress {
+            index: 0,
+            vaddr: 0x40_0000
+        }
+    );
+    let message = error.to_string();
+    assert!(message.contains("[[programs]] path"), "{message}");
+    let arm = elf_with(2, 183, BASE, &[load(R | X, BASE, text_bytes(0x100), 0x100)]);
+    assert_eq!(image_from_elf(&arm), Err(ElfImageError::NotX86_64(183)));
 }
