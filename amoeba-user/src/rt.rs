@@ -90,7 +90,10 @@ mod symbols {
     /// The precompiled `alloc` (built to unwind) refers to this from its landing pads; with
     /// `panic = "abort"` nothing ever unwinds, so reaching it is a bug.
     #[unsafe(no_mangle)]
-    #[allow(non_snake_case, reason = "the symbol name is fixed by the unwinding ABI")]
+    #[allow(
+        non_snake_case,
+        reason = "the symbol name is fixed by the unwinding ABI"
+    )]
     extern "C" fn _Unwind_Resume() -> ! {
         panic!("_Unwind_Resume called, but programs never unwind")
     }

@@ -82,7 +82,8 @@ fn problems_of_package(dir: &Path, manifest: Option<&str>, files: &[(&str, &str)
         fs::write(pkg.join(name), text).unwrap_or_else(|e| panic!("{e}"));
     }
     let profile = dir.join("bad.toml");
-    let text = "description = \"d\"\n[kernel]\nservers = [\"proc\"]\n\n[[programs]]\npath = \"pkg\"\n";
+    let text =
+        "description = \"d\"\n[kernel]\nservers = [\"proc\"]\n\n[[programs]]\npath = \"pkg\"\n";
     fs::write(&profile, text).unwrap_or_else(|e| panic!("{e}"));
     match check_profile(&workspace(), &profile.to_string_lossy()) {
         Ok(_) => panic!("{} passed its check", pkg.display()),

@@ -3,10 +3,8 @@
 //! table does not exercise yet (conflicts) can be tested with a table of the test's own.
 
 use std::fmt;
-use std::path::Path;
 
-use crate::node_spec::PackageProgram;
-use crate::problem::Problem;
+use crate::program_sources::{NoProgramSources, ProgramSources};
 
 /// Whether a component is a kernel server or a driver; decides its profile key and feature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -59,34 +57,6 @@ pub struct Component {
     /// Names of components that must not be selected together with this one.
     pub conflicts: &'static [&'static str],
     pub status: Status,
-}
-
-/// How validation looks at the programs a profile names outside `programs/`
-/// (`[[programs]] path` and `image`): the one part of the catalog that reads the file system and
-/// runs cargo, behind a seam so that validation stays testable with a fake.
-pub trait ProgramSources: fmt::Debug {
-    /// The program the Cargo package in `dir` builds, or what is wrong with it.
-    fn package(&self, dir: &Path) -> Result<PackageProgram, Problem>;
-    /// Whether `file` is a process image a node can run.
-    fn image(&self, file: &Path) -> Result<(), Problem>;
-}
-
-/// A catalog without outside programs: each is refused with a message saying so.
-#[derive(Debug)]
-pub struct NoProgramSources;
-
-impl ProgramSources for NoProgramSources {
-    fn package(&self, dir: &Path) -> Result<PackageProgram, Problem> {
-        Err(Problem::OutsideProgramsUnchecked {
-            shown: dir.display().to_string(),
-        })
-    }
-
-    fn image(&self, file: &Path) -> Result<(), Problem> {
-        Err(Problem::OutsideProgramsUnchecked {
-            shown: file.display().to_string(),
-        })
-    }
 }
 
 /// A table of components (names are unique across both kinds) and the user programs a profile

@@ -29,6 +29,7 @@ pub mod nic;
 pub mod node_spec;
 pub mod problem;
 pub mod profile;
+pub mod program_sources;
 pub mod programs;
 pub mod qemu;
 pub mod source_date;

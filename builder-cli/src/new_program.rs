@@ -67,11 +67,9 @@ pub fn new_program(
     for (from, to) in FILES {
         let source = templates.join(from);
         let shown = ws.display(&source);
-        let text = fs::read_to_string(&source).map_err(|source| {
-            NewProgramError::ReadTemplate {
-                file: shown.clone(),
-                source,
-            }
+        let text = fs::read_to_string(&source).map_err(|source| NewProgramError::ReadTemplate {
+            file: shown.clone(),
+            source,
         })?;
         let rendered = template::render(&shown, &text, &values)?;
         let target = dir.join(to.replace("NAME", name));

@@ -7,6 +7,7 @@ use thiserror::Error;
 
 use crate::catalog::Kind;
 use crate::disk_image::tree::PathError;
+use crate::program_sources::SourceProblem;
 
 /// `name and path`, `none of them`.
 fn given_sources(given: &[&str]) -> String {
@@ -107,22 +108,8 @@ pub enum Problem {
          or `image` (a process image file)", given_sources(.given)
     )]
     ProgramSource { given: Vec<&'static str> },
-    #[error("{shown} is not a Cargo package (no Cargo.toml there); point `path` at the directory of your program's Cargo.toml (`amoeba-build new-program NAME` makes one)")]
-    NotAPackage { shown: String },
-    #[error("cargo cannot read the package {shown}:\n{reason}")]
-    UnreadablePackage { shown: String, reason: String },
-    #[error("package `{package}` has no binary; add src/main.rs or a [[bin]] (see `amoeba-build new-program`)")]
-    NoBinary { package: String },
-    #[error("package `{package}` has {} binaries ({}); a program is one binary: keep one, or move each into a package of its own", .bins.len(), .bins.join(", "))]
-    SeveralBinaries { package: String, bins: Vec<String> },
-    #[error("package `{package}` does not depend on amoeba-user, the runtime of Amoeba programs; add `amoeba-user = {{ path = \"AMOEBA/amoeba-user\" }}` under [dependencies] (AMOEBA: this checkout)")]
-    NoRuntime { package: String },
-    #[error("{shown} does not exist; `image` names a process image file relative to the profile (make one with `amoeba-build image ELF -o FILE`)")]
-    MissingImage { shown: String },
-    #[error("{shown} is not a process image a node can run: {reason}; make it with `amoeba-build image ELF -o FILE`")]
-    BadImage { shown: String, reason: String },
-    #[error("{shown}: programs outside programs/ are not looked at by this check")]
-    OutsideProgramsUnchecked { shown: String },
+    #[error(transparent)]
+    Source(#[from] SourceProblem),
     #[error("program `{name}` cannot become a process image: {reason}")]
     ProgramElf { name: String, reason: String },
     #[error("{count} arguments; a program takes at most {max}, remove some")]

@@ -678,10 +678,12 @@ mod tests {
     fn programs_keep_their_order_values_and_lines() {
         let text = "description = \"d\"\n\n[[programs]]\nname = \"hello\"\nargs = [\"a\", \"b c\"]\n\n[[programs]]\npriority = \"high\"\npath = \"../p\"\n";
         let profile = parse(text).expect("parses");
-        let at = |value: &str, line| Some(Located {
-            value: value.to_string(),
-            line,
-        });
+        let at = |value: &str, line| {
+            Some(Located {
+                value: value.to_string(),
+                line,
+            })
+        };
         assert_eq!(
             profile.programs,
             [

@@ -20,19 +20,19 @@ use libamoeba::process::boot_table::{self, BootProgramSpec};
 use thiserror::Error;
 
 pub use elf_image::{ElfImageError, ProgramProcess, image_from_elf, process_from_elf};
-pub use sources::CargoSources;
 pub use image_files::{
     IMAGE_EXTENSION, INDEX_FILE, INDEX_FORMAT, IndexEntry, ProgramIndex, WrittenProgram,
     image_file_name, write_images, write_program_images,
 };
+pub use sources::CargoSources;
 
 use crate::digest;
-use cargo::PackageBuild;
 use crate::kernel_build::{self, KernelBuildError};
 use crate::manifest::ProgramOutput;
 use crate::node_spec::{NodeSpec, ProgramSource, ProgramSpec};
 use crate::problem::{Problem, ProfileProblem, ProfileProblems};
 use crate::workspace::Workspace;
+use cargo::PackageBuild;
 
 /// The package holding the programs.
 pub const PACKAGE: &str = "amoeba-programs";

@@ -593,12 +593,18 @@ impl Checker<'_> {
             "path" => catalog
                 .sources()
                 .package(&located)
-                .map(|package| (package.bin.clone(), ProgramSource::Package(package))),
-            _ => catalog.sources().image(&located).map(|()| {
-                let stem = located.file_stem().unwrap_or_default();
-                let name = stem.to_string_lossy().into_owned();
-                (name, ProgramSource::Image(std::path::absolute(&located).unwrap_or(located)))
-            }),
+                .map(|package| (package.bin.clone(), ProgramSource::Package(package)))
+                .map_err(Problem::from),
+            _ => catalog
+                .sources()
+                .image(&located)
+                .map(|()| {
+                    let stem = located.file_stem().unwrap_or_default();
+                    let name = stem.to_string_lossy().into_owned();
+                    let file = std::path::absolute(&located).unwrap_or(located);
+                    (name, ProgramSource::Image(file))
+                })
+                .map_err(Problem::from),
         };
         let (name, source) = outcome.unwrap_or_else(|problem| {
             self.report(Some(value.line), Some(&full_key), problem);

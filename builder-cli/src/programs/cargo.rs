@@ -17,7 +17,7 @@ use cargo_metadata::{MetadataCommand, TargetKind};
 
 use crate::kernel_build;
 use crate::node_spec::PackageProgram;
-use crate::problem::Problem;
+use crate::program_sources::SourceProblem;
 use crate::workspace::Workspace;
 
 include!("../../../build-support/freestanding_link.rs");
@@ -32,24 +32,24 @@ pub const LINKER_SCRIPT: &str = "user.ld";
 
 /// The Amoeba program the Cargo package in `dir` builds: its one binary and the runtime it
 /// links with. The problems name what to change.
-pub fn inspect(dir: &Path) -> Result<PackageProgram, Problem> {
+pub fn inspect(dir: &Path) -> Result<PackageProgram, SourceProblem> {
     let shown = dir.display().to_string();
     let manifest = dir.join("Cargo.toml");
     if !manifest.is_file() {
-        return Err(Problem::NotAPackage { shown });
+        return Err(SourceProblem::NotAPackage { shown });
     }
     let metadata = MetadataCommand::new()
         .manifest_path(&manifest)
         .other_options(["--offline".to_string()])
         .exec()
         .or_else(|_| MetadataCommand::new().manifest_path(&manifest).exec())
-        .map_err(|error| Problem::UnreadablePackage {
+        .map_err(|error| SourceProblem::UnreadablePackage {
             shown: shown.clone(),
             reason: error.to_string(),
         })?;
     let root = metadata
         .root_package()
-        .ok_or_else(|| Problem::UnreadablePackage {
+        .ok_or_else(|| SourceProblem::UnreadablePackage {
             shown: shown.clone(),
             reason: "it is a virtual workspace; point `path` at one member's directory".into(),
         })?;
@@ -61,16 +61,16 @@ pub fn inspect(dir: &Path) -> Result<PackageProgram, Problem> {
         .collect();
     let package = root.name.to_string();
     let bin = match bins.as_slice() {
-        [] => return Err(Problem::NoBinary { package }),
+        [] => return Err(SourceProblem::NoBinary { package }),
         [bin] => bin.clone(),
-        _ => return Err(Problem::SeveralBinaries { package, bins }),
+        _ => return Err(SourceProblem::SeveralBinaries { package, bins }),
     };
     let runtime = metadata
         .packages
         .iter()
         .find(|p| p.name.as_str() == RUNTIME_PACKAGE)
         .and_then(|p| p.manifest_path.parent())
-        .ok_or_else(|| Problem::NoRuntime {
+        .ok_or_else(|| SourceProblem::NoRuntime {
             package: package.clone(),
         })?;
     Ok(PackageProgram {
@@ -132,7 +132,9 @@ impl PackageBuild {
             flags.push(&self.remap_to);
         }
         let script = self.runtime_dir.join(LINKER_SCRIPT);
-        let args = FREESTANDING_LINK_ARGS.iter().map(|arg| OsString::from(*arg));
+        let args = FREESTANDING_LINK_ARGS
+            .iter()
+            .map(|arg| OsString::from(*arg));
         let script_arg = std::iter::once({
             let mut arg = OsString::from("-Wl,-T,");
             arg.push(&script);

@@ -367,7 +367,10 @@ fn the_build_command() {
         .expect("rustflags");
     let flags: Vec<&str> = flags.split('\x1f').collect();
     assert!(flags.contains(&"-Clink-arg=-nostartfiles"), "{flags:?}");
-    let script = format!("-Clink-arg=-Wl,-T,{}", ws.root().join("amoeba-user/user.ld").display());
+    let script = format!(
+        "-Clink-arg=-Wl,-T,{}",
+        ws.root().join("amoeba-user/user.ld").display()
+    );
     assert_eq!(flags.last(), Some(&script.as_str()));
 }
 

@@ -11,8 +11,8 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use amoeba_user::println;
-use libamoeba::process::Environment;
 use amoeba_user::thread;
+use libamoeba::process::Environment;
 
 amoeba_user::amoeba_main!(main);
 

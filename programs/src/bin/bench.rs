@@ -13,10 +13,10 @@
 extern crate alloc;
 
 use amoeba_user::println;
-use libamoeba::priority::Level;
-use libamoeba::process::Environment;
 use amoeba_user::sync::Semaphore;
 use amoeba_user::{thread, time};
+use libamoeba::priority::Level;
+use libamoeba::process::Environment;
 
 amoeba_user::amoeba_main!(main);
 

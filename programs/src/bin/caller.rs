@@ -4,11 +4,11 @@
 #![no_std]
 #![no_main]
 
+use amoeba_user::println;
+use amoeba_user::rpc::UserRpc;
 use libamoeba::capability::Capability;
 use libamoeba::client;
-use amoeba_user::println;
 use libamoeba::process::Environment;
-use amoeba_user::rpc::UserRpc;
 
 amoeba_user::amoeba_main!(main);
 

@@ -7,10 +7,10 @@
 #![no_main]
 
 use amoeba_user::println;
+use amoeba_user::raw;
 use libamoeba::process::Environment;
 use libamoeba::process::layout::{MAIN_STACK_BASE, USER_TEXT_BASE};
 use libamoeba::syscall::{Call, Error};
-use amoeba_user::raw;
 
 amoeba_user::amoeba_main!(main);
 

@@ -6,19 +6,19 @@
 #![no_std]
 #![no_main]
 
+use amoeba_user::entropy;
+use amoeba_user::println;
+use amoeba_user::required_capability;
+use amoeba_user::rpc::UserRpc;
 use libamoeba::capability::Port;
 use libamoeba::client;
 use libamoeba::oneway::put_port;
-use amoeba_user::println;
 use libamoeba::process::Environment;
 use libamoeba::process::environment::ROOT;
 use libamoeba::random::Entropy;
 use libamoeba::rpc::server::serve;
 use libamoeba::rpc::transport::MAX_MESSAGE_BYTES;
 use libamoeba::servers::echo::EchoServer;
-use amoeba_user::entropy;
-use amoeba_user::required_capability;
-use amoeba_user::rpc::UserRpc;
 
 amoeba_user::amoeba_main!(main);
 

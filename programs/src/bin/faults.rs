@@ -16,8 +16,8 @@
 use core::arch::asm;
 
 use amoeba_user::println;
-use libamoeba::process::Environment;
 use amoeba_user::segment;
+use libamoeba::process::Environment;
 
 amoeba_user::amoeba_main!(main);
 

@@ -6,12 +6,12 @@
 
 extern crate alloc;
 
-use libamoeba::capability::Capability;
-use libamoeba::client;
 use amoeba_user::println;
-use libamoeba::process::Environment;
 use amoeba_user::rpc::UserRpc;
 use amoeba_user::time;
+use libamoeba::capability::Capability;
+use libamoeba::client;
+use libamoeba::process::Environment;
 
 amoeba_user::amoeba_main!(main);
 

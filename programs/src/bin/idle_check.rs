@@ -7,9 +7,9 @@
 use core::time::Duration;
 
 use amoeba_user::println;
+use amoeba_user::{stat, thread};
 use libamoeba::process::Environment;
 use libamoeba::syscall::Statistic;
-use amoeba_user::{stat, thread};
 
 amoeba_user::amoeba_main!(main);
 

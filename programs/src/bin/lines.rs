@@ -3,9 +3,9 @@
 #![no_std]
 #![no_main]
 
+use amoeba_user::console::LineReader;
 use amoeba_user::println;
 use libamoeba::process::Environment;
-use amoeba_user::console::LineReader;
 
 amoeba_user::amoeba_main!(main);
 

@@ -13,8 +13,8 @@ use alloc::vec::Vec;
 use core::ptr::NonNull;
 
 use amoeba_user::println;
-use libamoeba::process::Environment;
 use amoeba_user::segment;
+use libamoeba::process::Environment;
 
 amoeba_user::amoeba_main!(main);
 

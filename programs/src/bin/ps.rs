@@ -3,12 +3,12 @@
 #![no_std]
 #![no_main]
 
-use libamoeba::client;
 use amoeba_user::println;
-use libamoeba::process::Environment;
-use libamoeba::process::environment::ROOT;
 use amoeba_user::required_capability;
 use amoeba_user::rpc::UserRpc;
+use libamoeba::client;
+use libamoeba::process::Environment;
+use libamoeba::process::environment::ROOT;
 
 amoeba_user::amoeba_main!(main);
 

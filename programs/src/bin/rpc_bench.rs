@@ -13,15 +13,15 @@
 extern crate alloc;
 
 use alloc::vec;
-use core::time::Duration;
-use libamoeba::capability::Capability;
-use libamoeba::client;
 use amoeba_user::println;
-use libamoeba::process::Environment;
-use libamoeba::process::environment::{PS, ROOT};
 use amoeba_user::required_capability;
 use amoeba_user::rpc::UserRpc;
 use amoeba_user::{thread, time};
+use core::time::Duration;
+use libamoeba::capability::Capability;
+use libamoeba::client;
+use libamoeba::process::Environment;
+use libamoeba::process::environment::{PS, ROOT};
 
 amoeba_user::amoeba_main!(main);
 

@@ -12,22 +12,22 @@ extern crate alloc;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use amoeba_user::println;
+use amoeba_user::required_capability;
+use amoeba_user::rpc::{UserRpc, set_locate_timeout};
+use amoeba_user::sync::Semaphore;
+use amoeba_user::thread;
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 use libamoeba::capability::{Capability, Port};
 use libamoeba::client;
 use libamoeba::client::node_check::{self, Shown};
-use amoeba_user::println;
 use libamoeba::priority::Level;
 use libamoeba::process::Environment;
 use libamoeba::process::environment::{PS, ROOT};
 use libamoeba::rpc::codes::ErrorCode;
 use libamoeba::rpc::header::Header;
 use libamoeba::rpc::transport::Rpc;
-use amoeba_user::required_capability;
-use amoeba_user::rpc::{UserRpc, set_locate_timeout};
-use amoeba_user::sync::Semaphore;
-use amoeba_user::thread;
 
 amoeba_user::amoeba_main!(main);
 

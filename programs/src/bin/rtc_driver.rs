@@ -7,9 +7,9 @@
 
 use core::time::Duration;
 
+use amoeba_user::device::{grant_ports, inb, interrupt_await, outb};
 use amoeba_user::println;
 use libamoeba::process::Environment;
-use amoeba_user::device::{grant_ports, inb, interrupt_await, outb};
 
 amoeba_user::amoeba_main!(main);
 

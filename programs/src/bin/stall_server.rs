@@ -5,20 +5,20 @@
 #![no_std]
 #![no_main]
 
+use amoeba_user::println;
+use amoeba_user::required_capability;
+use amoeba_user::rpc::UserRpc;
+use amoeba_user::{entropy, thread};
 use core::time::Duration;
 use libamoeba::capability::Port;
 use libamoeba::client;
 use libamoeba::oneway::put_port;
-use amoeba_user::println;
 use libamoeba::process::Environment;
 use libamoeba::process::environment::ROOT;
 use libamoeba::random::Entropy;
 use libamoeba::rights::owner_capability;
 use libamoeba::rpc::header::Header;
 use libamoeba::rpc::transport::Rpc;
-use amoeba_user::required_capability;
-use amoeba_user::rpc::UserRpc;
-use amoeba_user::{entropy, thread};
 
 amoeba_user::amoeba_main!(main);
 

@@ -27,11 +27,11 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 
 use amoeba_user::println;
+use amoeba_user::sync::{Barrier, Mutex, Semaphore};
+use amoeba_user::{Result, event, set_preemptive, signal, thread};
 use libamoeba::priority::Level;
 use libamoeba::process::Environment;
 use libamoeba::syscall::Error;
-use amoeba_user::sync::{Barrier, Mutex, Semaphore};
-use amoeba_user::{Result, event, set_preemptive, signal, thread};
 
 amoeba_user::amoeba_main!(main);
 

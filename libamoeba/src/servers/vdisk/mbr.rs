@@ -28,13 +28,20 @@ pub fn amoeba_partition(sector: &[u8; BLOCK_BYTES], blocks: u64) -> Option<Piece
         .chunks_exact(ENTRY_BYTES)
         .filter(|entry| entry[4] == AMOEBA_PARTITION_TYPE)
         .map(|entry| Piece {
-            first: u64::from(u32::from_le_bytes([entry[8], entry[9], entry[10], entry[11]])),
-            blocks: u64::from(u32::from_le_bytes([entry[12], entry[13], entry[14], entry[15]])),
+            first: u64::from(u32::from_le_bytes([
+                entry[8], entry[9], entry[10], entry[11],
+            ])),
+            blocks: u64::from(u32::from_le_bytes([
+                entry[12], entry[13], entry[14], entry[15],
+            ])),
         })
         .find(|piece| {
             piece.first > 0
                 && piece.blocks > 0
-                && piece.first.checked_add(piece.blocks).is_some_and(|end| end <= blocks)
+                && piece
+                    .first
+                    .checked_add(piece.blocks)
+                    .is_some_and(|end| end <= blocks)
         })
 }
 
@@ -76,10 +83,13 @@ mod tests {
         assert_eq!(amoeba_partition(&mbr(&[(0xEF, 2048, 100)]), 4096), None);
         assert_eq!(amoeba_partition(&mbr(&[(0x93, 4000, 100)]), 4096), None);
         assert_eq!(amoeba_partition(&mbr(&[(0x93, 0, 100)]), 4096), None);
-        assert_eq!(amoeba_partition(&mbr(&[(0x93, u32::MAX, u32::MAX)]), u64::MAX), Some(Piece {
-            first: u64::from(u32::MAX),
-            blocks: u64::from(u32::MAX)
-        }));
+        assert_eq!(
+            amoeba_partition(&mbr(&[(0x93, u32::MAX, u32::MAX)]), u64::MAX),
+            Some(Piece {
+                first: u64::from(u32::MAX),
+                blocks: u64::from(u32::MAX)
+            })
+        );
         // Our own label is no MBR: it has no 0x55AA at the end.
         assert_eq!(amoeba_partition(&[0u8; BLOCK_BYTES], 4096), None);
     }
