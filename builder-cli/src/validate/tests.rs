@@ -757,3 +757,83 @@ fn the_disk_test_profile_has_a_small_disk_and_its_server() {
     assert!(spec.servers.iter().any(|s| s == "vdisk"), "{spec:?}");
     assert!(spec.drivers.iter().any(|d| d == "virtio-blk"), "{spec:?}");
 }
+
+/// Outside programs as a fake sees them: a package in every directory named `pkg*` (its
+/// binary named after the directory), an image in every file ending `.process`.
+#[derive(Debug)]
+struct FakeSources;
+
+impl crate::program_sources::ProgramSources for FakeSources {
+    fn package(
+        &self,
+        dir: &std::path::Path,
+    ) -> Result<crate::node_spec::PackageProgram, crate::program_sources::SourceProblem> {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+        match name {
+            Some(name) if name.starts_with("pkg") => Ok(crate::node_spec::PackageProgram {
+                dir: dir.to_path_buf(),
+                package: name.clone(),
+                bin: name,
+                runtime_dir: "/amoeba/amoeba-user".into(),
+            }),
+            _ => Err(crate::program_sources::SourceProblem::NotAPackage {
+                shown: dir.display().to_string(),
+            }),
+        }
+    }
+
+    fn image(&self, file: &std::path::Path) -> Result<(), crate::program_sources::SourceProblem> {
+        match file.extension().is_some_and(|e| e == "process") {
+            true => Ok(()),
+            false => Err(crate::program_sources::SourceProblem::MissingImage {
+                shown: file.display().to_string(),
+            }),
+        }
+    }
+}
+
+#[test]
+fn outside_programs_are_found_relative_to_the_profile_and_named_by_their_binary() {
+    let programs = test_programs();
+    let catalog = Catalog::builtin()
+        .with_programs(&programs)
+        .with_sources(&FakeSources);
+    let mut profile = profile(
+        "description = \"d\"\n[[programs]]\npath = \"../pkg-a\"\n[[programs]]\nimage = \"img/b.process\"\n",
+    );
+    profile.dir = "/home/u/node".into();
+    let spec = validate(&profile, &catalog).expect("valid");
+    let [package, image] = spec.programs.as_slice() else {
+        panic!("two programs: {:?}", spec.programs);
+    };
+    assert_eq!(package.name, "pkg-a");
+    assert_eq!(package.origin, "path = \"../pkg-a\"");
+    assert!(
+        matches!(&package.source, ProgramSource::Package(p) if p.dir == std::path::Path::new("/home/u/node/../pkg-a"))
+    );
+    assert_eq!(image.name, "b");
+    assert_eq!(
+        image.source,
+        ProgramSource::Image("/home/u/node/img/b.process".into())
+    );
+
+    let problems = problems_with(
+        &catalog,
+        "description = \"d\"\n[[programs]]\npath = \"other\"\n[[programs]]\nargs = []\n[[programs]]\nimage = \"x.txt\"\nname = \"hello\"\n",
+    );
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(
+        problems[0].starts_with("node-profiles/x.toml:3: [[programs]] path: ")
+            && problems[0].ends_with("other is not a Cargo package (no Cargo.toml there); point `path` at the directory of your program's Cargo.toml (`amoeba-build new-program NAME` makes one)"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].starts_with(
+            "node-profiles/x.toml:4: [[programs]]: says none of them; give exactly one"
+        )
+    );
+    assert!(
+        problems[2].starts_with("node-profiles/x.toml:6: [[programs]]: says name and image"),
+        "{problems:?}"
+    );
+}
