@@ -35,6 +35,21 @@ const MIB: u64 = 1 << 20;
 const COPY_CHUNK: usize = 1 << 20;
 const COPY_BLOCK: usize = 4096;
 
+/// The boot disk of `run --boot disk` and `run --boot qcow2`, in the image directory: a copy
+/// of `NAME.img` or `NAME.qcow2`, kept like `run.disk.img` (its Amoeba partition is the node's
+/// disk).
+pub const RUN_IMAGE_FILE: &str = "run.img";
+pub const RUN_QCOW2_FILE: &str = "run.qcow2";
+
+/// The boot disk `run` gives the node of `image_dir` for a disk (or `qcow2`) boot.
+pub fn run_boot_disk(image_dir: &Path, qcow2: bool) -> PathBuf {
+    image_dir.join(if qcow2 {
+        RUN_QCOW2_FILE
+    } else {
+        RUN_IMAGE_FILE
+    })
+}
+
 /// The disk `run` gives the node of `image_dir` (`images/NAME/run.disk.img`).
 pub fn run_disk(image_dir: &Path) -> PathBuf {
     image_dir.join(RUN_DISK_FILE)

@@ -1,7 +1,8 @@
 //! Building one profile into `images/NAME/`: check the profile, build its programs into the
 //! boot table (writing `images/programs/` too), make the node's disk image in memory (so what
 //! does not fit is refused before the kernel compiles), build the kernel with its features and
-//! that table, check the ELF, then the ISO, the PXE tree, the disk image and the manifest.
+//! that table, check the ELF, then the ISO, the PXE tree, the disk image, the appliance
+//! outputs ([`appliance_outputs`]: `NAME.img`, `NAME.qcow2`, `oci/`) and the manifest.
 //!
 //! A build holds an exclusive lock on `images/NAME/.lock` from start to end, so parallel
 //! builds of one profile (tests run in threads and processes) take turns instead of writing
@@ -20,7 +21,7 @@ use crate::elf_check::{self, ElfCheckError};
 use crate::features::features;
 use crate::grub::{self, GrubError, GrubTools, IsoRequest, PxeRequest};
 use crate::kernel_build::{self, KERNEL_BIN, KernelBuildError, KernelRequest};
-use crate::manifest::{FORMAT, FileOutput, IsoOutput, Manifest, Outputs, PxeOutput};
+use crate::manifest::{FORMAT, FileOutput, IsoOutput, Manifest, OciOutput, Outputs, PxeOutput};
 use crate::messages::progress;
 use crate::node_spec::NodeSpec;
 use crate::problem::ProfileProblems;
@@ -36,11 +37,30 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 pub const PXE_DIR: &str = "pxe";
 const LOCK_FILE: &str = ".lock";
 
-/// Which outputs besides the kernel to make.
+mod appliance_outputs;
+
+/// Which outputs besides the kernel (and a node's `disk.img`) to make.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BuildOptions {
     pub iso: bool,
     pub pxe: bool,
+    /// `NAME.img`, the appliance disk image.
+    pub disk_image: bool,
+    /// `NAME.qcow2` (needs `NAME.img`).
+    pub qcow2: bool,
+    /// `oci/` (needs `NAME.qcow2`).
+    pub oci: bool,
+}
+
+impl BuildOptions {
+    /// Only the kernel (and a node's `disk.img`).
+    pub const KERNEL_ONLY: Self = Self {
+        iso: false,
+        pxe: false,
+        disk_image: false,
+        qcow2: false,
+        oci: false,
+    };
 }
 
 impl Default for BuildOptions {
@@ -49,6 +69,9 @@ impl Default for BuildOptions {
         Self {
             iso: true,
             pxe: true,
+            disk_image: true,
+            qcow2: true,
+            oci: true,
         }
     }
 }
@@ -65,6 +88,12 @@ pub struct BuiltImage {
     pub pxe: Option<PathBuf>,
     /// `images/NAME/disk.img`, for a node with a disk.
     pub disk: Option<PathBuf>,
+    /// `images/NAME/NAME.img`, the appliance disk image, when made.
+    pub appliance: Option<PathBuf>,
+    /// `images/NAME/NAME.qcow2`, when made.
+    pub qcow2: Option<PathBuf>,
+    /// `images/NAME/oci/`, when made.
+    pub oci: Option<PathBuf>,
     pub manifest: Manifest,
     /// The validated profile: node name, command line, memory, selection.
     pub spec: NodeSpec,
@@ -113,6 +142,12 @@ pub enum BuildError {
     Grub(#[from] GrubError),
     #[error(transparent)]
     Disk(DiskBuildError),
+    #[error("cannot make the appliance disk image")]
+    Appliance(#[from] crate::appliance::ApplianceError),
+    #[error(transparent)]
+    Qcow2(#[from] crate::qcow2::Qcow2Error),
+    #[error("cannot make the OCI image layout")]
+    Oci(#[from] crate::oci::OciError),
     #[error("cannot write {file}")]
     Write {
         file: String,
@@ -179,12 +214,25 @@ pub fn build_profile(
     )?;
     let (pxe, pxe_output) =
         pxe_output(ws, &spec, &dir, &kernel_elf, options.pxe.then_some(&tools))?;
-    let (disk, disk_output) = disk_output(ws, &dir, disk.as_ref())?;
+    let (disk_path, disk_output) = disk_output(ws, &dir, disk.as_ref())?;
     let kernel_digest = file_digest(&kernel_elf).map_err(write_error(ws, &kernel_elf))?;
-    let manifest = Manifest {
+    let profile_sha256 = digest::sha256_hex(&profile.source);
+    let cx = appliance_outputs::Context {
+        ws,
+        spec: &spec,
+        dir: &dir,
+        kernel: &kernel_elf,
+        tools: &tools,
+        epoch,
+        options,
+        profile_sha256: &profile_sha256,
+    };
+    let (appliance, appliance_output) = appliance_outputs::appliance_output(&cx, disk.as_ref())?;
+    let (qcow2, qcow2_output) = appliance_outputs::qcow2_output(&cx, appliance.as_deref())?;
+    let mut manifest = Manifest {
         format: FORMAT,
         profile: spec.profile.clone(),
-        profile_sha256: digest::sha256_hex(&profile.source),
+        profile_sha256: profile_sha256.clone(),
         node: spec.node.clone(),
         cmdline: spec.cmdline(),
         servers: spec.servers.clone(),
@@ -198,8 +246,16 @@ pub fn build_profile(
             iso: iso_output,
             pxe: pxe_output,
             disk: disk_output,
+            appliance: appliance_output,
+            qcow2: qcow2_output,
+            // Filled in below: the layout's annotations are the rest of this manifest.
+            oci: OciOutput::Skipped {
+                reason: String::new(),
+            },
         },
     };
+    let (oci, oci_output) = appliance_outputs::oci_output(&cx, qcow2.as_deref(), &manifest)?;
+    manifest.outputs.oci = oci_output;
     write_atomically(ws, &dir.join(MANIFEST_FILE), manifest.to_json().as_bytes())?;
     progress(&format!("wrote {}/", ws.display(&dir)));
     Ok(BuiltImage {
@@ -207,7 +263,10 @@ pub fn build_profile(
         kernel_elf,
         iso,
         pxe,
-        disk,
+        disk: disk_path,
+        appliance,
+        qcow2,
+        oci,
         manifest,
         spec,
     })
@@ -363,14 +422,23 @@ fn iso_output(
         output: &output,
         epoch,
     };
-    let tool_versions = grub::make_iso(tools, &request)?;
+    let made = grub::make_iso(tools, &request)?;
+    let mut firmware = vec!["bios".to_string()];
+    match made.uefi {
+        true => firmware.push("uefi".into()),
+        false => progress(&format!(
+            "warning: {file} boots on BIOS only: {}",
+            grub::missing_reason(&tools.missing_for_uefi())
+        )),
+    }
     let digest = file_digest(&output).map_err(write_error(ws, &output))?;
     let record = IsoOutput::Built {
         file,
         reproducible: true,
         size: Some(digest.size),
         sha256: Some(digest.sha256),
-        tools: tool_versions,
+        tools: made.tools,
+        firmware,
     };
     Ok((Some(output), record))
 }

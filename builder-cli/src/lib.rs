@@ -11,6 +11,7 @@
 //!
 //! The other modules are public for the `amoeba-build` binary and for reading.
 
+pub mod appliance;
 pub mod catalog;
 pub mod cluster;
 pub mod digest;
@@ -19,6 +20,7 @@ pub mod disk_image;
 pub mod elf_check;
 pub mod features;
 pub mod grub;
+pub mod host_tools;
 pub mod image;
 pub mod kernel_build;
 pub mod kvm;
@@ -26,11 +28,13 @@ pub mod manifest;
 pub mod messages;
 pub mod new_program;
 pub mod nic;
+pub mod oci;
 pub mod node_spec;
 pub mod problem;
 pub mod profile;
 pub mod program_sources;
 pub mod programs;
+pub mod qcow2;
 pub mod qemu;
 pub mod source_date;
 pub mod template;
@@ -45,6 +49,6 @@ pub use messages::{describe_command, progress};
 pub use nic::Nic;
 pub use node_spec::{NodeSpec, ProgramSpec};
 pub use profile::{Profile, ProfileError, load_profile};
-pub use qemu::{Accel, Boot, QemuSpec, Serial};
+pub use qemu::{Accel, Boot, Firmware, QemuSpec, Serial};
 pub use validate::{AppendError, validate, validate_append};
 pub use workspace::Workspace;

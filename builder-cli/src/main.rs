@@ -10,7 +10,7 @@ use amoeba_build::problem::ProfileProblems;
 use amoeba_build::profile::profile_names;
 use amoeba_build::qemu::{self, Outcome};
 use amoeba_build::{
-    Accel, Boot, BuildOptions, Nic, Profile, QemuSpec, Serial, Workspace, build_profile,
+    Accel, Boot, BuildOptions, Firmware, Nic, Profile, QemuSpec, Serial, Workspace, build_profile,
     check_profile, kvm, progress, validate_append,
 };
 use amoeba_build::{cluster, disk};
@@ -18,7 +18,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Turns a node profile (node-profiles/NAME.toml) into a bootable Amoeba node image in
-/// images/NAME/: kernel.elf, NAME.iso, pxe/ and manifest.json.
+/// images/NAME/: kernel.elf, NAME.iso, pxe/, NAME.img (BIOS and UEFI disk image), NAME.qcow2,
+/// oci/ (a KubeVirt containerDisk) and manifest.json.
 #[derive(Parser)]
 #[command(name = "amoeba-build", version, args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -46,6 +47,15 @@ struct OutputArgs {
     /// Do not make the PXE tree
     #[arg(long)]
     no_pxe: bool,
+    /// Do not make the appliance disk image NAME.img (nor the qcow2 and OCI layout made from it)
+    #[arg(long)]
+    no_disk_image: bool,
+    /// Do not make NAME.qcow2 (nor the OCI layout that carries it)
+    #[arg(long)]
+    no_qcow2: bool,
+    /// Do not make the OCI image layout oci/
+    #[arg(long)]
+    no_oci: bool,
 }
 
 impl OutputArgs {
@@ -53,6 +63,9 @@ impl OutputArgs {
         BuildOptions {
             iso: !self.no_iso,
             pxe: !self.no_pxe,
+            disk_image: !self.no_disk_image,
+            qcow2: !self.no_qcow2,
+            oci: !self.no_oci,
         }
     }
 }
@@ -145,9 +158,13 @@ struct RunArgs {
     /// Profile to run: a name in node-profiles/ or a path to a .toml file
     #[arg(long, value_name = "NAME|PATH")]
     profile: String,
-    /// How to boot: QEMU loads the kernel itself, GRUB from the ISO, or GRUB over PXE
+    /// How to boot: QEMU loads the kernel itself, GRUB from the ISO, GRUB over PXE, or GRUB
+    /// from the disk image NAME.img or NAME.qcow2 (a copy: images/NAME/run.img, run.qcow2)
     #[arg(long, value_enum, default_value_t = BootArg::Kernel)]
     boot: BootArg,
+    /// Firmware: SeaBIOS, or OVMF (UEFI; for disk, qcow2 and iso boots)
+    #[arg(long, value_enum, default_value_t = FirmwareArg::Bios)]
+    firmware: FirmwareArg,
     /// Network card (none by default; PXE boots use virtio unless told ne2000)
     #[arg(long, value_enum)]
     nic: Option<NicArg>,
@@ -158,8 +175,8 @@ struct RunArgs {
     #[arg(long, value_name = "WORDS", allow_hyphen_values = true)]
     append: Option<String>,
     /// Give the node a new copy of its built disk image (images/NAME/run.disk.img, from
-    /// images/NAME/disk.img) instead of keeping what earlier boots wrote (for a profile with
-    /// driver "virtio-blk")
+    /// images/NAME/disk.img; for disk and qcow2 boots run.img and run.qcow2) instead of
+    /// keeping what earlier boots wrote
     #[arg(long)]
     fresh_disk: bool,
 }
@@ -169,6 +186,14 @@ enum BootArg {
     Kernel,
     Iso,
     Pxe,
+    Disk,
+    Qcow2,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FirmwareArg {
+    Bios,
+    Uefi,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -304,16 +329,26 @@ fn check(profile: &str) -> Result<ExitCode> {
 
 fn boot(args: &RunArgs) -> Result<ExitCode> {
     let ws = workspace()?;
+    let boot = match args.boot {
+        BootArg::Kernel => Boot::Kernel,
+        BootArg::Iso => Boot::Iso,
+        BootArg::Pxe => Boot::Pxe,
+        BootArg::Disk => Boot::Disk,
+        BootArg::Qcow2 => Boot::Qcow2,
+    };
+    let firmware = match args.firmware {
+        FirmwareArg::Bios => Firmware::Bios,
+        FirmwareArg::Uefi => Firmware::Uefi,
+    };
+    // Refused before anything is built.
+    qemu::firmware::check(boot, firmware)?;
     let append = append_words(&args.append);
     refuse_unusable_words(&ws, &args.profile, &append)?;
     let image = build_profile(&ws, &args.profile, &BuildOptions::default())
         .with_context(|| format!("building profile {}", args.profile))?;
     let spec = QemuSpec {
-        boot: match args.boot {
-            BootArg::Kernel => Boot::Kernel,
-            BootArg::Iso => Boot::Iso,
-            BootArg::Pxe => Boot::Pxe,
-        },
+        boot,
+        firmware,
         nic: args.nic.map(NicArg::nic),
         accel: accel(args.accel, &image.kernel_elf),
         append,
@@ -328,13 +363,31 @@ fn boot(args: &RunArgs) -> Result<ExitCode> {
             ws.display(&boot_file)
         );
     }
-    let disk = match &image.disk {
-        Some(built) => Some(prepare_disk(
-            &ws,
+    refuse_unbootable_firmware(&ws, &image, boot, firmware)?;
+    let disk = node_disk(&ws, &image, &spec, &boot_file, args)?;
+    run_qemu(&ws, &QemuSpec { disk, ..spec })
+}
+
+/// The disk the node boots with: for a disk or qcow2 boot a copy of that image (which is
+/// then also its disk), otherwise a copy of its built `disk.img` if it has one.
+fn node_disk(
+    ws: &Workspace,
+    image: &BuiltImage,
+    spec: &QemuSpec,
+    boot_file: &std::path::Path,
+    args: &RunArgs,
+) -> Result<Option<std::path::PathBuf>> {
+    if spec.boot.from_disk() {
+        let copy = disk::run_boot_disk(&image.dir, spec.boot == Boot::Qcow2);
+        return Ok(Some(prepare_disk(ws, &copy, boot_file, args.fresh_disk)?));
+    }
+    match &image.disk {
+        Some(built) => Ok(Some(prepare_disk(
+            ws,
             &disk::run_disk(&image.dir),
             built,
             args.fresh_disk,
-        )?),
+        )?)),
         None => {
             if args.fresh_disk {
                 progress(&format!(
@@ -342,10 +395,37 @@ fn boot(args: &RunArgs) -> Result<ExitCode> {
                     args.profile
                 ));
             }
-            None
+            Ok(None)
         }
+    }
+}
+
+/// An ISO or disk image made without GRUB's UEFI files boots on BIOS only: said before QEMU
+/// starts, rather than OVMF finding nothing to boot.
+fn refuse_unbootable_firmware(
+    ws: &Workspace,
+    image: &BuiltImage,
+    boot: Boot,
+    firmware: Firmware,
+) -> Result<()> {
+    use amoeba_build::manifest::{ApplianceOutput, IsoOutput};
+    let outputs = &image.manifest.outputs;
+    let made_for = match (boot, &outputs.iso, &outputs.appliance) {
+        (Boot::Iso, IsoOutput::Built { firmware, .. }, _) => firmware,
+        (Boot::Disk | Boot::Qcow2, _, ApplianceOutput::Built { firmware, .. }) => firmware,
+        _ => return Ok(()),
     };
-    run_qemu(&ws, &QemuSpec { disk, ..spec })
+    if !made_for.iter().any(|f| f == firmware.name()) {
+        bail!(
+            "{} boots on {} only (see the warnings above: GRUB's files for {} were missing)",
+            ws.display(&qemu::boot_file(
+                &QemuSpec::for_image(image).with_boot(boot)
+            )),
+            made_for.join(" and "),
+            firmware.name()
+        );
+    }
+    Ok(())
 }
 
 /// Makes (a copy of the built disk image `built`) or keeps the disk at `path`, saying which;
@@ -607,9 +687,10 @@ fn run_qemu(ws: &Workspace, spec: &QemuSpec) -> Result<ExitCode> {
     ctrlc::set_handler(|| {}).context("cannot install the Ctrl-C handler")?;
     let mut cmd = qemu::command(spec);
     progress(&format!(
-        "booting {} ({} boot; Ctrl-C stops the VM)",
+        "booting {} ({} boot, {}; Ctrl-C stops the VM)",
         spec.node,
-        spec.boot.name()
+        spec.boot.name(),
+        spec.firmware.name()
     ));
     progress(&format!(
         "in {}: {}",

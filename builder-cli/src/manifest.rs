@@ -66,6 +66,13 @@ pub struct Outputs {
     /// for a node with a disk. `run` and `cluster` boot copies of it, which the nodes change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk: Option<FileOutput>,
+    /// `NAME.img`: the appliance disk image (`crate::appliance`), booting on BIOS and UEFI
+    /// and holding the node's disk as its Amoeba partition.
+    pub appliance: ApplianceOutput,
+    /// `NAME.qcow2`: the appliance image converted by qemu-img.
+    pub qcow2: Qcow2Output,
+    /// `oci/`: an OCI image layout carrying the qcow2 as a KubeVirt containerDisk.
+    pub oci: OciOutput,
 }
 
 /// A file in the image directory (path relative to it).
@@ -100,6 +107,73 @@ pub enum IsoOutput {
         sha256: Option<String>,
         /// Versions of the tools whose output the ISO is (GRUB, xorriso).
         tools: Vec<String>,
+        /// The firmwares it boots on: `bios`, and `uefi` unless GRUB's UEFI files were
+        /// missing.
+        #[serde(default)]
+        firmware: Vec<String>,
+    },
+    Skipped {
+        reason: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ApplianceOutput {
+    Built {
+        file: String,
+        size: u64,
+        sha256: String,
+        /// `bios` and `uefi`, less one whose GRUB files were missing.
+        firmware: Vec<String>,
+        /// The MBR's partitions, in order.
+        partitions: Vec<PartitionOutput>,
+        /// Versions of the tools whose output it holds (GRUB).
+        tools: Vec<String>,
+    },
+    Skipped {
+        reason: String,
+    },
+}
+
+/// One MBR partition of the appliance image, in 512-byte sectors.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionOutput {
+    /// The MBR type, `0xef` (EFI system) or `0x93` (Amoeba).
+    pub mbr_type: String,
+    pub first_sector: u64,
+    pub sectors: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Qcow2Output {
+    Built {
+        file: String,
+        size: u64,
+        sha256: String,
+        /// The version of qemu-img, whose output the file is.
+        tools: Vec<String>,
+    },
+    Skipped {
+        reason: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum OciOutput {
+    Built {
+        dir: String,
+        /// The tag in `index.json` (`org.opencontainers.image.ref.name`).
+        reference: String,
+        /// `sha256:...` of the image manifest: what a registry names the image by.
+        manifest_digest: String,
+        files: usize,
+        size: u64,
+        /// See [`TreeDigest::sha256`] for what is hashed.
+        sha256: String,
     },
     Skipped {
         reason: String,

@@ -1,5 +1,11 @@
 //! QEMU command lines for booting an image, and what QEMU's exit status means.
 //!
+//! The disk image boots (`Boot::Disk`, `Boot::Qcow2`) attach it as the node's virtio disk in
+//! its own PCI slot, first in the firmware's boot order; it is both what SeaBIOS or OVMF boots
+//! and the disk the kernel's virtio-blk driver serves (its Amoeba partition). Without a disk of
+//! the caller's, the built file is attached with `snapshot=on`: the node's writes go to a
+//! temporary file, and the build output stays as built.
+//!
 //! QEMU runs in the image directory and is given relative paths (`kernel.elf`, `pxe`): with
 //! `-kernel`, QEMU puts the file name it was given in front of the Multiboot command line,
 //! so a relative name keeps host paths out of the guest.
@@ -15,6 +21,9 @@ use libamoeba::ethernet::MacText;
 
 use crate::grub::PXE_BOOTFILE;
 use crate::image::{BuiltImage, KERNEL_FILE, PXE_DIR};
+
+pub mod firmware;
+pub use firmware::{Firmware, FirmwareError};
 // The card type of `QemuSpec::nic`, offered here too: a boot is where one picks a card.
 pub use crate::nic::Nic;
 
@@ -32,6 +41,10 @@ pub enum Boot {
     Iso,
     /// GRUB over the network from the PXE tree, served by QEMU's own DHCP/TFTP.
     Pxe,
+    /// GRUB from the appliance disk image `NAME.img`, as the virtio disk.
+    Disk,
+    /// The same from `NAME.qcow2`.
+    Qcow2,
 }
 
 impl Boot {
@@ -40,7 +53,14 @@ impl Boot {
             Self::Kernel => "kernel",
             Self::Iso => "iso",
             Self::Pxe => "pxe",
+            Self::Disk => "disk",
+            Self::Qcow2 => "qcow2",
         }
+    }
+
+    /// Whether the firmware boots the node's virtio disk.
+    pub const fn from_disk(self) -> bool {
+        matches!(self, Self::Disk | Self::Qcow2)
     }
 }
 
@@ -94,6 +114,8 @@ pub struct QemuSpec {
     /// The image's command line, for `-kernel` boots (ISO and PXE have it in grub.cfg).
     pub cmdline: String,
     pub boot: Boot,
+    /// SeaBIOS or OVMF; see [`firmware::check`] for what each boot may use.
+    pub firmware: Firmware,
     /// None: no network card (the default for kernel and ISO boots; PXE needs one and takes
     /// virtio-net then).
     pub nic: Option<Nic>,
@@ -118,7 +140,9 @@ pub struct QemuSpec {
     /// A person at a terminal: QEMU's monitor is reachable with Ctrl-A c on the console.
     pub interactive: bool,
     /// A raw disk image attached as the node's virtio disk (virtio-blk-pci), on every boot
-    /// path; see [`crate::disk`] for where `run` and `cluster` keep theirs.
+    /// path; see [`crate::disk`] for where `run` and `cluster` keep theirs. For `Boot::Disk`
+    /// and `Boot::Qcow2` the image booted (a qcow2 for the latter), or None for the built
+    /// one, attached with `snapshot=on`.
     pub disk: Option<PathBuf>,
 }
 
@@ -132,6 +156,7 @@ impl QemuSpec {
             node: image.spec.node.clone(),
             cmdline: image.cmdline(),
             boot: Boot::Kernel,
+            firmware: Firmware::Bios,
             nic: None,
             lan: None,
             udp_forward: None,
@@ -145,6 +170,11 @@ impl QemuSpec {
             interactive: false,
             disk: None,
         }
+    }
+
+    /// The same boot by `boot`.
+    pub fn with_boot(self, boot: Boot) -> Self {
+        Self { boot, ..self }
     }
 }
 
@@ -229,6 +259,7 @@ pub fn command(spec: &QemuSpec) -> Command {
         "-device",
         DEBUG_EXIT_DEVICE,
     ]);
+    cmd.args(firmware::args(spec.firmware));
     serial_args(&mut cmd, spec);
     // Before the cards: the disk's fixed slot is then taken when QEMU gives the cards theirs.
     disk_args(&mut cmd, spec);
@@ -290,10 +321,12 @@ pub const DISK_PCI_SLOT: u8 = 5;
 /// the image directory, and a comma in it doubled, as QEMU option values escape it.
 fn disk_args(cmd: &mut Command, spec: &QemuSpec) {
     use std::os::unix::ffi::{OsStrExt, OsStringExt};
-    let Some(path) = &spec.disk else {
-        return;
+    let (path, snapshot) = match (&spec.disk, spec.boot.from_disk()) {
+        (Some(path), _) => (path.clone(), false),
+        (None, true) => (boot_file(spec), true),
+        (None, false) => return,
     };
-    let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+    let path = std::path::absolute(&path).unwrap_or(path);
     let mut drive = b"file=".to_vec();
     for &byte in path.as_os_str().as_bytes() {
         drive.push(byte);
@@ -301,13 +334,23 @@ fn disk_args(cmd: &mut Command, spec: &QemuSpec) {
             drive.push(b',');
         }
     }
-    drive.extend_from_slice(b",if=none,format=raw,id=disk0");
+    let format = if spec.boot == Boot::Qcow2 {
+        "qcow2"
+    } else {
+        "raw"
+    };
+    drive.extend_from_slice(format!(",if=none,format={format},id=disk0").as_bytes());
+    if snapshot {
+        drive.extend_from_slice(b",snapshot=on");
+    }
+    let mut device = format!("virtio-blk-pci,drive=disk0,addr={DISK_PCI_SLOT:#x}");
+    if spec.boot.from_disk() {
+        device.push_str(",bootindex=0");
+    }
     cmd.arg("-drive")
         .arg(OsString::from_vec(drive))
         .arg("-device")
-        .arg(format!(
-            "virtio-blk-pci,drive=disk0,addr={DISK_PCI_SLOT:#x}"
-        ));
+        .arg(device);
 }
 
 fn boot_args(cmd: &mut Command, spec: &QemuSpec) {
@@ -320,6 +363,8 @@ fn boot_args(cmd: &mut Command, spec: &QemuSpec) {
             cmd.args(["-cdrom", &format!("{}.iso", spec.profile), "-boot", "d"]);
             local_nic_args(cmd, spec);
         }
+        // The disk itself is `disk_args`'s, with its boot index.
+        Boot::Disk | Boot::Qcow2 => local_nic_args(cmd, spec),
         Boot::Pxe => {
             let netdev = user_netdev(
                 &format!("user,id=n0,tftp={PXE_DIR},bootfile={PXE_BOOTFILE}"),
@@ -331,7 +376,7 @@ fn boot_args(cmd: &mut Command, spec: &QemuSpec) {
     }
 }
 
-/// The card of a kernel or ISO boot: on the virtual LAN if there is one, else on QEMU's user
+/// The card of a kernel, ISO or disk boot: on the virtual LAN if there is one, else on QEMU's user
 /// network.
 fn local_nic_args(cmd: &mut Command, spec: &QemuSpec) {
     match spec.lan {
@@ -421,6 +466,8 @@ pub fn boot_file(spec: &QemuSpec) -> PathBuf {
         Boot::Kernel => KERNEL_FILE.to_string(),
         Boot::Iso => format!("{}.iso", spec.profile),
         Boot::Pxe => Path::new(PXE_DIR).join(PXE_BOOTFILE).display().to_string(),
+        Boot::Disk => format!("{}.img", spec.profile),
+        Boot::Qcow2 => format!("{}.qcow2", spec.profile),
     };
     spec.image_dir.join(name)
 }

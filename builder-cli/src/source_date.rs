@@ -1,6 +1,7 @@
 //! The one timestamp a reproducible output may carry: `SOURCE_DATE_EPOCH` when the
 //! environment sets it (the reproducible-builds.org convention), else a fixed date, so
-//! file dates inside the ISO never depend on when it was built.
+//! file dates inside the ISO, the FAT volumes and the OCI layout never depend on when it was
+//! built.
 
 use libamoeba::time::CivilTime;
 
@@ -27,6 +28,20 @@ impl DateTime {
             Some(time) => Self(time),
             None => unreachable!("the default epoch is a valid date"),
         }
+    }
+
+    /// The calendar fields (for FAT's dates and the OCI `created` date).
+    pub fn civil(&self) -> CivilTime {
+        self.0
+    }
+
+    /// `YYYY-MM-DDThh:mm:ssZ`: RFC 3339, as OCI's `created` fields take it.
+    pub fn rfc3339(&self) -> String {
+        let t = self.0;
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year, t.month, t.day, t.hour, t.minute, t.second
+        )
     }
 
     /// `YYYYMMDDhhmmss00`: ISO 9660 volume date, as xorriso's `--modification-date` takes it.
@@ -67,6 +82,10 @@ mod tests {
         assert_eq!(
             DateTime::from_unix(1_709_210_096).grub_uuid(),
             "2024-02-29-12-34-56-00"
+        );
+        assert_eq!(
+            DateTime::from_unix(1_709_210_096).rfc3339(),
+            "2024-02-29T12:34:56Z"
         );
     }
 }

@@ -111,6 +111,7 @@ mod tests {
         for (name, text) in [
             ("grub-iso.cfg", include_str!("../../templates/grub-iso.cfg")),
             ("grub-pxe.cfg", include_str!("../../templates/grub-pxe.cfg")),
+            ("grub-disk.cfg", include_str!("../../templates/grub-disk.cfg")),
         ] {
             let out = render(name, text, &values).expect("template renders");
             assert!(

@@ -122,10 +122,7 @@ fn a_disk_image_is_written_reproducibly_and_named_in_the_manifest() {
         std::fs::read_to_string(ws().profiles_dir().join("fileserver.toml")).expect("fileserver");
     let text = text.replace("size_mib = 64", "size_mib = 8");
     let scratch = ScratchProfile::new("disk-repro", &text);
-    let options = BuildOptions {
-        iso: false,
-        pxe: false,
-    };
+    let options = BuildOptions::KERNEL_ONLY;
     let first = build_profile(&ws(), scratch.path(), &options).expect("first build");
     let disk = first.disk.clone().expect("a disk image");
     let bytes = read(&disk);

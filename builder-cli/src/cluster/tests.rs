@@ -61,7 +61,10 @@ fn names_too_long_with_their_number_are_refused() {
 /// A built image of profile `profile` as far as planning reads it; `disk_mib` as validation
 /// gives it.
 fn image(profile: &str, disk_mib: Option<u32>) -> BuiltImage {
-    use crate::manifest::{FORMAT, FileOutput, IsoOutput, Manifest, Outputs, PxeOutput};
+    use crate::manifest::{
+        ApplianceOutput, FORMAT, FileOutput, IsoOutput, Manifest, OciOutput, Outputs, PxeOutput,
+        Qcow2Output,
+    };
     let skipped = || "not requested".to_string();
     BuiltImage {
         dir: format!("images/{profile}").into(),
@@ -69,6 +72,9 @@ fn image(profile: &str, disk_mib: Option<u32>) -> BuiltImage {
         iso: None,
         pxe: None,
         disk: disk_mib.map(|_| format!("images/{profile}/disk.img").into()),
+        appliance: None,
+        qcow2: None,
+        oci: None,
         manifest: Manifest {
             format: FORMAT,
             profile: profile.into(),
@@ -90,6 +96,9 @@ fn image(profile: &str, disk_mib: Option<u32>) -> BuiltImage {
                 iso: IsoOutput::Skipped { reason: skipped() },
                 pxe: PxeOutput::Skipped { reason: skipped() },
                 disk: None,
+                appliance: ApplianceOutput::Skipped { reason: skipped() },
+                qcow2: Qcow2Output::Skipped { reason: skipped() },
+                oci: OciOutput::Skipped { reason: skipped() },
             },
         },
         spec: crate::NodeSpec {

@@ -31,6 +31,29 @@ fn sample(iso: IsoOutput, pxe: PxeOutput) -> Manifest {
             iso,
             pxe,
             disk: None,
+            appliance: ApplianceOutput::Built {
+                file: "pool.img".into(),
+                size: 34 << 20,
+                sha256: "23".repeat(32),
+                firmware: vec!["bios".into(), "uefi".into()],
+                partitions: vec![PartitionOutput {
+                    mbr_type: "0xef".into(),
+                    first_sector: 2048,
+                    sectors: 67584,
+                }],
+                tools: vec!["grub-mkimage (GRUB) 2.06".into()],
+            },
+            qcow2: Qcow2Output::Skipped {
+                reason: "qemu-img not found".into(),
+            },
+            oci: OciOutput::Built {
+                dir: "oci".into(),
+                reference: "latest".into(),
+                manifest_digest: format!("sha256:{}", "45".repeat(32)),
+                files: 5,
+                size: 6 << 20,
+                sha256: "67".repeat(32),
+            },
         },
     }
 }
@@ -43,6 +66,7 @@ fn built() -> Manifest {
             size: Some(2048),
             sha256: Some("ef".repeat(32)),
             tools: vec!["grub-mkimage (GRUB) 2.06".into(), "xorriso 1.5.4".into()],
+            firmware: vec!["bios".into(), "uefi".into()],
         },
         PxeOutput::Built {
             dir: "pxe".into(),
@@ -79,6 +103,9 @@ fn keys_come_in_a_fixed_order() {
         "\"kernel_elf\"",
         "\"iso\"",
         "\"pxe\"",
+        "\"appliance\"",
+        "\"qcow2\"",
+        "\"oci\"",
     ];
     let positions: Vec<usize> = keys
         .iter()
@@ -94,6 +121,16 @@ fn shape_of_built_outputs() {
     assert_eq!(value["outputs"]["iso"]["reproducible"], true);
     assert_eq!(value["outputs"]["iso"]["size"], 2048);
     assert_eq!(value["outputs"]["pxe"]["files"], 330);
+    assert_eq!(
+        value["outputs"]["iso"]["firmware"],
+        serde_json::json!(["bios", "uefi"])
+    );
+    assert_eq!(
+        value["outputs"]["appliance"]["partitions"][0],
+        serde_json::json!({"mbr_type": "0xef", "first_sector": 2048, "sectors": 67584})
+    );
+    assert_eq!(value["outputs"]["qcow2"]["status"], "skipped");
+    assert_eq!(value["outputs"]["oci"]["reference"], "latest");
     assert_eq!(value["outputs"]["kernel_elf"]["file"], "kernel.elf");
     assert_eq!(value["drivers"], serde_json::json!(["pci", "rtc"]));
     assert_eq!(
@@ -127,6 +164,7 @@ fn an_unreproducible_iso_has_no_bytes_recorded() {
         size: None,
         sha256: None,
         tools: vec![],
+        firmware: vec![],
     };
     let json = sample(iso, PxeOutput::Skipped { reason: "r".into() }).to_json();
     assert!(

@@ -7,6 +7,7 @@ fn spec(boot: Boot) -> QemuSpec {
         node: "pool-1".into(),
         cmdline: "node=pool-1 log=info".into(),
         boot,
+        firmware: Firmware::Bios,
         nic: None,
         lan: None,
         udp_forward: None,
@@ -400,4 +401,92 @@ fn a_comma_in_the_disk_path_is_doubled() {
         ),
         "{a:?}"
     );
+}
+
+#[test]
+fn a_disk_boot_attaches_the_built_image_as_a_snapshot_first_in_the_boot_order() {
+    let a = args(&spec(Boot::Disk));
+    let drive = value_of(&a, "-drive").unwrap_or_default();
+    assert!(
+        drive.starts_with("file=/")
+            && drive.ends_with("images/pool/pool.img,if=none,format=raw,id=disk0,snapshot=on"),
+        "{a:?}"
+    );
+    assert!(
+        has(
+            &a,
+            ["-device", "virtio-blk-pci,drive=disk0,addr=0x5,bootindex=0"]
+        ),
+        "{a:?}"
+    );
+    assert!(
+        !a.iter().any(|arg| arg == "-kernel" || arg == "-cdrom"),
+        "{a:?}"
+    );
+    let q = args(&QemuSpec {
+        disk: Some("/d/run.qcow2".into()),
+        ..spec(Boot::Qcow2)
+    });
+    assert!(
+        has(
+            &q,
+            ["-drive", "file=/d/run.qcow2,if=none,format=qcow2,id=disk0"]
+        ),
+        "a disk of the caller's is written to: {q:?}"
+    );
+    assert_eq!(
+        boot_file(&spec(Boot::Qcow2)),
+        PathBuf::from("images/pool/pool.qcow2")
+    );
+}
+
+#[test]
+fn uefi_adds_ovmf_flash_with_a_throwaway_variable_store() {
+    let a = args(&QemuSpec {
+        firmware: Firmware::Uefi,
+        ..spec(Boot::Iso)
+    });
+    assert!(has(
+        &a,
+        [
+            "-drive",
+            "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
+        ]
+    ));
+    assert!(has(
+        &a,
+        [
+            "-drive",
+            "if=pflash,format=raw,unit=1,snapshot=on,file=/usr/share/OVMF/OVMF_VARS_4M.fd"
+        ]
+    ));
+    assert!(has(
+        &a,
+        ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    ));
+    assert!(
+        !args(&spec(Boot::Iso))
+            .iter()
+            .any(|arg| arg.contains("pflash"))
+    );
+}
+
+#[test]
+fn uefi_refuses_kernel_and_pxe_boots() {
+    let kernel = firmware::check(Boot::Kernel, Firmware::Uefi).expect_err("refused");
+    assert_eq!(
+        kernel.to_string(),
+        "--boot kernel cannot use --firmware uefi: QEMU's -kernel loads a Multiboot kernel \
+         with its BIOS only; boot by disk, qcow2 or iso on UEFI"
+    );
+    assert!(matches!(
+        firmware::check(Boot::Pxe, Firmware::Uefi),
+        Err(FirmwareError::Unsupported {
+            boot: Boot::Pxe,
+            ..
+        })
+    ));
+    for boot in [Boot::Kernel, Boot::Pxe, Boot::Disk] {
+        assert_eq!(firmware::check(boot, Firmware::Bios), Ok(()));
+    }
 }
