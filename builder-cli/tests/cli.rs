@@ -77,6 +77,39 @@ fn run_and_cluster_refuse_selftest_words_for_a_profile_without_self_tests() {
 }
 
 #[test]
+fn run_refuses_uefi_for_kernel_and_pxe_boots_before_building() {
+    let kernel = refused(&[
+        "run",
+        "--profile",
+        "minimal",
+        "--boot",
+        "kernel",
+        "--firmware",
+        "uefi",
+    ]);
+    assert!(
+        kernel.contains(
+            "--boot kernel cannot use --firmware uefi: QEMU's -kernel loads a Multiboot kernel \
+             with its BIOS only; boot by disk, qcow2 or iso on UEFI"
+        ),
+        "{kernel}"
+    );
+    let pxe = refused(&[
+        "run",
+        "--profile",
+        "minimal",
+        "--boot",
+        "pxe",
+        "--firmware",
+        "uefi",
+    ]);
+    assert!(
+        pxe.contains("the PXE tree holds GRUB for BIOS only"),
+        "{pxe}"
+    );
+}
+
+#[test]
 fn check_shows_the_selftest_feature_of_a_test_profile() {
     let output = amoeba_build(&["check", "--profile", "tests/profiles/test-kernel.toml"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
