@@ -122,7 +122,10 @@ fn a_disk_image_is_written_reproducibly_and_named_in_the_manifest() {
         std::fs::read_to_string(ws().profiles_dir().join("fileserver.toml")).expect("fileserver");
     let text = text.replace("size_mib = 64", "size_mib = 8");
     let scratch = ScratchProfile::new("disk-repro", &text);
-    let options = BuildOptions::KERNEL_ONLY;
+    let options = BuildOptions {
+        disk_image: true,
+        ..BuildOptions::KERNEL_ONLY
+    };
     let first = build_profile(&ws(), scratch.path(), &options).expect("first build");
     let disk = first.disk.clone().expect("a disk image");
     let bytes = read(&disk);
@@ -138,7 +141,23 @@ fn a_disk_image_is_written_reproducibly_and_named_in_the_manifest() {
     assert_eq!(output.sha256, amoeba_build::digest::sha256_hex(&bytes));
     let check = check_image(&disk, "disk.img").expect("a disk image");
     assert!(check.is_clean(), "{check:?}");
+    // The appliance image holds exactly disk.img as its Amoeba partition.
+    let appliance = first.appliance.clone().expect("disk-repro.img");
+    let image = read(&appliance);
+    let sector: [u8; 512] = image[..512].try_into().expect("an MBR");
+    let part = libamoeba::servers::vdisk::mbr::amoeba_partition(&sector, image.len() as u64 / 512)
+        .expect("an Amoeba partition");
+    let start = (part.first * 512) as usize;
+    assert_eq!(part.first % 2048, 0, "MiB-aligned");
+    assert!(
+        image[start..start + bytes.len()] == bytes[..],
+        "partition 2 is disk.img"
+    );
     let second = build_profile(&ws(), scratch.path(), &options).expect("second build");
     assert!(read(&disk) == bytes, "disk.img differs between builds");
+    assert!(
+        read(&appliance) == image,
+        "disk-repro.img differs between builds"
+    );
     assert_eq!(second.manifest, first.manifest);
 }

@@ -179,6 +179,33 @@ fn the_manifest_is_true_to_the_files() {
             sha256_hex(iso),
             "{text}"
         );
+        assert_eq!(
+            manifest["outputs"]["iso"]["firmware"],
+            serde_json::json!(["bios", "uefi"]),
+            "{text}"
+        );
+        let made = |path: &Option<std::path::PathBuf>, what: &str| {
+            path.clone().unwrap_or_else(|| {
+                panic!("{profile}: no {what} (scripts/setup installs its tools)")
+            })
+        };
+        for (key, file) in [
+            ("appliance", made(&image.appliance, "NAME.img")),
+            ("qcow2", made(&image.qcow2, "NAME.qcow2")),
+        ] {
+            let output = &manifest["outputs"][key];
+            assert_eq!(output["sha256"], sha256_hex(&file), "{key}: {text}");
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            assert_eq!(output["size"], size, "{key}: {text}");
+        }
+        let oci = made(&image.oci, "oci/");
+        let tree = amoeba_build::digest::tree_digest(&oci).expect("the OCI layout reads");
+        assert_eq!(manifest["outputs"]["oci"]["sha256"], tree.sha256, "{text}");
+        let partitions = &manifest["outputs"]["appliance"]["partitions"];
+        let amoeba_partition = partitions
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["mbr_type"] == "0x93"));
+        assert_eq!(amoeba_partition, image.disk.is_some(), "{text}");
         assert!(
             !text.contains(image.dir.to_string_lossy().as_ref()),
             "no host paths: {text}"
@@ -186,8 +213,10 @@ fn the_manifest_is_true_to_the_files() {
     }
 }
 
+/// Every output (the kernel, the ISO, the disk image, its qcow2, the OCI layout, the PXE tree
+/// and the manifest) has the same bytes when built from a copy of the sources elsewhere.
 #[test]
-fn a_fresh_build_elsewhere_gives_identical_kernel_and_manifest() {
+fn a_fresh_build_elsewhere_gives_identical_outputs() {
     let here = built("minimal");
     let ws = amoeba_tests::images::workspace();
     let elsewhere = std::env::temp_dir().join(format!("amoeba-repro-{}", std::process::id()));
@@ -198,14 +227,99 @@ fn a_fresh_build_elsewhere_gives_identical_kernel_and_manifest() {
     let there =
         there.unwrap_or_else(|e| panic!("build in a second tree: {:#}", anyhow::Error::new(e)));
     let read = |p: &Path| std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    assert!(
-        read(&here.kernel_elf) == read(&there.kernel_elf),
-        "kernel.elf differs between two trees"
-    );
     assert_eq!(
         String::from_utf8_lossy(&read(&here.dir.join("manifest.json"))),
         String::from_utf8_lossy(&read(&there.dir.join("manifest.json"))),
         "manifest.json differs between two trees"
     );
+    let files = ["kernel.elf", "minimal.iso", "minimal.img", "minimal.qcow2"];
+    for file in files {
+        assert!(
+            read(&here.dir.join(file)) == read(&there.dir.join(file)),
+            "{file} differs between two trees"
+        );
+    }
+    for tree in ["oci", "pxe"] {
+        let digest = |dir: &Path| {
+            amoeba_build::digest::tree_digest(&dir.join(tree))
+                .unwrap_or_else(|e| panic!("{tree}/: {e}"))
+        };
+        assert_eq!(digest(&here.dir), digest(&there.dir), "{tree}/ differs");
+    }
     let _ = std::fs::remove_dir_all(&elsewhere);
+}
+
+fn skopeo(args: &[&str]) -> String {
+    let output = Command::new("skopeo")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("skopeo runs (scripts/setup installs skopeo): {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "skopeo {args:?}: {stderr}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// skopeo reads the layout: the manifest's facts as labels and annotations; and a copy out of
+/// it (which checks every blob against its digest) holds the qcow2 at /disk/, owned by 107.
+#[test]
+fn skopeo_reads_the_oci_layout_with_its_annotations() {
+    let image = built("pool");
+    let oci = image.oci.clone().expect("oci/ is made (scripts/setup)");
+    let reference = format!("oci:{}:latest", oci.display());
+    let inspect: serde_json::Value =
+        serde_json::from_str(&skopeo(&["inspect", &reference])).expect("inspect is JSON");
+    let labels = &inspect["Labels"];
+    assert_eq!(labels["org.amoeba.profile"], "pool", "{inspect}");
+    assert_eq!(labels["org.amoeba.servers"], image.spec.servers.join(","));
+    assert_eq!(
+        labels["org.amoeba.kernel.sha256"],
+        sha256_hex(&image.kernel_elf)
+    );
+    assert_eq!(inspect["Created"], "2000-01-01T00:00:00Z");
+    let raw: serde_json::Value =
+        serde_json::from_str(&skopeo(&["inspect", "--raw", &reference])).expect("raw JSON");
+    let annotations = &raw["annotations"];
+    assert_eq!(
+        annotations["org.amoeba.drivers"],
+        image.spec.drivers.join(","),
+        "{raw}"
+    );
+    assert_eq!(
+        annotations["org.opencontainers.image.title"],
+        "Amoeba node pool"
+    );
+    let qcow2 = image.qcow2.clone().expect("pool.qcow2");
+    assert_eq!(annotations["org.amoeba.firmware"], "bios,uefi");
+
+    let copy = std::env::temp_dir().join(format!("amoeba-skopeo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&copy);
+    skopeo(&[
+        "copy",
+        "--quiet",
+        &reference,
+        &format!("dir:{}", copy.display()),
+    ]);
+    let layer = raw["layers"][0]["digest"]
+        .as_str()
+        .and_then(|d| d.strip_prefix("sha256:"))
+        .expect("a layer digest")
+        .to_string();
+    let tar = std::fs::read(copy.join(&layer)).expect("the layer was copied");
+    let mut archive = tar::Archive::new(&tar[..]);
+    let mut found = false;
+    for entry in archive.entries().expect("a tar") {
+        let mut entry = entry.expect("an entry");
+        if entry.path().ok().as_deref() == Some(Path::new("disk/pool.qcow2")) {
+            assert_eq!(entry.header().uid().ok(), Some(107));
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes).expect("read");
+            assert!(
+                bytes == std::fs::read(&qcow2).unwrap_or_default(),
+                "the qcow2"
+            );
+            found = true;
+        }
+    }
+    assert!(found, "disk/pool.qcow2 in the layer");
+    let _ = std::fs::remove_dir_all(&copy);
 }
