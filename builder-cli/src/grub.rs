@@ -36,6 +36,8 @@ pub enum GrubError {
         status: std::process::ExitStatus,
         output: String,
     },
+    #[error("cannot make the ISO's El Torito EFI image")]
+    EfiImage(#[source] crate::appliance::fat::FatError),
     #[error("cannot write {path}")]
     Io {
         path: String,

@@ -132,10 +132,7 @@ fn stage_efi_image(
         label: EFI_LABEL,
         epoch: req.epoch,
     })
-    .map_err(|e| GrubError::Io {
-        path: EFI_IMAGE.into(),
-        source: std::io::Error::other(e),
-    })?;
+    .map_err(GrubError::EfiImage)?;
     let path = root.join(EFI_IMAGE);
     fs::write(&path, image).map_err(io_error(&path))
 }
