@@ -33,7 +33,6 @@ pub mod seed;
 pub mod sparse;
 pub mod tree;
 
-use std::fs::{self, File};
 use std::io;
 use std::path::Path;
 
@@ -115,14 +114,9 @@ fn label_sector(label: &Label) -> SparseDisk {
 }
 
 impl DiskImage {
-    /// Writes the image to `path` through a file beside it, renamed into place, so a node
-    /// booting the previous image never sees half of this one.
+    /// Writes the image to `path` ([`SparseDisk::write_file`]: never half of it).
     pub fn write(&self, path: &Path) -> io::Result<()> {
-        let partial = path.with_extension("partial");
-        let file = File::create(&partial)?;
-        self.disk.write_to(&file)?;
-        drop(file);
-        fs::rename(&partial, path)
+        self.disk.write_file(path)
     }
 }
 

@@ -75,54 +75,45 @@ impl GrubTools {
 
     /// What a UEFI GRUB image lacks, by name; empty when it can be made.
     pub fn missing_for_uefi(&self) -> Vec<&'static str> {
-        let mut missing = Vec::new();
-        if self.mkimage.is_none() {
-            missing.push("grub-mkimage");
-        }
-        if self.efi_dir.is_none() {
-            missing.push(GRUB_EFI_DIR);
-        }
-        missing
+        lacking(&[
+            (self.mkimage.is_some(), "grub-mkimage"),
+            (self.efi_dir.is_some(), GRUB_EFI_DIR),
+        ])
     }
 
     /// What the BIOS boot code of a disk image lacks, by name; empty when it can be made.
     pub fn missing_for_bios_disk(&self) -> Vec<&'static str> {
-        let mut missing = Vec::new();
-        if self.mkimage.is_none() {
-            missing.push("grub-mkimage");
-        }
-        if self.pc_dir.is_none() {
-            missing.push(GRUB_PC_DIR);
-        }
-        missing
+        lacking(&[
+            (self.mkimage.is_some(), "grub-mkimage"),
+            (self.pc_dir.is_some(), GRUB_PC_DIR),
+        ])
     }
 
     /// What the ISO lacks, by name; empty when it can be made.
     pub fn missing_for_iso(&self) -> Vec<&'static str> {
-        let mut missing = Vec::new();
-        if self.mkimage.is_none() {
-            missing.push("grub-mkimage");
-        }
-        if self.xorriso.is_none() {
-            missing.push("xorriso");
-        }
-        if self.pc_dir.is_none() {
-            missing.push(GRUB_PC_DIR);
-        }
-        missing
+        lacking(&[
+            (self.mkimage.is_some(), "grub-mkimage"),
+            (self.xorriso.is_some(), "xorriso"),
+            (self.pc_dir.is_some(), GRUB_PC_DIR),
+        ])
     }
 
     /// What the PXE tree lacks, by name; empty when it can be made.
     pub fn missing_for_pxe(&self) -> Vec<&'static str> {
-        let mut missing = Vec::new();
-        if self.mknetdir.is_none() {
-            missing.push("grub-mknetdir");
-        }
-        if self.pc_dir.is_none() {
-            missing.push(GRUB_PC_DIR);
-        }
-        missing
+        lacking(&[
+            (self.mknetdir.is_some(), "grub-mknetdir"),
+            (self.pc_dir.is_some(), GRUB_PC_DIR),
+        ])
     }
+}
+
+/// The names of the tools not found, in the order given.
+fn lacking(tools: &[(bool, &'static str)]) -> Vec<&'static str> {
+    tools
+        .iter()
+        .filter(|(found, _)| !found)
+        .map(|(_, name)| *name)
+        .collect()
 }
 
 /// Runs a tool quietly; its output is shown only when it fails.

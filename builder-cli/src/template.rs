@@ -111,7 +111,10 @@ mod tests {
         for (name, text) in [
             ("grub-iso.cfg", include_str!("../../templates/grub-iso.cfg")),
             ("grub-pxe.cfg", include_str!("../../templates/grub-pxe.cfg")),
-            ("grub-disk.cfg", include_str!("../../templates/grub-disk.cfg")),
+            (
+                "grub-disk.cfg",
+                include_str!("../../templates/grub-disk.cfg"),
+            ),
         ] {
             let out = render(name, text, &values).expect("template renders");
             assert!(

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
+use std::path::Path;
 
 use libamoeba::servers::vdisk::{BLOCK_BYTES, BlockDevice, DeviceError};
 use sha2::{Digest, Sha256};
@@ -59,6 +60,16 @@ impl SparseDisk {
         }
         zero_bytes(&mut hasher, (self.sectors - next) * SECTOR);
         hex::encode(hasher.finalize())
+    }
+
+    /// Writes it to `path` through a file beside it, renamed into place, so a VM booting the
+    /// previous file never sees half of this one.
+    pub fn write_file(&self, path: &Path) -> io::Result<()> {
+        let partial = path.with_extension("partial");
+        let file = File::create(&partial)?;
+        self.write_to(&file)?;
+        drop(file);
+        std::fs::rename(&partial, path)
     }
 
     /// Writes it to `file` (emptied first): its full length, but only the written sectors'

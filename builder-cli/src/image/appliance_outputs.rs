@@ -80,7 +80,9 @@ pub(super) fn appliance_output(
         ids,
         epoch: cx.epoch,
     })?;
-    write_sparse(cx.ws, &output, &made.disk)?;
+    made.disk
+        .write_file(&output)
+        .map_err(write_error(cx.ws, &output))?;
     let firmware = loaders.firmware();
     progress(&format!(
         "disk image {}: {} MiB, boots on {}",
@@ -170,20 +172,6 @@ impl Loaders {
         }
         firmware
     }
-}
-
-/// Writes `disk` to `path` through a file beside it, so a VM booting the old one never sees
-/// half of the new one.
-fn write_sparse(
-    ws: &Workspace,
-    path: &Path,
-    disk: &crate::disk_image::sparse::SparseDisk,
-) -> Result<(), BuildError> {
-    let partial = path.with_extension("partial");
-    let file = fs::File::create(&partial).map_err(write_error(ws, &partial))?;
-    disk.write_to(&file).map_err(write_error(ws, &partial))?;
-    drop(file);
-    fs::rename(&partial, path).map_err(write_error(ws, path))
 }
 
 /// `NAME.qcow2`, from `NAME.img` when there is one.
